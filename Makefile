@@ -1,0 +1,54 @@
+# Briefing Desk: `make run` (set up, ingest seeds/, open the chat UI) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# No hub access at run time: the models come from PyPI packages.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+# llama-cpp-python compiles from source: build only the library (no tools, tests, server or curl).
+export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DGGML_OPENMP=OFF
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+
+.PHONY: run test install browser ingest ui eval bench stress clean
+
+run: install ingest ui
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip wheel
+
+# torch first and pinned: it is the CPU build on this disk; anything else would pull CUDA.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet "torch==2.13.0"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; no browser download).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+ingest: install
+	$(BIN)/brief ingest
+
+ui: install
+	$(BIN)/brief ui
+
+test: install browser
+	$(BIN)/python -m pytest -q
+
+eval: install
+	$(BIN)/brief eval --compare --out eval/reports/latest
+
+bench: install
+	$(BIN)/python -m bench.run
+
+stress: install browser
+	BRIEF_STRESS=1 $(BIN)/python -m pytest -q -m "stress"
+
+clean:
+	rm -rf .brief

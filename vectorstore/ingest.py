@@ -1,0 +1,183 @@
+"""Ingest files: load, clean, chunk, embed (only what changed) and store; report what was skipped."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from vectorstore.chunk import Chunk, chunk_text
+from vectorstore.clean import clean_document
+from vectorstore.embed import Embedder
+from vectorstore.errors import SkipFile
+from vectorstore.loaders import read_document
+from vectorstore.store import STATUS_COMPLETE, ChunkStore, SourceRecord
+
+Progress = Callable[[int, int, str], None]  # (files done, files total, current file name)
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    chunk_size: int
+    chunk_overlap: int
+    max_bytes: int
+    allowed_extensions: list[str]
+    embed_batch_size: int
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    files: int = 0
+    new_sources: int = 0
+    updated_sources: int = 0
+    unchanged_sources: int = 0
+    new_chunks: int = 0
+    removed_chunks: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.files} files",
+            f"{self.new_chunks} new chunks",
+            f"{self.new_sources} new, {self.updated_sources} updated, {self.unchanged_sources} unchanged sources",
+        ]
+        if self.removed_chunks:
+            parts.append(f"{self.removed_chunks} old chunks removed")
+        if self.pruned:
+            parts.append(f"{len(self.pruned)} pruned")
+        parts.append(f"{len(self.skipped)} skipped")
+        return ", ".join(parts) + f" in {self.seconds:.1f}s"
+
+
+@dataclass
+class Prepared:
+    """A file loaded, cleaned and chunked, waiting for its vectors."""
+
+    record: SourceRecord
+    chunks: list[Chunk]
+    is_update: bool
+    old_chunks: int
+
+
+def collect_files(paths: list[Path], report: IngestReport) -> list[Path]:
+    """Expand folders (recursively, sorted); symlinks leading outside a given folder are skipped."""
+    found: list[Path] = []
+    for given in paths:
+        if not given.exists():
+            report.skipped.append(Skipped(str(given), "no such file or folder"))
+        elif given.is_dir():
+            found.extend(walk_folder(given, report))
+        else:
+            found.append(given)
+    return list(dict.fromkeys(found))
+
+
+def walk_folder(folder: Path, report: IngestReport) -> list[Path]:
+    root = folder.resolve()
+    files: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                report.skipped.append(Skipped(str(path), "symlink pointing outside the folder"))
+                continue
+            files.append(path)
+    return files
+
+
+def ingest(
+    paths: list[Path],
+    store: ChunkStore,
+    embedder: Embedder,
+    options: IngestOptions,
+    prune: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    started = time.perf_counter()
+    report = IngestReport()
+    files = collect_files(paths, report)
+    report.files = len(files)
+    known = {r.source: r for r in store.list_sources()}
+    batch: list[Prepared] = []
+    claimed: dict[str, Path] = {}
+    for done, path in enumerate(files, 1):
+        prepared = prepare_file(path, known, claimed, options, report)
+        if prepared:
+            batch.append(prepared)
+        if sum(len(p.chunks) for p in batch) >= options.embed_batch_size * 4:
+            write_batch(batch, store, embedder, report)
+            batch = []
+        if progress:
+            progress(done, len(files), path.name)
+    write_batch(batch, store, embedder, report)
+    if prune:
+        prune_missing(store, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def prepare_file(path: Path, known: dict[str, SourceRecord], claimed: dict[str, Path], options: IngestOptions, report: IngestReport) -> Prepared | None:
+    source = path.name
+    if source in claimed:
+        report.skipped.append(Skipped(str(path), f"another file named {source} was given ({claimed[source]}); names must be unique"))
+        return None
+    claimed[source] = path
+    try:
+        raw = read_document(path, options.max_bytes, options.allowed_extensions)
+    except SkipFile as skip:
+        report.skipped.append(Skipped(str(path), skip.reason))
+        return None
+    old = known.get(source)
+    if old and old.content_hash == raw.content_hash and old.status == STATUS_COMPLETE:
+        report.unchanged_sources += 1
+        return None
+    cleaned = clean_document(raw.text, raw.hints)
+    chunks = chunk_text(cleaned.text, source, options.chunk_size, options.chunk_overlap)
+    if not chunks:
+        report.skipped.append(Skipped(str(path), "nothing left after removing page boilerplate"))
+        return None
+    record = SourceRecord(
+        source=source, path=str(path.resolve()), title=cleaned.title, date=cleaned.date, outlet=cleaned.outlet,
+        content_hash=raw.content_hash, n_chunks=len(chunks), status="", ingested_at=time.time(), text=cleaned.text,
+    )
+    return Prepared(record, chunks, is_update=old is not None, old_chunks=old.n_chunks if old else 0)
+
+
+def write_batch(batch: list[Prepared], store: ChunkStore, embedder: Embedder, report: IngestReport) -> None:
+    if not batch:
+        return
+    vectors = embedder.embed([c.text for p in batch for c in p.chunks])
+    offset = 0
+    for prepared in batch:
+        n = len(prepared.chunks)
+        before = store.chunk_ids_of(prepared.record.source) if prepared.is_update else set()
+        store.replace_source(prepared.record, prepared.chunks, vectors[offset:offset + n])
+        offset += n
+        new_ids = {c.chunk_id for c in prepared.chunks}
+        report.new_chunks += len(new_ids - before)
+        report.removed_chunks += len(before - new_ids)
+        if prepared.is_update:
+            report.updated_sources += 1
+        else:
+            report.new_sources += 1
+
+
+def prune_missing(store: ChunkStore, report: IngestReport) -> None:
+    for record in store.list_sources():
+        if not Path(record.path).exists():
+            report.removed_chunks += store.delete_source(record.source)
+            report.pruned.append(record.source)
+    store.delete_orphans()

@@ -1,0 +1,130 @@
+"""Turn a file on disk into plain text, or say in one line why it cannot be ingested."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from vectorstore.errors import SkipFile
+
+BINARY_SNIFF_BYTES = 8192  # NUL bytes in the first block mark a binary file, as git and grep do
+
+
+@dataclass
+class RawDocument:
+    """Text pulled out of a file, before boilerplate cleaning."""
+
+    path: Path
+    text: str
+    content_hash: str
+    hints: dict[str, str] = field(default_factory=dict)  # title/date/outlet found in markup
+
+
+def read_document(path: Path, max_bytes: int, allowed_extensions: list[str]) -> RawDocument:
+    """Load one file; raises SkipFile with a user-readable reason for anything we will not ingest."""
+    ext = path.suffix.lower()
+    if ext not in allowed_extensions:
+        raise SkipFile(f"unsupported file type '{ext or '(none)'}' (supported: {', '.join(allowed_extensions)})")
+    data = read_bytes(path, max_bytes)
+    content_hash = hashlib.sha256(data).hexdigest()
+    loader = LOADERS.get(ext, load_text)
+    text, hints = loader(data)
+    if not text.strip():
+        raise SkipFile("no text could be extracted")
+    return RawDocument(path=path, text=text, content_hash=content_hash, hints=hints)
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise SkipFile("empty file")
+        if size > max_bytes:
+            raise SkipFile(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit (setting max_file_mb)")
+        with path.open("rb") as fh:
+            return fh.read()
+    except PermissionError:
+        raise SkipFile("permission denied") from None
+    except IsADirectoryError:
+        raise SkipFile("is a directory") from None
+    except OSError as exc:
+        raise SkipFile(f"unreadable: {exc.strerror or exc}") from None
+
+
+def decode_text(data: bytes) -> str:
+    if b"\x00" in data[:BINARY_SNIFF_BYTES]:
+        raise SkipFile("binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SkipFile(f"not valid UTF-8 (byte {exc.start}); re-save the file as UTF-8") from None
+
+
+def load_text(data: bytes) -> tuple[str, dict[str, str]]:
+    return decode_text(data), {}
+
+
+HTML_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "nav", "footer", "form", "button", "aside")
+HTML_BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "blockquote", "header")
+HTML_DATE_META = ("article:published_time", "date", "pubdate", "publishdate", "dc.date", "og:published_time")
+HTML_OUTLET_META = ("og:site_name", "publisher", "application-name")
+
+
+def load_html(data: bytes) -> tuple[str, dict[str, str]]:
+    from bs4 import BeautifulSoup  # parsing only when an HTML file is met
+
+    soup = BeautifulSoup(decode_text(data), "lxml")
+    hints: dict[str, str] = {}
+    if soup.title and soup.title.get_text(strip=True):
+        hints["title"] = soup.title.get_text(" ", strip=True)
+    for meta in soup.find_all("meta"):
+        key = (meta.get("property") or meta.get("name") or "").lower()
+        value = (meta.get("content") or "").strip()
+        if value and key in HTML_DATE_META:
+            hints.setdefault("date", value)
+        if value and key in HTML_OUTLET_META:
+            hints.setdefault("outlet", value)
+    for tag in soup(HTML_DROP_TAGS):
+        tag.decompose()
+    if soup.head:
+        soup.head.decompose()
+    for tag in soup.find_all(HTML_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    text = soup.get_text()
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip(), hints
+
+
+def load_pdf(data: bytes) -> tuple[str, dict[str, str]]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    if not data.startswith(b"%PDF"):
+        raise SkipFile("not a PDF file (no %PDF header)")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info = reader.metadata or {}
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
+        raise SkipFile(f"unreadable PDF (truncated or corrupt: {type(exc).__name__})") from None
+    hints = {}
+    title = getattr(info, "title", None)
+    if title:
+        hints["title"] = str(title)
+    return "\n\n".join(p.strip() for p in pages if p.strip()), hints
+
+
+LOADERS: dict[str, Callable[[bytes], tuple[str, dict[str, str]]]] = {
+    ".txt": load_text,
+    ".md": load_text,
+    ".html": load_html,
+    ".htm": load_html,
+    ".pdf": load_pdf,
+}
