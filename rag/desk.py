@@ -9,6 +9,8 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from rag.settings import Settings
 from vectorstore.embed import Embedder, make_embedder
 from vectorstore.ingest import IngestOptions, IngestReport, Progress, ingest
@@ -19,7 +21,7 @@ from vectorstore.store import ChunkStore, SourceRecord, StoreShape, open_client
 class Desk:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._keyword: tuple[str, BM25Index] | None = None
+        self._keyword: tuple[str, BM25Index, list[tuple[str, str | None]]] | None = None
         self._lock = threading.RLock()
 
     # --- backends ------------------------------------------------------------------------------
@@ -47,8 +49,14 @@ class Desk:
             revision = self.store.revision()
             if self._keyword is None or self._keyword[0] != revision:
                 chunks = self.store.all_chunks()
-                self._keyword = (revision, BM25Index([c.chunk_id for c in chunks], [c.text for c in chunks]))
+                index = BM25Index([c.chunk_id for c in chunks], [c.text for c in chunks])
+                self._keyword = (revision, index, [(c.source, c.date) for c in chunks])
             return self._keyword[1]
+
+    def keyword_mask(self, scope) -> np.ndarray:
+        """Which BM25 rows a scope (date range, sources) allows, aligned with keyword_index().ids."""
+        self.keyword_index()
+        return np.array([scope.allows(source, day) for source, day in self._keyword[2]], dtype=bool)
 
     # --- library -------------------------------------------------------------------------------
     def ingest_options(self) -> IngestOptions:

@@ -1,5 +1,10 @@
-"""User-facing errors; the classes live in ``vectorstore.errors`` so both layers share them."""
+"""User-facing errors; the base classes live in ``vectorstore.errors`` so both layers share them."""
 
 from vectorstore.errors import BackendUnavailable, BriefError, StoreError
 
-__all__ = ["BackendUnavailable", "BriefError", "StoreError"]
+
+class BackendTimeout(BackendUnavailable):
+    """A server backend stopped answering mid-request (callers may fall back instead of failing)."""
+
+
+__all__ = ["BackendTimeout", "BackendUnavailable", "BriefError", "StoreError"]

@@ -1,0 +1,292 @@
+"""Answer a question with verified citations.
+
+condense follow-up -> retrieve -> select evidence sentences -> refuse early if off-topic ->
+LLM writes with [n] (an LCEL chain) -> verify each sentence against what it cites -> drop, re-cite
+or fall back to an extractive answer -> renumber citations.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import BackendTimeout, BackendUnavailable, BriefError
+from rag.evidence import Evidence, best_relevance, question_kind, holds_kind, select_evidence, term_coverage_of
+from rag.llm import NoLLM, OnToken, as_langchain_llm
+from rag.prompts import load_prompt
+from rag.retrieve import Retriever, Scope
+from rag.verify import Passage, Verifier
+
+REFUSAL_TEXT = "The articles do not say."
+MAX_QUESTION_CHARS = 2000
+ANSWER_STOP = ["\n\n", "\nEvidence:", "\nQuestion:", "\n["]
+CONDENSE_STOP = ["\n"]
+NOT_FOUND = re.compile(r"not found|do(es)? not (say|answer|mention)|no information|cannot be answered", re.I)
+MARKER = re.compile(r"\s*\[(\d{1,3})\]")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"'])")
+
+
+@dataclass
+class Citation:
+    n: int
+    source: str
+    title: str
+    date: str | None
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    backend: str
+    timings_ms: dict[str, int]
+    id: str | None = None
+    standalone_question: str | None = None
+    mode: str = "generated"  # generated | extractive | refused
+    retrieved_sources: list[str] = field(default_factory=list)  # ranked, for hit@k / MRR
+    evidence: list[Evidence] = field(default_factory=list)
+    draft: str = ""  # what the LLM wrote before verification
+    warning: str | None = None  # e.g. the LLM server failed mid-answer
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "question": self.question, "answer": self.answer, "refused": self.refused,
+            "citations": [c.to_json() for c in self.citations], "backend": self.backend, "timings_ms": self.timings_ms,
+            "mode": self.mode, **({"warning": self.warning} if self.warning else {}),
+        }
+
+    def to_text(self) -> str:
+        refs = [f"[{c.n}] {c.source} ({c.date or 'undated'}): \"{c.quote}\"" for c in self.citations]
+        return "\n".join([self.answer, *([""] + refs if refs else [])])
+
+
+@dataclass
+class Claim:
+    text: str  # without markers
+    cites: list[int]  # evidence indexes (0-based)
+
+
+class Answerer:
+    def __init__(self, desk):
+        self.desk = desk
+        self.settings = desk.settings
+        self.retriever = Retriever(desk)
+        self._verifier: Verifier | None = None
+        self.last_warning: str | None = None
+
+    @property
+    def verifier(self) -> Verifier:
+        if self._verifier is None:
+            self._verifier = Verifier(self.desk.embedder, self.settings.support_threshold)
+        return self._verifier
+
+    # --- the pipeline ----------------------------------------------------------------------------
+    def ask(self, question: str, scope: Scope = Scope(), history: list[str] | None = None, on_token: OnToken | None = None, qid: str | None = None) -> Answer:
+        question = check_question(question)
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+        standalone = self.condense(question, history or [])
+        timings["condense"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        retrieved = self.retriever.retrieve(standalone, scope)
+        titles = {r.source: r.title for r in self.desk.sources()} if retrieved else {}
+        evidence = select_evidence(standalone, retrieved, titles, self.desk.embedder, self.settings.evidence_sentences)
+        timings["retrieve"] = time.perf_counter() - clock
+
+        answer = Answer(question=question, answer="", refused=False, citations=[], backend=self.backend_name(), timings_ms={}, id=qid,
+                        standalone_question=standalone if standalone != question else None,
+                        retrieved_sources=list(dict.fromkeys(r.chunk.source for r in retrieved)), evidence=evidence)
+        if not self.answerable(standalone, evidence):
+            return finish_refused(answer, timings)
+
+        clock = time.perf_counter()
+        self.last_warning = None
+        answer.draft = self.generate(standalone, evidence, on_token)
+        answer.warning = self.last_warning
+        timings["generate"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        claims = self.verified_claims(answer.draft, evidence) if answer.draft and not NOT_FOUND.search(answer.draft) else []
+        if claims and not any(holds_kind(c.text, question_kind(standalone)) for c in claims):
+            claims = []  # the kept sentences do not contain what was asked for (a number, a date, a name)
+        answer.mode = "generated" if claims else "extractive"
+        claims = claims or self.extractive_claims(standalone, evidence)
+        timings["verify"] = time.perf_counter() - clock
+        if not claims:
+            return finish_refused(answer, timings)
+        answer.answer, answer.citations = render(claims, evidence)
+        answer.timings_ms = to_ms(timings)
+        return answer
+
+    def backend_name(self) -> str:
+        return self.desk.llm.name
+
+    def condense(self, question: str, history: list[str]) -> str:
+        """Turn a follow-up into a standalone question; keep the follow-up's own words either way."""
+        if not history:
+            return question
+        previous = history[-3:]
+        try:
+            prompt = load_prompt("condense").render(history=previous, question=question)
+            rewritten = self.run_llm(prompt, self.settings.llm_max_tokens, CONDENSE_STOP).strip()
+        except (NoLLM, BackendUnavailable):
+            rewritten = ""
+        if rewritten and len(rewritten) < 3 * len(question) + 200 and all(t in rewritten.lower() for t in question.lower().split()[:1]):
+            return rewritten
+        return f"{question} ({previous[-1]})"
+
+    def answerable(self, question: str, evidence: list[Evidence]) -> bool:
+        """Refuse without calling the LLM when the evidence is off-topic (paper-qa's rule)."""
+        s = self.settings
+        if not evidence or best_relevance(evidence) < s.min_relevance:
+            return False
+        if term_coverage_of(question, evidence) < s.min_term_coverage:
+            return False
+        kind = question_kind(question)
+        return any(holds_kind(e.text, kind) for e in evidence)
+
+    def generate(self, question: str, evidence: list[Evidence], on_token: OnToken | None) -> str:
+        """The LCEL chain: render prompt | LLM | text. Empty when there is no LLM or it failed."""
+        from langchain_core.output_parsers import StrOutputParser
+        from langchain_core.runnables import RunnableLambda
+
+        prompt = load_prompt("answer")
+        llm = as_langchain_llm(self.desk.llm, self.settings.llm_max_tokens, ANSWER_STOP)
+        chain = RunnableLambda(lambda q: prompt.render(question=q, evidence=[e.text for e in evidence])) | llm | StrOutputParser()
+        parts: list[str] = []
+        try:
+            for token in chain.stream(question):
+                parts.append(token)
+                if on_token:
+                    on_token(token)
+        except NoLLM:
+            return ""
+        except BackendUnavailable as exc:
+            if not parts and not isinstance(exc, BackendTimeout):
+                raise  # unreachable or misconfigured: tell the user which setting to fix
+            self.last_warning = f"{exc.message}; answered from the quoted evidence instead"
+            return ""  # failed mid-answer: the extractive answer still serves the user
+        return "".join(parts).strip()
+
+    def run_llm(self, prompt: str, max_tokens: int, stop: list[str]) -> str:
+        return "".join(self.desk.llm.stream(prompt, max_tokens, stop))
+
+    # --- verification ------------------------------------------------------------------------------
+    def verified_claims(self, draft: str, evidence: list[Evidence]) -> list[Claim]:
+        """Keep sentences the evidence supports; fix their citations; drop the rest."""
+        kept: list[Claim] = []
+        for claim in parse_claims(draft, len(evidence)):
+            cites = self.supporting_citations(claim, evidence)
+            if cites and claim.text not in {c.text for c in kept}:
+                kept.append(Claim(claim.text, cites))
+        return kept
+
+    def supporting_citations(self, claim: Claim, evidence: list[Evidence]) -> list[int]:
+        """The claim's own citations if they support it; else the single best evidence that does."""
+        if claim.cites and self.verifier.supports(claim.text, [passage_of(evidence[i]) for i in claim.cites]):
+            return claim.cites
+        verdicts = [(self.verifier.check(claim.text, [passage_of(e)]), i) for i, e in enumerate(evidence)]
+        supported = [(v.similarity, i) for v, i in verdicts if v.supported]
+        return [max(supported)[1]] if supported else []
+
+    def extractive_claims(self, question: str, evidence: list[Evidence]) -> list[Claim]:
+        """Quote the best evidence sentences (those holding the kind of fact asked for), each cited."""
+        kind = question_kind(question)
+        ranked = [i for i, e in enumerate(evidence) if holds_kind(e.text, kind) and e.relevance >= self.settings.min_relevance]
+        if not ranked:
+            return []
+        # later sentences only when nearly as relevant as the best one: no padding with loose matches
+        floor = evidence[ranked[0]].relevance - self.settings.extractive_margin
+        return [Claim(evidence[i].text, [i]) for i in ranked[: self.settings.extractive_sentences] if evidence[i].relevance >= floor]
+
+
+def passage_of(e: Evidence) -> Passage:
+    return Passage(text=e.text, context=e.context)
+
+
+def check_question(question: str | None) -> str:
+    text = (question or "").strip()
+    if not text:
+        raise BriefError("the question is empty", fix="type a question about the ingested articles")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise BriefError(f"the question is {len(text)} characters long, over the {MAX_QUESTION_CHARS} limit", fix="ask a shorter question")
+    if not re.search(r"\w", text):
+        raise BriefError("the question has no words", fix="type a question about the ingested articles")
+    return text
+
+
+def parse_claims(draft: str, n_evidence: int) -> list[Claim]:
+    """Split the draft into sentences with their [n] markers; markers pointing nowhere are dropped."""
+    claims = []
+    for sentence in SENTENCE_END.split(draft.replace("\n", " ")):
+        cites = [int(n) - 1 for n in MARKER.findall(sentence) if 1 <= int(n) <= n_evidence]
+        text = MARKER.sub("", sentence).strip()
+        if len(re.findall(r"\w+", text)) >= 3:
+            claims.append(Claim(text, list(dict.fromkeys(cites))))
+    return claims
+
+
+def render(claims: list[Claim], evidence: list[Evidence]) -> tuple[str, list[Citation]]:
+    """Number citations 1..m in order of first use; every [n] has a citation and every citation is used."""
+    numbering: dict[int, int] = {}
+    sentences = []
+    for claim in claims:
+        for i in claim.cites:
+            numbering.setdefault(i, len(numbering) + 1)
+        marks = "".join(f"[{numbering[i]}]" for i in claim.cites)
+        body = claim.text.rstrip()
+        end = body[-1] if body and body[-1] in ".!?" else "."
+        body = body[:-1] if body and body[-1] in ".!?" else body
+        sentences.append(f"{body} {marks}{end}")
+    citations = [to_citation(n, evidence[i]) for i, n in sorted(numbering.items(), key=lambda item: item[1])]
+    return " ".join(sentences), citations
+
+
+def to_citation(n: int, e: Evidence) -> Citation:
+    return Citation(n=n, source=e.source, title=e.title, date=e.date, chunk_id=e.chunk_id, quote=e.text, start=e.start, end=e.end)
+
+
+def finish_refused(answer: Answer, timings: dict[str, float]) -> Answer:
+    answer.answer, answer.refused, answer.citations, answer.mode = REFUSAL_TEXT, True, [], "refused"
+    answer.timings_ms = to_ms(timings)
+    return answer
+
+
+def to_ms(timings: dict[str, float]) -> dict[str, int]:
+    return {k: round(v * 1000) for k, v in timings.items()}
+
+
+def read_batch(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSONL batch file, each with a 'question'; a bad line is a one-line error naming it."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise BriefError(f"cannot read {path}: {exc.strerror}", fix="give an existing JSONL file") from None
+    except UnicodeDecodeError:
+        raise BriefError(f"{path} is not UTF-8 text", fix="give a JSONL file") from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BriefError(f"{path}:{number}: not JSON ({exc.msg})", fix="one JSON object per line") from None
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
+            raise BriefError(f"{path}:{number}: no 'question' string", fix='each line needs {"question": "..."}')
+        rows.append(row)
+    return rows

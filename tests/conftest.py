@@ -1,0 +1,65 @@
+"""Shared fixtures: every test gets its own data dir under tmp_path; no network, no hub."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path):
+    """No BRIEF_* from the developer's shell and no brief.toml from the working folder leak in."""
+    for key in list(os.environ):
+        if key.startswith("BRIEF_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("BRIEF_CONFIG", str(tmp_path / "no-brief.toml"))
+
+
+@pytest.fixture
+def seeds_dir() -> Path:
+    return SEEDS
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    """Settings with a temp data dir; defaults to the deterministic hash embedder and no LLM."""
+    from rag.settings import load_settings
+
+    def build(**overrides):
+        base = {"data_dir": tmp_path / "data", "embedder": "hash", "llm_backend": "extractive"}
+        base.update(overrides)
+        return load_settings(**base)
+
+    return build
+
+
+@pytest.fixture
+def fake_desk(make_settings):
+    """A Desk over the hash embedder (fast, deterministic) with the seeds ingested."""
+    from rag.desk import Desk
+
+    desk = Desk(make_settings())
+    desk.ingest([SEEDS])
+    return desk
+
+
+@pytest.fixture(scope="session")
+def real_desk(tmp_path_factory):
+    """A Desk on the real packaged models (MiniLM + Gemma GGUF) with the seeds ingested; shared by
+    the model tests of one session because loading them costs seconds."""
+    from rag.desk import Desk
+    from rag.settings import load_settings
+
+    data = tmp_path_factory.mktemp("real-data")
+    desk = Desk(load_settings(data_dir=data))
+    desk.ingest([SEEDS])
+    return desk
