@@ -19,6 +19,7 @@ from rag.evidence import Evidence, best_relevance, question_kind, holds_kind, se
 from rag.llm import NoLLM, OnToken, as_langchain_llm
 from rag.prompts import load_prompt
 from rag.retrieve import Retriever, Scope
+from rag.textfacts import content_terms
 from rag.verify import Passage, Verifier
 
 REFUSAL_TEXT = "The articles do not say."
@@ -145,9 +146,9 @@ class Answerer:
             rewritten = self.run_llm(prompt, self.settings.llm_max_tokens, CONDENSE_STOP).strip()
         except (NoLLM, BackendUnavailable):
             rewritten = ""
-        if rewritten and len(rewritten) < 3 * len(question) + 200 and all(t in rewritten.lower() for t in question.lower().split()[:1]):
+        if keeps_follow_up(question, rewritten):
             return rewritten
-        return f"{question} ({previous[-1]})"
+        return f"{question} ({previous[-1]})"  # retrieval still sees both turns
 
     def answerable(self, question: str, evidence: list[Evidence]) -> bool:
         """Refuse without calling the LLM when the evidence is off-topic (paper-qa's rule)."""
@@ -212,6 +213,14 @@ class Answerer:
         # later sentences only when nearly as relevant as the best one: no padding with loose matches
         floor = evidence[ranked[0]].relevance - self.settings.extractive_margin
         return [Claim(evidence[i].text, [i]) for i in ranked[: self.settings.extractive_sentences] if evidence[i].relevance >= floor]
+
+
+def keeps_follow_up(follow_up: str, rewritten: str) -> bool:
+    """Accept an LLM rewrite only if it is short and keeps most of the follow-up's own terms."""
+    if not rewritten or len(rewritten) > MAX_QUESTION_CHARS:
+        return False
+    terms = content_terms(follow_up)
+    return not terms or len(terms & content_terms(rewritten)) >= len(terms) / 2
 
 
 def passage_of(e: Evidence) -> Passage:

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
 
     # --- LLM -----------------------------------------------------------------------------------
     llm_backend: Literal["llamacpp", "openai", "ollama", "extractive"] = Field("llamacpp", description="Answer writer: the packaged Gemma GGUF via llama-cpp-python, an OpenAI-compatible server, Ollama, or no LLM (extractive answers only).")
+    model_dir: Path | None = Field(None, description="Where the packaged GGUF is assembled once from its package chunks (default: <data_dir>/models).")
     llm_model: str | None = Field(None, description="Model name for server backends, or a GGUF path for llamacpp (default: the packaged Gemma 3 270M).")
     llm_base_url: str | None = Field(None, description="Server URL for 'openai' (e.g. http://127.0.0.1:8080/v1) or 'ollama' (e.g. http://127.0.0.1:11434).")
     llm_api_key: SecretStr | None = Field(None, description="API key for the OpenAI-compatible server; never logged or written to reports.")

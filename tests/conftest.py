@@ -53,13 +53,23 @@ def fake_desk(make_settings):
 
 
 @pytest.fixture(scope="session")
-def real_desk(tmp_path_factory):
+def model_dir(tmp_path_factory) -> Path:
+    """The packaged GGUF is assembled once per test session and shared by the model tests."""
+    from rag.llm import packaged_gguf_path
+
+    folder = tmp_path_factory.mktemp("models")
+    packaged_gguf_path(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def real_desk(tmp_path_factory, model_dir):
     """A Desk on the real packaged models (MiniLM + Gemma GGUF) with the seeds ingested; shared by
     the model tests of one session because loading them costs seconds."""
     from rag.desk import Desk
     from rag.settings import load_settings
 
     data = tmp_path_factory.mktemp("real-data")
-    desk = Desk(load_settings(data_dir=data))
+    desk = Desk(load_settings(data_dir=data, model_dir=model_dir))
     desk.ingest([SEEDS])
     return desk

@@ -1,0 +1,179 @@
+"""The answer pipeline's logic around the LLM: verification, repair, renumbering, refusal, filters.
+
+Runs on the hash embedder with scripted LLM replies, so every expectation is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from fakes import FailingLLM, ScriptedLLM
+from rag.answer import Answerer, check_question, parse_claims, read_batch, render
+from rag.errors import BackendTimeout, BackendUnavailable, BriefError
+from rag.retrieve import Scope
+
+AID_Q = "How much additional aid did Harris announce for the region?"
+AID_SOURCE = "003_ab779828a3a3face.txt"
+
+
+def answerer_with(desk, llm) -> Answerer:
+    desk.llm = llm  # replaces the cached backend with the fake
+    return Answerer(desk)
+
+
+def assert_contract(answer, desk):
+    """Every [n] has a citation, every citation is used, quotes are exact source text."""
+    used = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert used == {c.n for c in answer.citations}
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    texts = {r.source: r.text for r in desk.store.list_sources(with_text=True)}
+    for c in answer.citations:
+        assert texts[c.source][c.start:c.end] == c.quote
+
+
+def test_supported_sentence_keeps_its_citation(fake_desk):
+    llm = ScriptedLLM("Harris recently announced US $310 million in additional aid for the region [1].")
+    answer = answerer_with(fake_desk, llm).ask(AID_Q)
+    assert not answer.refused and answer.mode == "generated"
+    assert "$310 million" in answer.answer
+    assert answer.citations[0].source == AID_SOURCE and "$310 million" in answer.citations[0].quote
+    assert_contract(answer, fake_desk)
+    assert "Evidence:" in llm.prompts[0] and AID_Q in llm.prompts[0]
+
+
+def test_unsupported_sentence_is_dropped(fake_desk):
+    llm = ScriptedLLM("Harris recently announced US $310 million in additional aid for the region [1]. Harris also promised $900 million to Canada for new border walls [1].")
+    answer = answerer_with(fake_desk, llm).ask(AID_Q)
+    assert "$310 million" in answer.answer
+    assert "900" not in answer.answer and "Canada" not in answer.answer
+    assert_contract(answer, fake_desk)
+
+
+def test_citation_pointing_nowhere_is_replaced_by_the_supporting_one(fake_desk):
+    llm = ScriptedLLM("Harris recently announced US $310 million in additional aid for the region [9].")
+    answer = answerer_with(fake_desk, llm).ask(AID_Q)
+    assert "[9]" not in answer.answer
+    assert answer.citations and answer.citations[0].source == AID_SOURCE
+    assert_contract(answer, fake_desk)
+
+
+def test_uncited_supported_sentence_gets_a_citation(fake_desk):
+    llm = ScriptedLLM("Harris recently announced US $310 million in additional aid for the region.")
+    answer = answerer_with(fake_desk, llm).ask(AID_Q)
+    assert answer.answer.endswith("[1].")
+    assert answer.citations[0].source == AID_SOURCE
+
+
+def test_invented_answer_falls_back_to_extractive_quote(fake_desk):
+    llm = ScriptedLLM("The European Union pledged 45 billion euros to Norway [2].")
+    answer = answerer_with(fake_desk, llm).ask(AID_Q)
+    assert answer.mode == "extractive" and not answer.refused
+    assert "Norway" not in answer.answer
+    assert "$310 million" in answer.answer
+    assert_contract(answer, fake_desk)
+
+
+def test_off_topic_question_is_refused_without_calling_the_llm(fake_desk):
+    llm = ScriptedLLM("Bitcoin costs 5 million yen in Tokyo [1].")
+    answer = answerer_with(fake_desk, llm).ask("What is the price of bitcoin on the Tokyo exchange?")
+    assert answer.refused and answer.citations == [] and answer.mode == "refused"
+    assert "do not say" in answer.answer
+    assert llm.prompts == []
+
+
+def test_not_found_from_a_small_llm_is_overruled_by_strong_evidence(fake_desk):
+    """A 270M model says NOT FOUND too often; on-topic evidence is quoted instead."""
+    answer = answerer_with(fake_desk, ScriptedLLM("NOT FOUND")).ask(AID_Q)
+    assert answer.mode == "extractive"
+    assert all(c.quote.rstrip(".") in answer.answer for c in answer.citations)
+
+
+def test_source_filter_limits_citations(fake_desk):
+    llm = ScriptedLLM("López Obrador urged the U.S. to provide visas [1].")
+    scope = Scope.parse(sources=["001_144ff8e1c6f8de48.txt"])
+    answer = answerer_with(fake_desk, llm).ask("What did López Obrador urge the U.S. to provide?", scope=scope)
+    assert answer.retrieved_sources == ["001_144ff8e1c6f8de48.txt"]
+    assert {c.source for c in answer.citations} <= {"001_144ff8e1c6f8de48.txt"}
+
+
+def test_date_filter_excludes_undated_and_out_of_range(fake_desk):
+    llm = ScriptedLLM("NOT FOUND")
+    asker = answerer_with(fake_desk, llm)
+    dated = asker.ask("What will López Obrador present to Biden in November?", scope=Scope.parse(since="2023-09-01", until="2023-12-31"))
+    assert set(dated.retrieved_sources) == {"000_df1640d7f614f3c2.txt"}  # the only article dated in range
+    none = asker.ask(AID_Q, scope=Scope.parse(until="2020-01-01"))
+    assert none.refused and none.retrieved_sources == []
+
+
+def test_bad_scope_dates_are_clear_errors():
+    with pytest.raises(BriefError, match="not a date"):
+        Scope.parse(since="last week")
+    with pytest.raises(BriefError, match="after"):
+        Scope.parse(since="2024-02-01", until="2024-01-01")
+
+
+@pytest.mark.parametrize("question, message", [("", "empty"), ("   ", "empty"), ("?!...", "no words"), ("why " * 3000, "limit")])
+def test_bad_questions_are_clear_errors(question, message):
+    with pytest.raises(BriefError, match=message):
+        check_question(question)
+
+
+def test_parse_claims_drops_markers_that_point_nowhere():
+    claims = parse_claims("Mexico agreed to help [1][4]. It will take 30,000 migrants a month [2].", n_evidence=2)
+    assert [c.cites for c in claims] == [[0], [1]]
+    assert claims[0].text == "Mexico agreed to help."
+
+
+def test_render_numbers_citations_in_order_of_first_use(fake_desk):
+    from rag.answer import Claim
+    from rag.evidence import Evidence
+
+    ev = [Evidence("s.txt", "t", None, f"c{i}", i * 10, i * 10 + 5, f"quote{i}", "", 0.9, 0.9) for i in range(4)]
+    text, citations = render([Claim("First claim.", [3]), Claim("Second claim", [1, 3])], ev)
+    assert text == "First claim [1]. Second claim [2][1]."
+    assert [(c.n, c.quote) for c in citations] == [(1, "quote3"), (2, "quote1")]
+
+
+def test_follow_up_is_condensed_with_history(fake_desk):
+    llm = ScriptedLLM("How much additional aid did Harris announce for the region?", "Harris recently announced US $310 million in additional aid for the region [1].")
+    answer = answerer_with(fake_desk, llm).ask("And how much aid was that?", history=["What did Harris announce for the region?"])
+    assert answer.standalone_question == AID_Q
+    assert "Conversation:" in llm.prompts[0]
+    assert "$310 million" in answer.answer
+
+
+def test_llm_timeout_mid_answer_gives_extractive_answer_with_warning(fake_desk):
+    llm = FailingLLM(BackendTimeout("LLM server at http://x did not answer in time"), tokens_first=3)
+    answer = answerer_with(fake_desk, llm).ask(AID_Q)
+    assert answer.mode == "extractive" and "$310 million" in answer.answer
+    assert "did not answer in time" in answer.warning
+    assert "warning" in answer.to_json()
+
+
+def test_unreachable_llm_before_any_token_is_a_clear_error(fake_desk):
+    llm = FailingLLM(BackendUnavailable("cannot reach the LLM server at http://127.0.0.1:9", fix="start the server or fix BRIEF_LLM_BASE_URL"))
+    with pytest.raises(BriefError, match="BRIEF_LLM_BASE_URL"):
+        answerer_with(fake_desk, llm).ask(AID_Q)
+
+
+def test_extractive_backend_answers_from_quotes(make_settings, seeds_dir):
+    from rag.desk import Desk
+
+    desk = Desk(make_settings(llm_backend="extractive"))
+    desk.ingest([seeds_dir])
+    answer = Answerer(desk).ask(AID_Q)
+    assert answer.mode == "extractive" and answer.backend == "extractive"
+    assert "$310 million" in answer.answer
+
+
+def test_read_batch_names_the_bad_line(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"id": "a", "question": "x?"}) + "\n{not json\n", encoding="utf-8")
+    with pytest.raises(BriefError, match=r"q.jsonl:2"):
+        read_batch(path)
+    path.write_text(json.dumps({"id": "a"}) + "\n", encoding="utf-8")
+    with pytest.raises(BriefError, match="question"):
+        read_batch(path)
