@@ -20,7 +20,7 @@ from rag.llm import NoLLM, OnToken, as_langchain_llm
 from rag.prompts import load_prompt
 from rag.retrieve import Retriever, Scope
 from rag.textfacts import content_terms
-from rag.verify import Passage, Verifier
+from rag.verify import Passage, Verifier, term_coverage
 
 REFUSAL_TEXT = "The articles do not say."
 MAX_QUESTION_CHARS = 2000
@@ -125,7 +125,7 @@ class Answerer:
         if claims and not any(holds_kind(c.text, question_kind(standalone)) for c in claims):
             claims = []  # the kept sentences do not contain what was asked for (a number, a date, a name)
         answer.mode = "generated" if claims else "extractive"
-        claims = claims or self.extractive_claims(standalone, evidence)
+        claims = with_best_evidence(claims, evidence, standalone) if claims else self.extractive_claims(standalone, evidence)
         timings["verify"] = time.perf_counter() - clock
         if not claims:
             return finish_refused(answer, timings)
@@ -192,9 +192,17 @@ class Answerer:
         kept: list[Claim] = []
         for claim in parse_claims(draft, len(evidence)):
             cites = self.supporting_citations(claim, evidence)
-            if cites and claim.text not in {c.text for c in kept}:
-                kept.append(Claim(claim.text, cites))
+            text = self.whole_sentence_if_copied(claim.text, [evidence[i] for i in cites])
+            if cites and text not in {c.text for c in kept}:
+                kept.append(Claim(text, cites))
         return kept
+
+    def whole_sentence_if_copied(self, claim: str, cited: list[Evidence]) -> str:
+        """A claim that is a cut-down copy of its one cited sentence loses facts the model skipped
+        (a base model often copies half a sentence); quote the whole sentence instead."""
+        if len(cited) != 1 or len(cited[0].text) <= len(claim):
+            return claim
+        return cited[0].text if term_coverage(claim, cited[0].text) >= self.settings.copied_claim_coverage else claim
 
     def supporting_citations(self, claim: Claim, evidence: list[Evidence]) -> list[int]:
         """The claim's own citations if they support it; else the single best evidence that does."""
@@ -213,6 +221,14 @@ class Answerer:
         # later sentences only when nearly as relevant as the best one: no padding with loose matches
         floor = evidence[ranked[0]].relevance - self.settings.extractive_margin
         return [Claim(evidence[i].text, [i]) for i in ranked[: self.settings.extractive_sentences] if evidence[i].relevance >= floor]
+
+
+def with_best_evidence(claims: list[Claim], evidence: list[Evidence], question: str) -> list[Claim]:
+    """A small model often answers from a weaker sentence than the best one; when the top-ranked
+    evidence sentence holds what was asked and no claim cites it, quote it after the claims."""
+    if any(0 in c.cites for c in claims) or not holds_kind(evidence[0].text, question_kind(question)):
+        return claims
+    return claims + [Claim(evidence[0].text, [0])]
 
 
 def keeps_follow_up(follow_up: str, rewritten: str) -> bool:
@@ -244,7 +260,7 @@ def parse_claims(draft: str, n_evidence: int) -> list[Claim]:
     for sentence in SENTENCE_END.split(draft.replace("\n", " ")):
         cites = [int(n) - 1 for n in MARKER.findall(sentence) if 1 <= int(n) <= n_evidence]
         text = MARKER.sub("", sentence).strip()
-        if len(re.findall(r"\w+", text)) >= 3:
+        if content_terms(text):  # "Yes." or "It is." asserts nothing checkable
             claims.append(Claim(text, list(dict.fromkeys(cites))))
     return claims
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from rag.retrieve import Retrieved
-from rag.textfacts import NUMBER, content_terms, names, numbers, time_words
+from rag.textfacts import NUMBER, content_terms, names, numbers, time_words, word_set
 from vectorstore.chunk import split_sentences
 from vectorstore.embed import Embedder
+from vectorstore.keyword import stem
 
 # Question words that say what kind of fact the answer must contain.
 WANTS_NUMBER = re.compile(r"\bhow (much|many|long|far|big|large)\b|\bwhat (amount|number|percentage|share)\b|\bhow many\b", re.I)
@@ -103,15 +102,10 @@ def term_coverage_of(question: str, evidence: list[Evidence]) -> float:
     if not terms:
         return 1.0
     text = " ".join(e.text + " " + e.context for e in evidence)
-    from rag.textfacts import word_set
-
     words = word_set(text) | numbers(text)
-    return len({t for t in terms if t in words}) / len(terms)
+    return len({t for t in terms if t in words or stem(t) in words}) / len(terms)
 
 
 def best_relevance(evidence: list[Evidence]) -> float:
     return max((e.relevance for e in evidence), default=0.0)
 
-
-def as_array(values: list[float]) -> np.ndarray:
-    return np.asarray(values, dtype=np.float32)
