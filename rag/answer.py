@@ -20,9 +20,12 @@ from rag.llm import NoLLM, OnToken, as_langchain_llm
 from rag.prompts import load_prompt
 from rag.retrieve import Retriever, Scope
 from rag.textfacts import content_terms
+from vectorstore.keyword import tokenize
 from rag.verify import Passage, Verifier, term_coverage
 
 REFUSAL_TEXT = "The articles do not say."
+# Words of how a question is asked, not of what it is about ("how long", "what role").
+QUESTION_FURNITURE = frozenset(tokenize("many much long far often kind type role happen happened mean describe explain according"))
 MAX_QUESTION_CHARS = 2000
 ANSWER_STOP = ["\n\n", "\nEvidence:", "\nQuestion:", "\n["]
 CONDENSE_STOP = ["\n"]
@@ -104,8 +107,10 @@ class Answerer:
 
         clock = time.perf_counter()
         retrieved = self.retriever.retrieve(standalone, scope)
-        titles = {r.source: r.title for r in self.desk.sources()} if retrieved else {}
-        evidence = select_evidence(standalone, retrieved, titles, self.desk.embedder, self.settings.evidence_sentences)
+        records = self.desk.source_index() if retrieved else {}
+        titles = {name: r.title for name, r in records.items()}
+        texts = {name: r.text for name, r in records.items()}
+        evidence = select_evidence(standalone, retrieved, titles, texts, self.desk.embedder, self.settings.evidence_sentences)
         timings["retrieve"] = time.perf_counter() - clock
 
         answer = Answer(question=question, answer="", refused=False, citations=[], backend=self.backend_name(), timings_ms={}, id=qid,
@@ -157,8 +162,15 @@ class Answerer:
             return False
         if term_coverage_of(question, evidence) < s.min_term_coverage:
             return False
+        if len(self.unknown_terms(question)) > s.max_unknown_terms:
+            return False  # the question is about things no article ever mentions
         kind = question_kind(question)
         return any(holds_kind(e.text, kind) for e in evidence)
+
+    def unknown_terms(self, question: str) -> set[str]:
+        """Question words that appear in no ingested chunk at all (question furniture excluded)."""
+        vocabulary = self.desk.keyword_index().postings
+        return {t for t in tokenize(question) if t not in vocabulary and t not in QUESTION_FURNITURE}
 
     def generate(self, question: str, evidence: list[Evidence], on_token: OnToken | None) -> str:
         """The LCEL chain: render prompt | LLM | text. Empty when there is no LLM or it failed."""

@@ -22,6 +22,7 @@ class Desk:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._keyword: tuple[str, BM25Index, list[tuple[str, str | None]]] | None = None
+        self._sources: tuple[str, dict[str, SourceRecord]] | None = None
         self._lock = threading.RLock()
 
     # --- backends ------------------------------------------------------------------------------
@@ -52,6 +53,14 @@ class Desk:
                 index = BM25Index([c.chunk_id for c in chunks], [c.text for c in chunks])
                 self._keyword = (revision, index, [(c.source, c.date) for c in chunks])
             return self._keyword[1]
+
+    def source_index(self) -> dict[str, SourceRecord]:
+        """Source records with their cleaned text, cached until the store changes."""
+        with self._lock:
+            revision = self.store.revision()
+            if self._sources is None or self._sources[0] != revision:
+                self._sources = (revision, {r.source: r for r in self.store.list_sources(with_text=True)})
+            return self._sources[1]
 
     def keyword_mask(self, scope) -> np.ndarray:
         """Which BM25 rows a scope (date range, sources) allows, aligned with keyword_index().ids."""

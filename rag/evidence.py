@@ -36,6 +36,7 @@ class Evidence:
     context: str  # the chunk the sentence came from
     relevance: float  # cosine similarity to the question
     score: float  # relevance + keyword and answer-type bonuses
+    window: str = ""  # the sentence with the one before it, for scoring only
 
 
 def question_kind(question: str) -> str | None:
@@ -58,38 +59,49 @@ def holds_kind(sentence: str, kind: str | None) -> bool:
     return True
 
 
-def candidate_sentences(retrieved: list[Retrieved], titles: dict[str, str]) -> list[Evidence]:
-    """Every sentence of the retrieved chunks once (chunks overlap), with offsets into its source."""
-    seen: set[tuple[str, int]] = set()
-    out: list[Evidence] = []
+WINDOW_LOOKBACK = 400  # characters searched backwards for the previous sentence
+
+
+def candidate_sentences(retrieved: list[Retrieved], titles: dict[str, str], texts: dict[str, str]) -> list[Evidence]:
+    """Every sentence of the retrieved chunks once (chunks overlap), with offsets into its source.
+    ``window`` adds the sentence before it from the source text: "That stopped ... in May" means
+    little alone."""
+    found: dict[tuple[str, int], Evidence] = {}
     for hit in retrieved:
         chunk = hit.chunk
         for span in split_sentences(chunk.text):
             start, end = chunk.start + span.start, chunk.start + span.end
-            if (chunk.source, start) in seen:
-                continue
-            seen.add((chunk.source, start))
-            out.append(Evidence(chunk.source, titles.get(chunk.source, chunk.source), chunk.date, chunk.chunk_id, start, end, chunk.text[span.start:span.end], chunk.text, 0.0, 0.0))
-    return out
+            if (chunk.source, start) not in found:
+                text = chunk.text[span.start:span.end]
+                window = previous_sentence(texts.get(chunk.source, ""), start) + text
+                found[(chunk.source, start)] = Evidence(chunk.source, titles.get(chunk.source, chunk.source), chunk.date, chunk.chunk_id, start, end, text, chunk.text, 0.0, 0.0, window)
+    return list(found.values())
+
+
+def previous_sentence(source_text: str, start: int) -> str:
+    before = split_sentences(source_text, max(0, start - WINDOW_LOOKBACK), start) if source_text else []
+    return source_text[before[-1].start:start] if before else ""
 
 
 def score_sentences(question: str, candidates: list[Evidence], embedder: Embedder) -> list[Evidence]:
-    """Score and sort candidates, best first."""
+    """Score and sort candidates, best first: the better of the sentence's and its window's
+    similarity, plus shares of question terms and the kind of fact asked for."""
     if not candidates:
         return []
-    vectors = embedder.embed([question] + [c.text for c in candidates])
+    n = len(candidates)
+    vectors = embedder.embed([question] + [c.text for c in candidates] + [c.window for c in candidates])
     sims = vectors[1:] @ vectors[0]
     q_terms = content_terms(question)
     kind = question_kind(question)
-    for cand, sim in zip(candidates, sims):
-        overlap = len(q_terms & content_terms(cand.text)) / max(len(q_terms), 1)
-        cand.relevance = float(sim)
-        cand.score = float(sim) + KEYWORD_WEIGHT * overlap + (TYPE_BONUS if kind and holds_kind(cand.text, kind) else 0.0)
+    for cand, sim, window_sim in zip(candidates, sims[:n], sims[n:]):
+        overlap = len(q_terms & content_terms(cand.window)) / max(len(q_terms), 1)
+        cand.relevance = float(max(sim, window_sim))
+        cand.score = cand.relevance + KEYWORD_WEIGHT * overlap + (TYPE_BONUS if kind and holds_kind(cand.text, kind) else 0.0)
     return sorted(candidates, key=lambda c: -c.score)
 
 
-def select_evidence(question: str, retrieved: list[Retrieved], titles: dict[str, str], embedder: Embedder, n: int) -> list[Evidence]:
-    return score_sentences(question, candidate_sentences(retrieved, titles), embedder)[:n]
+def select_evidence(question: str, retrieved: list[Retrieved], titles: dict[str, str], texts: dict[str, str], embedder: Embedder, n: int) -> list[Evidence]:
+    return score_sentences(question, candidate_sentences(retrieved, titles, texts), embedder)[:n]
 
 
 def salient_terms(question: str) -> set[str]:

@@ -39,7 +39,7 @@ def names(text: str) -> set[str]:
     """Folded capitalised words that look like names (people, places, organisations)."""
     found = set()
     for word in NAME.findall(text):
-        folded = fold(word).strip("’'.")
+        folded = re.sub(r"[’']s$", "", fold(word)).strip("’'.")  # "Mexico's" -> "mexico"
         if len(folded) > 1 and folded not in NOT_NAMES and folded not in TIME_WORDS and folded not in STOPWORDS:
             found.add(folded)
     return found

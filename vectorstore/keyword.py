@@ -26,11 +26,18 @@ def fold(text: str) -> str:
 
 
 def stem(token: str) -> str:
-    """A deliberately light stemmer: plural and possessive endings only (names stay intact)."""
+    """A deliberately light suffix stripper (plural, -ing, -ed, final e) so 'expanding' meets 'expand'
+    and 'advanced' meets 'advance'; short words and names stay intact."""
     if len(token) > 4 and token.endswith("ies"):
         return token[:-3] + "y"
-    if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
-        return token[:-1]
+    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        token = token[:-1]
+    for suffix in ("ing", "ed"):
+        if len(token) > len(suffix) + 3 and token.endswith(suffix):
+            token = token[: -len(suffix)]
+            break
+    if len(token) > 4 and token.endswith("e"):
+        token = token[:-1]
     return token
 
 
