@@ -1,0 +1,158 @@
+"""Metric functions for the citation eval suite: pure, standard library only, unit-tested.
+
+Answer correctness follows the eval-set contract (every inner list of gold aliases needs one alias in
+the answer); citation recall and precision follow ALCE (Gao et al., 2023) with a pluggable
+entailment check.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+Entails = Callable[[str, list[str]], bool]
+REQUIRED_KEYS = {"id": str, "question": str, "gold_short_answers": list, "gold_sources": list, "answerable": bool}
+MARKERS = re.compile(r"\s*\[(\d{1,3})\]")
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"'¿¡])")
+
+
+def normalize(text: str) -> str:
+    """Lowercase, strip accents, drop punctuation and symbols, join digit groups ('2,000' -> '2000')."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", text)
+    text = re.sub(r"[^\w\s.]|_", " ", text)
+    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # keep decimal points, drop full stops
+    return " ".join(text.split())
+
+
+def contains_alias(answer: str, alias: str) -> bool:
+    needle = normalize(alias)
+    return bool(needle) and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", normalize(answer)) is not None
+
+
+def answer_correct(answer: str, gold_short_answers: list[list[str]]) -> bool:
+    """Right when every inner list has at least one alias in the answer."""
+    return bool(gold_short_answers) and all(any(contains_alias(answer, a) for a in aliases) for aliases in gold_short_answers)
+
+
+def split_sentences_with_markers(answer: str) -> list[tuple[str, list[int]]]:
+    """'A did X [1][2]. B did Y [3].' -> [('A did X.', [1, 2]), ('B did Y.', [3])]."""
+    out = []
+    for sentence in SENTENCE_SPLIT.split(answer.strip()):
+        numbers = [int(n) for n in MARKERS.findall(sentence)]
+        text = " ".join(MARKERS.sub("", sentence).split())
+        text = re.sub(r"\s+([.!?])$", r"\1", text)
+        if text:
+            out.append((text, list(dict.fromkeys(numbers))))
+    return out
+
+
+@dataclass(frozen=True)
+class CitationScores:
+    recall: float
+    precision: float
+    n_sentences: int
+    n_citations: int
+
+
+def citation_scores(sentences: list[tuple[str, list[str]]], entails: Entails) -> CitationScores:
+    """ALCE citation recall and precision.
+
+    ``sentences`` pairs each answer sentence with the texts of the passages it cites.
+    Recall: share of sentences whose cited passages together entail them (uncited = unsupported).
+    Precision: share of citations that are relevant; a citation is irrelevant when it alone does not
+    entail its sentence and the sentence's other citations still entail it without it.
+    """
+    supported = 0
+    relevant = 0
+    n_citations = 0
+    for claim, passages in sentences:
+        n_citations += len(passages)
+        if not passages or not entails(claim, passages):
+            continue
+        supported += 1
+        for i, passage in enumerate(passages):
+            rest = passages[:i] + passages[i + 1:]
+            if entails(claim, [passage]) or not (rest and entails(claim, rest)):
+                relevant += 1
+    return CitationScores(
+        recall=supported / len(sentences) if sentences else 0.0,
+        precision=relevant / n_citations if n_citations else 0.0,
+        n_sentences=len(sentences),
+        n_citations=n_citations,
+    )
+
+
+def collapse_whitespace(text: str) -> str:
+    return " ".join(text.split())
+
+
+def quote_valid(quote: str, source_text: str) -> bool:
+    """The quote appears in its source once whitespace is collapsed."""
+    return bool(quote.strip()) and collapse_whitespace(quote) in collapse_whitespace(source_text)
+
+
+def hit_at_k(retrieved_sources: list[str], gold_sources: list[str], k: int) -> float:
+    return 1.0 if set(retrieved_sources[:k]) & set(gold_sources) else 0.0
+
+
+def reciprocal_rank(retrieved_sources: list[str], gold_sources: list[str]) -> float:
+    for rank, source in enumerate(retrieved_sources, 1):
+        if source in gold_sources:
+            return 1.0 / rank
+    return 0.0
+
+
+def percentile(values: Iterable[float], p: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default); 0.0 for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    position = (len(ordered) - 1) * p / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def classifier_metrics(predictions: list[bool], labels: list[bool]) -> dict[str, float]:
+    tp = sum(p and l for p, l in zip(predictions, labels))
+    fp = sum(p and not l for p, l in zip(predictions, labels))
+    fn = sum(l and not p for p, l in zip(predictions, labels))
+    correct = sum(p == l for p, l in zip(predictions, labels))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"accuracy": correct / len(labels) if labels else 0.0, "precision": precision, "recall": recall, "f1": f1}
+
+
+def load_eval_set(path: Path) -> list[dict]:
+    """Rows of an eval set; a bad row raises ValueError naming the file, line and problem."""
+    rows: list[dict] = []
+    ids: set[str] = set()
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}: a row must be a JSON object")
+        for key, kind in REQUIRED_KEYS.items():
+            if not isinstance(row.get(key), kind):
+                raise ValueError(f"{where}: '{key}' missing or not a {kind.__name__}")
+        if row["id"] in ids:
+            raise ValueError(f"{where}: duplicate id '{row['id']}'")
+        if row["answerable"] and not all(isinstance(a, list) and a for a in row["gold_short_answers"]):
+            raise ValueError(f"{where}: an answerable row needs gold_short_answers as non-empty lists of aliases")
+        ids.add(row["id"])
+        rows.append(row)
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    return rows
