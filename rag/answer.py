@@ -19,13 +19,13 @@ from rag.evidence import Evidence, best_relevance, question_kind, holds_kind, se
 from rag.llm import NoLLM, OnToken, as_langchain_llm
 from rag.prompts import load_prompt
 from rag.retrieve import Retriever, Scope
-from rag.textfacts import content_terms
+from rag.textfacts import content_terms, word_set
 from vectorstore.keyword import tokenize
 from rag.verify import Passage, Verifier, term_coverage
 
 REFUSAL_TEXT = "The articles do not say."
 # Words of how a question is asked, not of what it is about ("how long", "what role").
-QUESTION_FURNITURE = frozenset(tokenize("many much long far often kind type role happen happened mean describe explain according"))
+QUESTION_FURNITURE = frozenset(tokenize("many much long far often kind type role happen happened mean describe explain according date dates name names"))
 MAX_QUESTION_CHARS = 2000
 ANSWER_STOP = ["\n\n", "\nEvidence:", "\nQuestion:", "\n["]
 CONDENSE_STOP = ["\n"]
@@ -126,7 +126,7 @@ class Answerer:
         timings["generate"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        claims = self.verified_claims(answer.draft, evidence) if answer.draft and not NOT_FOUND.search(answer.draft) else []
+        claims = self.verified_claims(standalone, answer.draft, evidence) if answer.draft and not NOT_FOUND.search(answer.draft) else []
         if claims and not any(holds_kind(c.text, question_kind(standalone)) for c in claims):
             claims = []  # the kept sentences do not contain what was asked for (a number, a date, a name)
         answer.mode = "generated" if claims else "extractive"
@@ -162,15 +162,18 @@ class Answerer:
             return False
         if term_coverage_of(question, evidence) < s.min_term_coverage:
             return False
-        if len(self.unknown_terms(question)) > s.max_unknown_terms:
-            return False  # the question is about things no article ever mentions
+        unknown = self.unknown_terms(question, evidence)
+        if len(unknown) > s.max_unknown_terms and best_relevance(evidence) < s.strong_relevance:
+            return False  # about things no article mentions, and no sentence is a close match either
         kind = question_kind(question)
         return any(holds_kind(e.text, kind) for e in evidence)
 
-    def unknown_terms(self, question: str) -> set[str]:
-        """Question words that appear in no ingested chunk at all (question furniture excluded)."""
+    def unknown_terms(self, question: str, evidence: list[Evidence]) -> set[str]:
+        """Question words that appear in no ingested chunk at all, nor as an acronym of the
+        evidence ('APEC'); words of how a question is asked are not counted."""
         vocabulary = self.desk.keyword_index().postings
-        return {t for t in tokenize(question) if t not in vocabulary and t not in QUESTION_FURNITURE}
+        evidence_words = word_set(" ".join(e.window for e in evidence))
+        return {t for t in tokenize(question) if t not in vocabulary and t not in evidence_words and t not in QUESTION_FURNITURE}
 
     def generate(self, question: str, evidence: list[Evidence], on_token: OnToken | None) -> str:
         """The LCEL chain: render prompt | LLM | text. Empty when there is no LLM or it failed."""
@@ -199,13 +202,15 @@ class Answerer:
         return "".join(self.desk.llm.stream(prompt, max_tokens, stop))
 
     # --- verification ------------------------------------------------------------------------------
-    def verified_claims(self, draft: str, evidence: list[Evidence]) -> list[Claim]:
-        """Keep sentences the evidence supports; fix their citations; drop the rest."""
+    def verified_claims(self, question: str, draft: str, evidence: list[Evidence]) -> list[Claim]:
+        """Keep sentences the evidence supports and that are about the question; fix their
+        citations; drop the rest."""
         kept: list[Claim] = []
         for claim in parse_claims(draft, len(evidence)):
             cites = self.supporting_citations(claim, evidence)
             text = self.whole_sentence_if_copied(claim.text, [evidence[i] for i in cites])
-            if cites and text not in {c.text for c in kept}:
+            on_topic = term_coverage(question, " ".join([text] + [evidence[i].text for i in cites])) >= self.settings.extractive_min_coverage
+            if cites and on_topic and text not in {c.text for c in kept}:
                 kept.append(Claim(text, cites))
         return kept
 
@@ -225,14 +230,21 @@ class Answerer:
         return [max(supported)[1]] if supported else []
 
     def extractive_claims(self, question: str, evidence: list[Evidence]) -> list[Claim]:
-        """Quote the best evidence sentences (those holding the kind of fact asked for), each cited."""
+        """Quote the best evidence sentences, each cited. A sentence qualifies when it holds the kind
+        of fact asked for and is close to the question (with the sentence before it); the quote as a
+        whole must also address the question in its own words, or nothing is quoted (refusal)."""
         kind = question_kind(question)
-        ranked = [i for i, e in enumerate(evidence) if holds_kind(e.text, kind) and e.relevance >= self.settings.min_relevance]
+        s = self.settings
+        ranked = [i for i, e in enumerate(evidence)
+                  if holds_kind(e.text, kind) and e.relevance >= s.extractive_min_relevance and term_coverage(question, e.window) >= s.extractive_min_coverage]
         if not ranked:
             return []
         # later sentences only when nearly as relevant as the best one: no padding with loose matches
-        floor = evidence[ranked[0]].relevance - self.settings.extractive_margin
-        return [Claim(evidence[i].text, [i]) for i in ranked[: self.settings.extractive_sentences] if evidence[i].relevance >= floor]
+        floor = evidence[ranked[0]].relevance - s.extractive_margin
+        chosen = [i for i in ranked[: s.extractive_sentences] if evidence[i].relevance >= floor]
+        if max(term_coverage(question, evidence[i].text) for i in chosen) < s.extractive_min_coverage:
+            return []
+        return [Claim(evidence[i].text, [i]) for i in chosen]
 
 
 def with_best_evidence(claims: list[Claim], evidence: list[Evidence], question: str) -> list[Claim]:

@@ -77,7 +77,7 @@ class Desk:
 
     def ingest(self, paths: list[Path], prune: bool = False, progress: Progress | None = None) -> IngestReport:
         with self._lock:
-            return ingest(paths, self.store, self.embedder, self.ingest_options(), prune=prune, progress=progress)
+            return ingest([Path(p) for p in paths], self.store, self.embedder, self.ingest_options(), prune=prune, progress=progress)
 
     def sources(self) -> list[SourceRecord]:
         return self.store.list_sources()

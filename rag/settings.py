@@ -65,10 +65,13 @@ class Settings(BaseSettings):
     evidence_sentences: int = Field(4, ge=1, le=30, description="Evidence sentences shown to the LLM.")
     min_relevance: float = Field(0.35, ge=-1, le=1, description="Best question-to-sentence cosine similarity below which the question is refused as not covered by the articles.")
     min_term_coverage: float = Field(0.75, ge=0, le=1, description="Share of the question's salient terms (names, numbers, rare words) that the evidence must contain, else refuse.")
-    max_unknown_terms: int = Field(1, ge=0, le=50, description="Refuse when more than this many of the question's content words appear in no ingested article (e.g. 'remittances' asked of articles that never mention them).")
+    max_unknown_terms: int = Field(1, ge=0, le=50, description="Refuse when more than this many of the question's content words appear in no ingested article (e.g. 'remittances' asked of articles that never mention them) and no sentence is a strong match.")
+    strong_relevance: float = Field(0.6, ge=-1, le=1, description="Best question-to-sentence similarity at which unknown question words no longer cause a refusal (the question is paraphrased, not off-topic).")
     support_threshold: float = Field(0.5, ge=-1, le=1, description="Cosine similarity between a sentence and its best cited window needed to count as supported (calibrated on eval/sets/support.jsonl).")
     copied_claim_coverage: float = Field(0.9, ge=0, le=1, description="A generated sentence whose words are at least this share of one cited sentence's is replaced by that whole sentence (keeps facts the model cut).")
     extractive_sentences: int = Field(2, ge=1, le=10, description="Most evidence sentences quoted by the extractive fallback answer.")
+    extractive_min_relevance: float = Field(0.5, ge=-1, le=1, description="Question-to-sentence similarity a sentence needs to be quoted as an extractive answer.")
+    extractive_min_coverage: float = Field(0.5, ge=0, le=1, description="Share of the question's content words a sentence (with the one before it) must contain to be quoted as an extractive answer.")
     extractive_margin: float = Field(0.1, ge=0, le=2, description="A further extractive sentence is quoted only if its relevance is within this much of the best one's.")
 
     # --- LLM -----------------------------------------------------------------------------------

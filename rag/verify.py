@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.textfacts import content_terms, has_negation, missing_facts
+from rag.textfacts import content_terms, has_negation, missing_facts, names
+from vectorstore.keyword import stem
 from vectorstore.embed import Embedder
 
 
@@ -50,7 +51,9 @@ class Verifier:
         similarity, best = self.best_similarity(claim, passages)
         if has_negation(claim) and not has_negation(passages[best].text):
             problems.append("negation not in the source")
-        coverage = term_coverage(claim, joined + " " + context)
+        # Words must come from the quoted text itself; only names may come from the context
+        # (checked above), or a chunk's other sentences would vouch for anything.
+        coverage = term_coverage(claim, joined, ignore=names(claim))
         if coverage < self.coverage_floor:
             problems.append(f"only {coverage:.0%} of its words are in the source")
         elif similarity < self.threshold and coverage < self.coverage_alone:
@@ -70,8 +73,8 @@ class Verifier:
         return self.check(claim, passages).supported
 
 
-def term_coverage(claim: str, text: str) -> float:
-    terms = content_terms(claim)
+def term_coverage(claim: str, text: str, ignore: set[str] = frozenset()) -> float:
+    terms = content_terms(claim) - {stem(n) for n in ignore}
     if not terms:
         return 1.0
     return len(terms & content_terms(text)) / len(terms)
