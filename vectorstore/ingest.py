@@ -160,15 +160,11 @@ def write_batch(batch: list[Prepared], store: ChunkStore, embedder: Embedder, re
     if not batch:
         return
     vectors = embedder.embed([c.text for p in batch for c in p.chunks])
-    offset = 0
+    before = store.replace_sources([(p.record, p.chunks, p.is_update) for p in batch], vectors)
     for prepared in batch:
-        n = len(prepared.chunks)
-        before = store.chunk_ids_of(prepared.record.source) if prepared.is_update else set()
-        store.replace_source(prepared.record, prepared.chunks, vectors[offset:offset + n])
-        offset += n
-        new_ids = {c.chunk_id for c in prepared.chunks}
-        report.new_chunks += len(new_ids - before)
-        report.removed_chunks += len(before - new_ids)
+        old, new_ids = before[prepared.record.source], {c.chunk_id for c in prepared.chunks}
+        report.new_chunks += len(new_ids - old)
+        report.removed_chunks += len(old - new_ids)
         if prepared.is_update:
             report.updated_sources += 1
         else:

@@ -184,30 +184,43 @@ class ChunkStore:
             return None
         return SourceRecord.from_chroma(source, got["metadatas"][0] or {}, got["documents"][0])
 
-    def put_source(self, record: SourceRecord) -> None:
-        self.sources.upsert(ids=[record.source], documents=[record.text], metadatas=[record.to_metadata()], embeddings=[SOURCE_VECTOR])
 
     # --- chunks --------------------------------------------------------------------------------
     def chunk_ids_of(self, source: str) -> set[str]:
         return set(self.chunks.get(where={"source": source}, include=[])["ids"])
 
-    def replace_source(self, record: SourceRecord, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        """Store a source's chunks, replacing whatever it had; safe to interrupt at any point."""
-        record.status, record.n_chunks = STATUS_PENDING, len(chunks)
-        self.put_source(record)
-        meta_common = {"date": record.date or "", "date_int": date_as_int(record.date)}
+    def replace_sources(self, batch: list[tuple[SourceRecord, list[Chunk], bool]], vectors: np.ndarray) -> dict[str, set[str]]:
+        """Store several sources' chunks, replacing what they had; safe to interrupt at any point.
+
+        ``batch`` holds (record, chunks, maybe_has_old_chunks); returns the ids each source had
+        before. A handful of Chroma calls per batch, not per file: per-file round trips made a
+        folder of 1,000 small files take minutes.
+        """
+        records = [record for record, _, _ in batch]
+        for record, chunks, _ in batch:
+            record.status, record.n_chunks = STATUS_PENDING, len(chunks)
+        self.put_sources(records)
+        before = {r.source: (self.chunk_ids_of(r.source) if had_old else set()) for r, _, had_old in batch}
+        chunks = [c for _, cs, _ in batch for c in cs]
+        dates = {r.source: (r.date or "", date_as_int(r.date)) for r in records}
         for lo in range(0, len(chunks), PAGE_SIZE):
             page = chunks[lo:lo + PAGE_SIZE]
             self.chunks.upsert(
                 ids=[c.chunk_id for c in page],
                 documents=[c.text for c in page],
                 embeddings=vectors[lo:lo + PAGE_SIZE].tolist(),
-                metadatas=[{"source": c.source, "index": c.index, "start": c.start, "end": c.end, **meta_common} for c in page],
+                metadatas=[{"source": c.source, "index": c.index, "start": c.start, "end": c.end, "date": dates[c.source][0], "date_int": dates[c.source][1]} for c in page],
             )
-        stale = self.chunk_ids_of(record.source) - {c.chunk_id for c in chunks}
-        self.delete_chunk_ids(list(stale))
-        record.status = STATUS_COMPLETE
-        self.put_source(record)
+        for record, chunks, _ in batch:
+            self.delete_chunk_ids(list(before[record.source] - {c.chunk_id for c in chunks}))
+            record.status = STATUS_COMPLETE
+        self.put_sources(records)
+        return before
+
+    def put_sources(self, records: list[SourceRecord]) -> None:
+        for lo in range(0, len(records), PAGE_SIZE):
+            page = records[lo:lo + PAGE_SIZE]
+            self.sources.upsert(ids=[r.source for r in page], documents=[r.text for r in page], metadatas=[r.to_metadata() for r in page], embeddings=[SOURCE_VECTOR] * len(page))
 
     def delete_source(self, source: str) -> int:
         ids = list(self.chunk_ids_of(source))
