@@ -29,6 +29,11 @@ def seeds_dir() -> Path:
     return SEEDS
 
 
+@pytest.fixture(scope="session")
+def seeds_dir_session() -> Path:
+    return SEEDS
+
+
 @pytest.fixture
 def make_settings(tmp_path):
     """Settings with a temp data dir; defaults to the deterministic hash embedder and no LLM."""

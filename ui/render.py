@@ -1,0 +1,69 @@
+"""Pure functions that turn core results into safe HTML/Markdown for the UI.
+
+Everything that came from a document or a model is escaped here, so no HTML or script from an
+article or an answer can run in the page.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+CONTEXT_CHARS = 220  # characters of article shown around a highlighted quote
+MARKER = re.compile(r"\[(\d{1,3})\]")
+REFUSED_HTML = '<div class="bd-refused">The articles do not say. Nothing was found in the ingested articles that answers this question.</div>'
+
+
+def answer_html(answer_text: str, refused: bool) -> str:
+    """The answer with its [n] markers as chips that link to the matching source card."""
+    if refused:
+        return REFUSED_HTML
+    safe = escape(answer_text)
+    return MARKER.sub(lambda m: f'<a class="bd-chip" href="#bd-src-{m.group(1)}" title="source {m.group(1)}">{m.group(1)}</a>', safe)
+
+
+def highlighted_passage(source_text: str, start: int, end: int, context: int = CONTEXT_CHARS) -> str:
+    """The quote at [start, end) wrapped in <mark>, inside some escaped surrounding text."""
+    lo, hi = max(0, start - context), min(len(source_text), end + context)
+    before, quote, after = source_text[lo:start], source_text[start:end], source_text[end:hi]
+    return ("…" if lo else "") + escape(before) + "<mark>" + escape(quote) + "</mark>" + escape(after) + ("…" if hi < len(source_text) else "")
+
+
+def source_card(citation: dict, record) -> str:
+    """One cited passage: number, title, outlet, date, and the quote highlighted in context."""
+    meta = " · ".join(escape(x) for x in (citation.get("source", ""), getattr(record, "outlet", None) or "", citation.get("date") or "undated") if x)
+    body = highlighted_passage(record.text, citation["start"], citation["end"]) if record is not None else f"<mark>{escape(citation['quote'])}</mark>"
+    return (f'<div class="bd-source" id="bd-src-{int(citation["n"])}"><div class="bd-source-head"><span class="bd-chip">{int(citation["n"])}</span> '
+            f'<b>{escape(citation.get("title") or citation.get("source", ""))}</b><div class="bd-meta">{meta}</div></div>'
+            f'<div class="bd-passage">{body}</div></div>')
+
+
+def sources_panel(citations: list[dict], records: dict) -> str:
+    if not citations:
+        return '<div class="bd-empty">No sources for this answer.</div>'
+    return "".join(source_card(c, records.get(c["source"])) for c in citations)
+
+
+def copy_text(answer_json: dict) -> str:
+    """The answer followed by its numbered references, as plain text to paste elsewhere."""
+    refs = [f"[{c['n']}] {c['source']} ({c.get('date') or 'undated'}): \"{c['quote']}\"" for c in answer_json.get("citations", [])]
+    return "\n".join([answer_json.get("answer", "")] + ([""] + refs if refs else []))
+
+
+def sources_table(records) -> list[list]:
+    return [[r.source, r.title, r.date or "", r.outlet or "", r.n_chunks] for r in records]
+
+
+def metrics_markdown(rows: list[tuple[str, str]]) -> str:
+    return "\n".join(["| metric | value |", "| --- | --- |"] + [f"| {escape(k)} | {escape(v)} |" for k, v in rows])
+
+
+CSS = """
+.bd-chip{display:inline-block;min-width:1.4em;padding:0 .35em;margin:0 .1em;border-radius:.7em;background:#2b6cb0;color:#fff !important;
+ font-size:.8em;text-align:center;text-decoration:none;cursor:pointer}
+.bd-source{border:1px solid #d0d7de;border-radius:8px;padding:.6em .8em;margin:.5em 0;background:#fafbfc}
+.bd-meta{color:#57606a;font-size:.85em}
+.bd-passage{margin-top:.4em;line-height:1.45}
+.bd-passage mark{background:#fff3a3;padding:0 .1em}
+.bd-refused{padding:.8em;border-left:4px solid #bf8700;background:#fff8e5}
+"""
