@@ -70,7 +70,7 @@ def summarise(rows: list[dict[str, Any]], results: list[RowResult]) -> dict[str,
         # micro-averaged over all sentences / citations of non-refused answers, as ALCE reports them
         "citation_recall": (sum(r.verdicts["citation_recall"] * r.verdicts["n_sentences"] for r in cited) / n_sent) if n_sent else 0.0,
         "citation_precision": (sum(r.verdicts["citation_precision"] * r.verdicts["n_citations"] for r in cited) / n_cit) if n_cit else 0.0,
-        "quote_validity": mean(quotes) if quotes else 1.0,
+        "quote_validity": mean(quotes) if quotes else None,  # None: no quotes to check (naive chain)
         "source_hit_at_k": mean(r.verdicts["hit_at_k"] for r in answerable),
         "mrr": mean(r.verdicts["reciprocal_rank"] for r in answerable),
         "refusal_accuracy": mean(r.refused for r in unanswerable) if unanswerable else 1.0,
