@@ -147,3 +147,17 @@ def test_uploaded_document_with_script_renders_as_text_and_can_be_asked_about(pa
     assert "<script>" in sources or "onerror" in sources or "4,321 volunteers" in sources
     assert page.evaluate("window.__pwned") is None and page.title() != "PWNED"
     assert page.locator("#bd-sources script, #bd-sources img").count() == 0
+
+
+@pytest.mark.browser
+@pytest.mark.model
+def test_generate_a_briefing_in_the_browser(page):
+    page.get_by_role("tab", name="Briefing").click()
+    page.click("#bd-brief")
+    page.wait_for_function("document.querySelector('#bd-briefing') && document.querySelector('#bd-briefing').innerText.includes('Timeline')", timeout=120_000)
+    text = page.inner_text("#bd-briefing")
+    assert "Briefing: all sources" in text and "Key actors" in text and "003_ab779828a3a3face.txt" in text
+
+
+def test_markdown_safe_neutralises_html():
+    assert render.markdown_safe("- point <img src=x onerror=alert(1)> [1]") == "- point &lt;img src=x onerror=alert(1)&gt; [1]"

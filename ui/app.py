@@ -128,6 +128,18 @@ def build_app(desk):
         removed = desk.remove_source(source)
         return f"Removed {source} ({removed} chunks).", render.sources_table(desk.sources()), gr.update(choices=source_names(), value=None)
 
+    def brief(topic, since, until, sources, progress=gr.Progress()):
+        from rag.summarize import Summarizer
+
+        try:
+            briefing = Summarizer(desk).summarize(topic=topic, scope=parse_scope(since, until, sources),
+                                                  progress=lambda d, t, name: progress(d / t, desc=name))
+        except BriefError as exc:
+            return render.escape(f"Error: {exc}"), None
+        path = Path(desk.settings.data_dir) / "briefing.md"
+        path.write_text(briefing.to_markdown(), encoding="utf-8")
+        return render.markdown_safe(briefing.to_markdown()), str(path)
+
     def run_eval(limit, progress=gr.Progress()):
         from eval.report import comparison_table, write_outputs
         from eval.runner import run_eval as run
@@ -164,6 +176,16 @@ def build_app(desk):
             question.submit(ask, inputs, outputs)
             chatbot.select(select_answer, [answers], [panel, copy_box])
             clear_btn.click(lambda: ([], [], "", ""), None, [chatbot, answers, panel, copy_box])
+        with gr.Tab("Briefing"):
+            with gr.Row():
+                topic = gr.Textbox(label="Topic (empty = everything)", elem_id="bd-topic")
+                b_since = gr.Textbox(label="Since (YYYY-MM-DD)")
+                b_until = gr.Textbox(label="Until (YYYY-MM-DD)")
+                b_only = gr.Dropdown(label="Only these sources", choices=source_names(), multiselect=True)
+            brief_btn = gr.Button("Generate briefing", variant="primary", elem_id="bd-brief")
+            briefing_md = gr.Markdown(elem_id="bd-briefing")
+            briefing_file = gr.File(label="Download Markdown")
+            brief_btn.click(brief, [topic, b_since, b_until, b_only], [briefing_md, briefing_file])
         with gr.Tab("Library"):
             files = gr.File(label="Add articles (.txt .md .html .pdf)", file_count="multiple", elem_id="bd-upload")
             status = gr.Textbox(label="Upload result", lines=4, elem_id="bd-upload-status")

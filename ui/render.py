@@ -50,6 +50,11 @@ def copy_text(answer_json: dict) -> str:
     return "\n".join([answer_json.get("answer", "")] + ([""] + refs if refs else []))
 
 
+def markdown_safe(markdown: str) -> str:
+    """Markdown we generated, with any HTML that came from documents neutralised."""
+    return markdown.replace("<", "&lt;").replace(">", "&gt;")
+
+
 def sources_table(records) -> list[list]:
     return [[r.source, r.title, r.date or "", r.outlet or "", r.n_chunks] for r in records]
 
