@@ -132,6 +132,13 @@ class ServerBackend:
     def headers(self) -> dict[str, str]:
         return {}
 
+    def parse_json(self, text: str) -> dict[str, Any]:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            raise BackendUnavailable(f"LLM server at {self.base_url} sent something that is not JSON: {text[:80]!r}", fix=f"check that {self.setting_hint} points at an OpenAI-compatible or Ollama server") from None
+        return data if isinstance(data, dict) else {}
+
     def post_stream(self, path: str, payload: dict[str, Any]) -> Iterator[str]:
         """POST and yield response lines, translating transport failures into BackendUnavailable."""
         import httpx
@@ -164,10 +171,12 @@ class OpenAIBackend(ServerBackend):
         payload: dict[str, Any] = {"model": self.model, "max_tokens": max_tokens, "temperature": self.settings.llm_temperature, "stop": stop[:4], "stream": True}
         payload.update({"messages": [{"role": "user", "content": prompt}]} if chat else {"prompt": prompt})
         for line in self.post_stream("/chat/completions" if chat else "/completions", payload):
+            if not line.startswith("data:"):
+                continue  # SSE comments (": ping" keep-alives), event names, blank separators
             data = line.removeprefix("data:").strip()
             if not data or data == "[DONE]":
                 continue
-            choice = (json.loads(data).get("choices") or [{}])[0]
+            choice = (self.parse_json(data).get("choices") or [{}])[0]
             text = choice.get("delta", {}).get("content") if chat else choice.get("text")
             if text:
                 yield text
@@ -183,7 +192,7 @@ class OllamaBackend(ServerBackend):
         payload = {"model": self.model, "prompt": prompt, "raw": True, "stream": True, "options": options}
         for line in self.post_stream("/api/generate", payload):
             if line.strip():
-                chunk = json.loads(line)
+                chunk = self.parse_json(line)
                 if chunk.get("error"):
                     raise BackendUnavailable(f"Ollama: {chunk['error']}", fix="check BRIEF_LLM_MODEL (ollama pull NAME)")
                 if chunk.get("response"):
