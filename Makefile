@@ -47,8 +47,11 @@ eval: install
 bench: install
 	$(BIN)/python -m bench.run
 
+# The kill and load tests at full size (make test runs them small).
 stress: install browser
-	BRIEF_STRESS=1 $(BIN)/python -m pytest -q -m "stress"
+	BRIEF_STRESS=1 BRIEF_KILLS=8 $(BIN)/python -m pytest -q -s \
+		tests/test_ingest_core.py::test_ingest_killed_at_random_points_is_completed_by_the_next_run \
+		tests/test_scale.py::test_ui_under_concurrent_users_answers_every_request
 
 clean:
 	rm -rf .brief
