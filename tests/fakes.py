@@ -32,3 +32,12 @@ class FailingLLM:
         for i in range(self.tokens_first):
             yield f"word{i} "
         raise self.error
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (for servers the tests start on loopback)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

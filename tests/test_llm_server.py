@@ -4,7 +4,6 @@ packaged model, and a tiny Ollama-protocol stand-in (Ollama itself is not instal
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -14,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from fakes import free_port
+
 from rag.answer import Answerer
 from rag.desk import Desk
 from rag.errors import BriefError
@@ -21,11 +22,6 @@ from rag.llm import complete, make_llm
 
 AID_Q = "How much additional aid did Harris announce for the region?"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until_up(url: str, proc: subprocess.Popen, log, timeout_s: float = 90) -> None:

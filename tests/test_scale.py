@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fakes import free_port
+
 from rag.answer import Answerer
 from rag.desk import Desk
 from rag.errors import BriefError
@@ -24,11 +25,6 @@ from rag.llm import complete, make_llm
 
 STRESS = bool(os.environ.get("BRIEF_STRESS"))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import time
 from pathlib import Path
 
 import pytest
+
+from fakes import free_port
 
 from rag.errors import BriefError
 from ui import render
@@ -57,11 +58,6 @@ def test_upload_name_that_becomes_empty_is_refused():
 
 
 # --- in the browser ---------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def ui_desk(real_desk, tmp_path_factory, seeds_dir_session):
