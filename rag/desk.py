@@ -44,6 +44,25 @@ class Desk:
 
         return make_llm(self.settings)
 
+    def backend_choices(self) -> list[str]:
+        """LLM backends this configuration can switch between (servers only when a URL is set)."""
+        choices = ["llamacpp", "extractive"]
+        if self.settings.llm_base_url:
+            choices += ["openai", "ollama"]
+        return choices
+
+    def switch_backend(self, name: str) -> str:
+        """Use another configured LLM backend from now on; returns its display name."""
+        from rag.errors import BriefError
+        from rag.llm import make_llm
+
+        if name not in self.backend_choices():
+            raise BriefError(f"backend '{name}' is not configured", fix="set BRIEF_LLM_BASE_URL for server backends")
+        settings = self.settings.model_copy(update={"llm_backend": name})
+        self.llm = make_llm(settings)
+        self.settings = settings
+        return self.llm.name
+
     def keyword_index(self) -> BM25Index:
         """BM25 over the stored chunks, rebuilt only when the store's revision changes."""
         with self._lock:

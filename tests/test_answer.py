@@ -177,3 +177,14 @@ def test_read_batch_names_the_bad_line(tmp_path):
     path.write_text(json.dumps({"id": "a"}) + "\n", encoding="utf-8")
     with pytest.raises(BriefError, match="question"):
         read_batch(path)
+
+
+def test_backend_switch_only_to_configured_backends(make_settings):
+    from rag.desk import Desk
+
+    desk = Desk(make_settings(llm_backend="extractive"))
+    assert desk.backend_choices() == ["llamacpp", "extractive"]
+    with pytest.raises(BriefError, match="BRIEF_LLM_BASE_URL"):
+        desk.switch_backend("openai")
+    served = Desk(make_settings(llm_backend="extractive", llm_base_url="http://127.0.0.1:9/v1"))
+    assert served.switch_backend("openai") == "openai:default" and served.settings.llm_backend == "openai"

@@ -140,6 +140,13 @@ def build_app(desk):
         path.write_text(briefing.to_markdown(), encoding="utf-8")
         return render.markdown_safe(briefing.to_markdown()), str(path)
 
+    def switch(name):
+        try:
+            shown = desk.switch_backend(name)
+        except BriefError as exc:
+            return render.escape(f"Error: {exc}")
+        return f"LLM in use: `{render.escape(shown)}` · embedder: `{render.escape(desk.embedder.name)}`"
+
     def run_eval(limit, progress=gr.Progress()):
         from eval.report import comparison_table, write_outputs
         from eval.runner import run_eval as run
@@ -195,6 +202,10 @@ def build_app(desk):
                 remove_btn = gr.Button("Remove")
             files.upload(upload, [files], [status, table, only])
             remove_btn.click(remove, [victim], [status, table, only])
+        with gr.Tab("Settings"):
+            in_use = gr.Markdown(f"LLM in use: `{render.escape(desk.settings.llm_backend)}` · embedder: `{render.escape(desk.settings.embedder)}`", elem_id="bd-in-use")
+            backend = gr.Dropdown(label="LLM backend", choices=desk.backend_choices(), value=desk.settings.llm_backend, elem_id="bd-backend")
+            backend.change(switch, [backend], [in_use])
         with gr.Tab("Eval"):
             limit = gr.Number(label="Questions (empty = all)", precision=0)
             eval_btn = gr.Button("Run the citation eval")
