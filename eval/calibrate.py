@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from eval.metrics import classifier_metrics
+from rag.desk import Desk
 from rag.settings import load_settings
 from rag.verify import Passage, Verifier
-from vectorstore.embed import make_embedder
 
 GRID = [round(0.30 + 0.05 * i, 2) for i in range(12)]
 
@@ -40,7 +40,7 @@ def best_threshold(results: list[tuple[float, dict[str, float]]]) -> float:
 def main() -> int:
     settings = load_settings()
     pairs = load_pairs(settings.support_set)
-    verifier = Verifier(make_embedder(settings.embedder), settings.support_threshold)
+    verifier = Verifier(Desk(settings).embedder, settings.support_threshold)
     results = sweep(verifier, pairs, GRID)
     for threshold, m in results:
         print(f"threshold {threshold:.2f}: accuracy {m['accuracy']:.3f} precision {m['precision']:.3f} recall {m['recall']:.3f}")

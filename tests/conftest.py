@@ -34,14 +34,20 @@ def seeds_dir_session() -> Path:
     return SEEDS
 
 
+@pytest.fixture(scope="session")
+def models_root(tmp_path_factory) -> Path:
+    """One model folder per test session: the ONNX embedder is exported into it once, the GGUF assembled once."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture
-def make_settings(tmp_path):
+def make_settings(tmp_path, models_root):
     """Settings with a temp data dir; defaults to the deterministic hash embedder and no LLM."""
     from rag.settings import load_settings
 
     def build(**overrides):
         # The hash embedder's cosines run lower than MiniLM's: its quoting bar is set to match.
-        base = {"data_dir": tmp_path / "data", "embedder": "hash", "llm_backend": "extractive", "extractive_min_relevance": 0.35}
+        base = {"data_dir": tmp_path / "data", "model_dir": models_root, "embedder": "hash", "llm_backend": "extractive", "extractive_min_relevance": 0.35}
         base.update(overrides)
         return load_settings(**base)
 
@@ -59,13 +65,12 @@ def fake_desk(make_settings):
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory) -> Path:
+def model_dir(models_root) -> Path:
     """The packaged GGUF is assembled once per test session and shared by the model tests."""
     from rag.llm import packaged_gguf_path
 
-    folder = tmp_path_factory.mktemp("models")
-    packaged_gguf_path(folder)
-    return folder
+    packaged_gguf_path(models_root)
+    return models_root
 
 
 @pytest.fixture(scope="session")

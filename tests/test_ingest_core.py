@@ -150,6 +150,22 @@ def test_prune_removes_sources_whose_files_are_gone(make_settings, corpus):
     assert all(c.source != "001_144ff8e1c6f8de48.txt" for c in desk.store.all_chunks())
 
 
+def test_a_write_by_another_desk_invalidates_cached_indexes(make_settings, corpus):
+    """Two UI processes share one store: what one ingests or removes, the other's keyword index sees."""
+    reader, writer = Desk(make_settings()), Desk(make_settings())
+    writer.ingest([corpus])
+    before = reader.store.revision()
+    assert reader.store.revision() == before  # stable while nothing changes
+    assert reader.keyword_index().search("remittances", 3) == []
+    (corpus / "new.txt").write_text("Remittances reached a record of 63 billion dollars in 2023.\n", encoding="utf-8")
+    writer.ingest([corpus / "new.txt"])
+    assert reader.store.revision() != before
+    assert reader.keyword_index().search("remittances", 3)[0][0] in writer.store.chunk_ids_of("new.txt")
+    writer.remove_source("new.txt")
+    assert reader.keyword_index().search("remittances", 3) == []
+    assert "new.txt" not in reader.source_index()
+
+
 def bad_files(folder: Path) -> dict[str, str]:
     """Each bad file and the words its one-line reason must contain."""
     (folder / "empty.txt").write_bytes(b"")
@@ -332,12 +348,16 @@ def test_ingest_killed_at_random_points_is_completed_by_the_next_run(tmp_path, k
     for i in range(n_files):
         (folder / f"a{i:04d}.txt").write_text(f"Report {i}. " + " ".join(f"Officials counted {i * j} migrants at crossing {j}." for j in range(12)), encoding="utf-8")
     data = tmp_path / "d"
-    env = {**os.environ, "BRIEF_DATA_DIR": str(data), "BRIEF_EMBEDDER": "hash", "BRIEF_EMBED_BATCH_SIZE": "16", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "BRIEF_DATA_DIR": str(data), "BRIEF_EMBEDDER": "hash", "BRIEF_WRITE_BATCH_CHUNKS": "32", "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "rag.cli", "ingest", str(folder), "--quiet"]
+    started = time.monotonic()
+    subprocess.run(command, env={**env, "BRIEF_DATA_DIR": str(tmp_path / "timing")}, check=True, capture_output=True)
+    full_run_s = time.monotonic() - started  # kills land inside a run however fast this machine is
     rng = random.Random(7)
     seen = []
     for _ in range(kills):
-        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(folder), "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.5, 4.0))
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.6, 0.95) * full_run_s)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         listing = cli(["sources", "--json"], data)

@@ -15,10 +15,10 @@ TALKS = Passage(text="The meeting between López Obrador and Harris came a day a
 
 
 @pytest.fixture(scope="module")
-def verifier():
+def verifier(models_root):
     from vectorstore.embed import make_embedder
 
-    return Verifier(make_embedder("minilm"), Settings.model_fields["support_threshold"].default)
+    return Verifier(make_embedder("minilm", model_dir=models_root), Settings.model_fields["support_threshold"].default)
 
 
 @pytest.mark.model

@@ -24,7 +24,7 @@ class IngestOptions:
     chunk_overlap: int
     max_bytes: int
     allowed_extensions: list[str]
-    embed_batch_size: int
+    write_batch_chunks: int  # chunks embedded and written together
 
 
 @dataclass
@@ -117,7 +117,7 @@ def ingest(
         prepared = prepare_file(path, known, claimed, options, report)
         if prepared:
             batch.append(prepared)
-        if sum(len(p.chunks) for p in batch) >= options.embed_batch_size * 4:
+        if sum(len(p.chunks) for p in batch) >= options.write_batch_chunks:
             write_batch(batch, store, embedder, report)
             batch = []
         if progress:

