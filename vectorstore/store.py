@@ -277,11 +277,8 @@ class ChunkStore:
         return self.chunks.count()
 
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
-        """Nearest chunk ids with cosine similarity, best first."""
-        n = self.count()
-        if n == 0:
-            return []
-        got = self.chunks.query(query_embeddings=[vector.tolist()], n_results=min(k, n), where=where or None, include=["distances"])
+        """Nearest chunk ids with cosine similarity, best first (fewer than k when fewer match)."""
+        got = self.chunks.query(query_embeddings=[vector.tolist()], n_results=k, where=where or None, include=["distances"])
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(got["ids"][0], got["distances"][0])]
 
     def revision(self) -> str:
