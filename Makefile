@@ -41,7 +41,7 @@ ui: install
 test: install browser
 	$(BIN)/python -m pytest -q
 
-eval: install
+eval: install ingest
 	$(BIN)/brief eval --compare --out eval/reports/latest
 
 bench: install

@@ -26,6 +26,8 @@ class Embedder(Protocol):
 
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
+    def encode(self, texts: list[str]) -> np.ndarray: ...  # embed() without any caching
+
 
 EMBEDDERS: dict[str, Callable[..., Embedder]] = {}
 
@@ -169,3 +171,5 @@ class HashEmbedder:
                 digest = hashlib.md5(token.encode()).digest()
                 out[row, digest[0] % self.dim] += 1.0 if digest[1] % 2 else -1.0
         return normalise_rows(out)
+
+    encode = embed  # nothing is cached
