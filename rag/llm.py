@@ -23,6 +23,8 @@ class LLMBackend(Protocol):
 
     def stream(self, prompt: str, max_tokens: int, stop: list[str]) -> Iterator[str]: ...
 
+    def warm_up(self) -> None: ...  # load what the first request would (nothing, for servers)
+
 
 class NoLLM(Exception):
     """The extractive backend was asked to write: callers answer extractively instead."""
@@ -103,6 +105,10 @@ class LlamaCppBackend:
             self._llama = Llama(model_path=str(path), n_ctx=s.llm_context, n_threads=s.llm_threads, seed=s.llm_seed, verbose=False)
         return self._llama
 
+    def warm_up(self) -> None:
+        with self._lock:
+            self._load()
+
     def stream(self, prompt: str, max_tokens: int, stop: list[str]) -> Iterator[str]:
         with self._lock:
             llama = self._load()
@@ -128,6 +134,9 @@ class ServerBackend:
         self.model = settings.llm_model or "default"
         self.name = f"{settings.llm_backend}:{self.model}"
         self._slots = threading.BoundedSemaphore(settings.llm_max_concurrency)
+
+    def warm_up(self) -> None:
+        pass  # the server holds the model
 
     def headers(self) -> dict[str, str]:
         return {}
@@ -207,6 +216,9 @@ class ExtractiveBackend:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+
+    def warm_up(self) -> None:
+        pass
 
     def stream(self, prompt: str, max_tokens: int, stop: list[str]) -> Iterator[str]:
         raise NoLLM()

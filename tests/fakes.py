@@ -13,6 +13,9 @@ class ScriptedLLM:
         self.prompts: list[str] = []
         self.name = name
 
+    def warm_up(self) -> None:
+        self.warmed = True
+
     def stream(self, prompt: str, max_tokens: int, stop: list[str]) -> Iterator[str]:
         self.prompts.append(prompt)
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
@@ -27,6 +30,9 @@ class FailingLLM:
         self.error = error
         self.tokens_first = tokens_first
         self.name = name
+
+    def warm_up(self) -> None:
+        pass
 
     def stream(self, prompt: str, max_tokens: int, stop: list[str]) -> Iterator[str]:
         for i in range(self.tokens_first):

@@ -188,3 +188,23 @@ def test_backend_switch_only_to_configured_backends(make_settings):
         desk.switch_backend("openai")
     served = Desk(make_settings(llm_backend="extractive", llm_base_url="http://127.0.0.1:9/v1"))
     assert served.switch_backend("openai") == "openai:default" and served.settings.llm_backend == "openai"
+
+
+def test_warm_up_loads_the_llm_and_builds_the_snapshot_before_any_question(fake_desk):
+    fake_desk.llm = ScriptedLLM("unused")
+    fake_desk.warm_up()
+    assert fake_desk.llm.warmed and fake_desk._index is not None
+    assert len(fake_desk._index.chunks) == fake_desk.store.count() == len(fake_desk._index.vectors)
+
+
+def test_a_failing_warm_up_is_one_line_not_a_traceback(fake_desk, capsys):
+    from ui.app import warm_up_quietly
+
+    class BrokenLLM(ScriptedLLM):
+        def warm_up(self):
+            raise BackendUnavailable("no GGUF model at /nowhere", fix="set BRIEF_LLM_MODEL")
+
+    fake_desk.llm = BrokenLLM("unused")
+    warm_up_quietly(fake_desk)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no GGUF model" in err and "Traceback" not in err

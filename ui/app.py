@@ -9,6 +9,7 @@ import os
 import queue
 import re
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -218,8 +219,19 @@ def build_app(desk):
 
 def serve(desk) -> None:
     s = desk.settings
+    threading.Thread(target=warm_up_quietly, args=(desk,), name="warm-up", daemon=True).start()
     app = build_app(desk)
     auth = (s.ui_username, s.ui_password.get_secret_value()) if s.ui_username and s.ui_password else None
     app.queue(default_concurrency_limit=s.ui_concurrency, max_size=s.ui_max_queue)
     app.launch(server_name=s.ui_host, server_port=s.ui_port, auth=auth, share=False, show_error=False,
                max_file_size=f"{int(s.max_file_mb)}mb", css=render.CSS)
+
+
+def warm_up_quietly(desk) -> None:
+    """Runs beside the server starting up; a failure here is reported again, properly, by the first request."""
+    try:
+        desk.warm_up()
+    except BriefError as exc:
+        print(f"warm-up: {exc}", file=sys.stderr)
+    except Exception as exc:  # one line, never a traceback from a background thread
+        print(f"warm-up: {type(exc).__name__}: {exc}", file=sys.stderr)
