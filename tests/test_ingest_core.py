@@ -348,7 +348,7 @@ def test_ingest_killed_at_random_points_is_completed_by_the_next_run(tmp_path, k
     for i in range(n_files):
         (folder / f"a{i:04d}.txt").write_text(f"Report {i}. " + " ".join(f"Officials counted {i * j} migrants at crossing {j}." for j in range(12)), encoding="utf-8")
     data = tmp_path / "d"
-    env = {**os.environ, "BRIEF_DATA_DIR": str(data), "BRIEF_EMBEDDER": "hash", "BRIEF_WRITE_BATCH_CHUNKS": "32", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "BRIEF_DATA_DIR": str(data), "BRIEF_EMBEDDER": "hash", "BRIEF_WRITE_BATCH_CHUNKS": "8", "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, "-m", "rag.cli", "ingest", str(folder), "--quiet"]
     started = time.monotonic()
     subprocess.run(command, env={**env, "BRIEF_DATA_DIR": str(tmp_path / "timing")}, check=True, capture_output=True)
@@ -357,7 +357,7 @@ def test_ingest_killed_at_random_points_is_completed_by_the_next_run(tmp_path, k
     seen = []
     for _ in range(kills):
         proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.6, 0.95) * full_run_s)
+        time.sleep(rng.uniform(0.45, 0.9) * full_run_s)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         listing = cli(["sources", "--json"], data)
