@@ -1,14 +1,21 @@
 """Remove news-page boilerplate and read the title, date and outlet a text states about itself.
 
-Rules work line by line so the article's own sentences pass through unchanged; every rule names the
-boilerplate it targets, as seen in real scraped news pages (the seeds).
+HTML pages reach this point already reduced to their main text by trafilatura (vectorstore/loaders).
+What is left is text that was scraped to plain text elsewhere, where no extractor can see the page
+structure any more: the line rules below cover the generic furniture of news pages (share buttons,
+"Read more:" teasers, photo credits, copyright lines), working line by line so the article's own
+sentences pass through unchanged. Words glued together where a link lost its space are then
+repaired (vectorstore/glue.py, word frequencies from wordfreq), before chunking, so quotes and
+offsets point into the repaired text.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+
+from vectorstore.dates import front_matter, parse_iso_date, take_date_line
+from vectorstore.glue import repair_glued_words
 
 TITLE_MAX_CHARS = 160  # a first line longer than this is body text, not a headline
 CAPTION_MAX_CHARS = 100  # photo captions/credits are short lines
@@ -36,11 +43,6 @@ PHOTO_CREDIT = re.compile(
 # A short caption ending in the platform the picture was taken from ("The presidents ... Twitter").
 CAPTION_CREDIT_SUFFIX = re.compile(r"\s(Twitter|X|Instagram|Facebook|Getty Images|AFP|EFE|Cuartoscuro|Shutterstock)$")
 SOURCE_LINE = re.compile(r"^source:\s*(?P<outlet>.+?)\s*(\((?:en|es|fr|pt)\))?\s*$", re.IGNORECASE)
-DATE_PREFIX = re.compile(
-    r"^\s*(?:date|published|updated|posted)(?:\s+on)?\s*:?\s*(?P<date>\d{4}-\d{2}-\d{2})(?:[T ][\d:.+\-Z]*)?\s*",
-    re.IGNORECASE,
-)
-ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 @dataclass
@@ -49,47 +51,30 @@ class CleanedDocument:
     title: str
     date: str | None  # ISO yyyy-mm-dd when the text states it
     outlet: str | None
+    author: str | None = None
 
 
 def clean_document(raw: str, hints: dict[str, str] | None = None) -> CleanedDocument:
     """Clean a scraped article; ``hints`` are title/date/outlet read from markup (HTML meta, PDF info)."""
-    hints = hints or {}
     lines = normalise_newlines(raw).split("\n")
-    lines, stated_date = take_date_prefix(lines)
+    lines, meta = front_matter(lines)
+    hints = {**meta, **(hints or {})}
+    lines, stated_date = take_date_line(lines)
     lines, outlet = drop_boilerplate(lines)
     lines = drop_repeated_heading(lines)
-    text = join_paragraphs(lines)
+    text = repair_glued_words(join_paragraphs(lines))
     return CleanedDocument(
         text=text,
         title=hints.get("title") or guess_title(text),
-        date=stated_date or parse_iso_date(hints.get("date", "")),
-        outlet=outlet or hints.get("outlet"),
+        date=parse_iso_date(hints.get("date", "")) or stated_date,
+        outlet=outlet or hints.get("outlet") or hints.get("sitename"),
+        author=hints.get("author") or None,
     )
 
 
 def normalise_newlines(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     return "\n".join(line.rstrip() for line in text.split("\n"))
-
-
-def take_date_prefix(lines: list[str]) -> tuple[list[str], str | None]:
-    """Find a 'date 2023-09-26' marker in the first lines; strip it and keep the rest of its line."""
-    for i, line in enumerate(lines[:5]):
-        match = DATE_PREFIX.match(line)
-        if match and parse_iso_date(match.group("date")):
-            rest = line[match.end():].strip()
-            return lines[:i] + ([rest] if rest else []) + lines[i + 1:], match.group("date")
-    return lines, None
-
-
-def parse_iso_date(value: str) -> str | None:
-    match = ISO_DATE.search(value or "")
-    if not match:
-        return None
-    try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3))).isoformat()
-    except ValueError:
-        return None
 
 
 def drop_boilerplate(lines: list[str]) -> tuple[list[str], str | None]:

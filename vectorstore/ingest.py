@@ -25,6 +25,7 @@ class IngestOptions:
     max_bytes: int
     allowed_extensions: list[str]
     write_batch_chunks: int  # chunks embedded and written together
+    date: str | None = None  # publication date set by the user for every file of this run (yyyy-mm-dd)
 
 
 @dataclass
@@ -141,7 +142,7 @@ def prepare_file(path: Path, known: dict[str, SourceRecord], claimed: dict[str, 
         report.skipped.append(Skipped(str(path), skip.reason))
         return None
     old = known.get(source)
-    if old and old.content_hash == raw.content_hash and old.status == STATUS_COMPLETE:
+    if old and old.content_hash == raw.content_hash and old.status == STATUS_COMPLETE and options.date in (None, old.date):
         report.unchanged_sources += 1
         return None
     cleaned = clean_document(raw.text, raw.hints)
@@ -150,7 +151,7 @@ def prepare_file(path: Path, known: dict[str, SourceRecord], claimed: dict[str, 
         report.skipped.append(Skipped(str(path), "nothing left after removing page boilerplate"))
         return None
     record = SourceRecord(
-        source=source, path=str(path.resolve()), title=cleaned.title, date=cleaned.date, outlet=cleaned.outlet,
+        source=source, path=str(path.resolve()), title=cleaned.title, date=options.date or cleaned.date, outlet=cleaned.outlet,
         content_hash=raw.content_hash, n_chunks=len(chunks), status="", ingested_at=time.time(), text=cleaned.text,
     )
     return Prepared(record, chunks, is_update=old is not None, old_chunks=old.n_chunks if old else 0)

@@ -70,24 +70,45 @@ def load_text(data: bytes) -> tuple[str, dict[str, str]]:
 
 HTML_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "nav", "footer", "form", "button", "aside")
 HTML_BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "blockquote", "header")
-HTML_DATE_META = ("article:published_time", "date", "pubdate", "publishdate", "dc.date", "og:published_time")
-HTML_OUTLET_META = ("og:site_name", "publisher", "application-name")
 
 
 def load_html(data: bytes) -> tuple[str, dict[str, str]]:
+    """Main text and metadata (title, date, outlet, author) through trafilatura; its date comes
+    from the markup only (htmldate without its text search), never guessed from the body."""
+    html = decode_text(data)
+    text, hints = trafilatura_extract(html)
+    if not text:  # trafilatura keeps nothing from very short or unusual pages: take all visible text
+        text, fallback_hints = visible_text(html)
+        hints = {**fallback_hints, **hints}
+    from vectorstore.dates import html_date
+
+    if not hints.get("date") and (stated := html_date(html)):
+        hints["date"] = stated
+    return text, hints
+
+
+def trafilatura_extract(html: str) -> tuple[str, dict[str, str]]:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True,
+                                      date_extraction_params={"extensive_search": False, "original_date": True})
+    if doc is None:
+        return "", {}
+    found = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+    hints = {key: str(found[field]).strip() for key, field in (("title", "title"), ("date", "date"), ("outlet", "sitename"), ("author", "author"))
+             if found.get(field)}
+    text = (found.get("text") or "").strip()
+    return re.sub(r"\n+", "\n\n", text), hints  # one paragraph per line -> blank-line paragraphs
+
+
+def visible_text(html: str) -> tuple[str, dict[str, str]]:
+    """Every visible text block of a page (scripts, styles and navigation dropped), with its <title>."""
     from bs4 import BeautifulSoup  # parsing only when an HTML file is met
 
-    soup = BeautifulSoup(decode_text(data), "lxml")
+    soup = BeautifulSoup(html, "lxml")
     hints: dict[str, str] = {}
     if soup.title and soup.title.get_text(strip=True):
         hints["title"] = soup.title.get_text(" ", strip=True)
-    for meta in soup.find_all("meta"):
-        key = (meta.get("property") or meta.get("name") or "").lower()
-        value = (meta.get("content") or "").strip()
-        if value and key in HTML_DATE_META:
-            hints.setdefault("date", value)
-        if value and key in HTML_OUTLET_META:
-            hints.setdefault("outlet", value)
     for tag in soup(HTML_DROP_TAGS):
         tag.decompose()
     if soup.head:
