@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prune", action="store_true", help="remove sources whose files are gone")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--date", help="set (or correct) the publication date of the given files, YYYY-MM-DD")
     p.set_defaults(handler=cmd_ingest)
 
     p = sub.add_parser("sources", help="list ingested sources")
@@ -119,7 +120,10 @@ def cmd_ingest(args, settings: Settings) -> int:
     paths = args.paths or [PROJECT_ROOT / "seeds"]
     desk = make_desk(settings)
     with progress_bar(disabled=args.quiet or args.json) as progress:
-        report = desk.ingest(paths, prune=args.prune, progress=progress)
+        if args.date:
+            report = ingest_with_date(desk, args.paths, args.date, args.prune, progress)
+        else:
+            report = desk.ingest(paths, prune=args.prune, progress=progress)
     if args.json:
         from dataclasses import asdict
 
@@ -131,6 +135,24 @@ def cmd_ingest(args, settings: Settings) -> int:
         print(f"pruned {source}")
     print(report.summary())
     return 0
+
+
+def ingest_with_date(desk, paths: list[Path], stated: str, prune: bool, progress):
+    """Ingest the given files with a publication date the user states (it replaces the one read from
+    the text, and re-labels unchanged files)."""
+    from dataclasses import replace
+    from datetime import date
+
+    from vectorstore.ingest import ingest
+
+    if not paths:
+        raise BriefError("--date needs the files it applies to", fix="brief ingest FILE ... --date YYYY-MM-DD")
+    try:
+        iso = date.fromisoformat(stated).isoformat()
+    except ValueError:
+        raise BriefError(f"--date {stated!r} is not a date", fix="write it as YYYY-MM-DD") from None
+    options = replace(desk.ingest_options(), date=iso)
+    return ingest([Path(p) for p in paths], desk.store, desk.embedder, options, prune=prune, progress=progress)
 
 
 class progress_bar:
