@@ -1,5 +1,8 @@
 """Prompt files from prompts/: a header declaring the variables, then a Jinja body.
 
+The files are package data of the ``prompts`` package, read through importlib.resources, so an
+installed wheel finds them as well as a checkout does.
+
 Rendering with a missing or undeclared variable fails loudly, so a prompt and the code that fills it
 cannot drift apart silently.
 """
@@ -8,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from importlib import resources
 
-PROMPT_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPT_PACKAGE = "prompts"
 SEPARATOR = "---\n"
 
 
@@ -45,9 +48,9 @@ def compile_template(body: str):
 
 @lru_cache(maxsize=32)
 def load_prompt(name: str) -> Prompt:
-    path = PROMPT_DIR / f"{name}.txt"
+    path = resources.files(PROMPT_PACKAGE).joinpath(f"{name}.txt")
     if not path.is_file():
-        raise PromptError(f"no prompt file {path}")
+        raise PromptError(f"no prompt file {PROMPT_PACKAGE}/{name}.txt")
     text = path.read_text(encoding="utf-8")
     if SEPARATOR not in text:
         raise PromptError(f"prompt {path} has no '---' line after its header")
@@ -60,4 +63,4 @@ def load_prompt(name: str) -> Prompt:
 
 
 def all_prompt_names() -> list[str]:
-    return sorted(p.stem for p in PROMPT_DIR.glob("*.txt"))
+    return sorted(entry.name.removesuffix(".txt") for entry in resources.files(PROMPT_PACKAGE).iterdir() if entry.name.endswith(".txt"))

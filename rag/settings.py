@@ -2,13 +2,15 @@
 
 Values come, highest priority first, from: explicit keyword arguments, ``BRIEF_*`` environment
 variables, an optional ``brief.toml`` (path in ``BRIEF_CONFIG``, default ``./brief.toml``), a preset
-(``BRIEF_PRESET``, a JSON file in ``rag/presets/``), then the defaults below.
+(a JSON file in ``rag/presets/``, named by the ``preset`` setting from any of those three sources),
+then the defaults below.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,8 +24,15 @@ from pydantic_settings import (
 
 from rag.errors import BriefError
 
-PRESET_DIR = Path(__file__).parent / "presets"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout (or site-packages when installed)
+
+
+def packaged_path(package: str, *parts: str) -> Path:
+    """A data file shipped inside an installed package (see [tool.setuptools.package-data]).
+
+    Wheels install as plain folders, so the resource is a real file that can be handed around as a Path.
+    """
+    return Path(str(resources.files(package).joinpath(*parts)))
 
 
 class Settings(BaseSettings):
@@ -65,16 +74,13 @@ class Settings(BaseSettings):
 
     # --- evidence, verification, refusal --------------------------------------------------------
     evidence_sentences: int = Field(4, ge=1, le=30, description="Evidence sentences shown to the LLM.")
-    min_relevance: float = Field(0.35, ge=-1, le=1, description="Best question-to-sentence cosine similarity below which the question is refused as not covered by the articles.")
-    min_term_coverage: float = Field(0.75, ge=0, le=1, description="Share of the question's salient terms (names, numbers, rare words) that the evidence must contain, else refuse.")
-    max_unknown_terms: int = Field(1, ge=0, le=50, description="Refuse when more than this many of the question's content words appear in no ingested article (e.g. 'remittances' asked of articles that never mention them) and no sentence is a strong match.")
-    strong_relevance: float = Field(0.6, ge=-1, le=1, description="Best question-to-sentence similarity at which unknown question words no longer cause a refusal (the question is paraphrased, not off-topic).")
+    min_relevance: float = Field(0.35, ge=-1, le=1, description="Briefings: best topic-to-chunk cosine similarity below which a --topic counts as not covered by the articles.")
+    reader_passages: int = Field(6, ge=1, le=30, description="Evidence sentences (each with the sentence before it) the reader reads to decide whether the articles state the answer and where.")
+    reader_threshold: float = Field(0.0, ge=-50, le=50, description="The reader answers when its best span beats its 'no answer' score by more than this margin (logit units), else the question is refused. Chosen by `python -m eval.fit_reader` on a held-out fitting article of the public SQuAD 2.0 training data, never on our eval sets.")
+    reader_max_length: int = Field(192, ge=32, le=512, description="Word pieces of question plus passage the reader sees; longer passages are cut.")
+    reader_max_answer_tokens: int = Field(30, ge=1, le=100, description="Longest short answer the reader may pick, in word pieces.")
     support_threshold: float = Field(0.5, ge=-1, le=1, description="Cosine similarity between a sentence and its best cited window needed to count as supported (calibrated on eval/sets/support.jsonl).")
     copied_claim_coverage: float = Field(0.9, ge=0, le=1, description="A generated sentence whose words are at least this share of one cited sentence's is replaced by that whole sentence (keeps facts the model cut).")
-    extractive_sentences: int = Field(2, ge=1, le=10, description="Most evidence sentences quoted by the extractive fallback answer.")
-    extractive_min_relevance: float = Field(0.5, ge=-1, le=1, description="Question-to-sentence similarity a sentence needs to be quoted as an extractive answer.")
-    extractive_min_coverage: float = Field(0.5, ge=0, le=1, description="Share of the question's content words a sentence (with the one before it) must contain to be quoted as an extractive answer.")
-    extractive_margin: float = Field(0.1, ge=0, le=2, description="A further extractive sentence is quoted only if its relevance is within this much of the best one's.")
 
     # --- LLM -----------------------------------------------------------------------------------
     llm_backend: Literal["llamacpp", "openai", "ollama", "extractive"] = Field("llamacpp", description="Answer writer: the packaged Gemma GGUF via llama-cpp-python, an OpenAI-compatible server, Ollama, or no LLM (extractive answers only).")
@@ -106,8 +112,8 @@ class Settings(BaseSettings):
     summary_duplicate_similarity: float = Field(0.8, ge=0, le=1, description="Cosine similarity above which two briefing points count as repeats.")
 
     # --- eval ----------------------------------------------------------------------------------
-    eval_set: Path = Field(PROJECT_ROOT / "eval" / "sets" / "seeds.jsonl", description="Default eval set for `brief eval`.")
-    support_set: Path = Field(PROJECT_ROOT / "eval" / "sets" / "support.jsonl", description="Labelled (sentence, passage, supported) pairs used to calibrate and report the verifier.")
+    eval_set: Path = Field(default_factory=lambda: packaged_path("eval", "sets", "seeds.jsonl"), description="Default eval set for `brief eval`.")
+    support_set: Path = Field(default_factory=lambda: packaged_path("eval", "sets", "support.jsonl"), description="Labelled (sentence, passage, supported) pairs used to calibrate and report the verifier.")
 
     @model_validator(mode="after")
     def _check_consistency(self) -> "Settings":
@@ -125,11 +131,12 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_path = Path(os.environ.get("BRIEF_CONFIG", "brief.toml"))
+        toml_settings = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
         return (
             init_settings,
             env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
-            PresetSource(settings_cls),
+            toml_settings,
+            PresetSource(settings_cls, named_by=(init_settings, env_settings, toml_settings)),
         )
 
     # --- derived -------------------------------------------------------------------------------
@@ -151,24 +158,41 @@ class Settings(BaseSettings):
 
 
 class PresetSource(PydanticBaseSettingsSource):
-    """Reads the preset named by ``BRIEF_PRESET`` (or ``preset`` in brief.toml is ignored here)."""
+    """The preset's values, lowest priority but the defaults.
+
+    The preset is named by the ``preset`` setting, read from the sources above it (explicit argument,
+    then ``BRIEF_PRESET``, then brief.toml): the highest one that names a preset chooses it.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], named_by: tuple[PydanticBaseSettingsSource, ...]):
+        super().__init__(settings_cls)
+        self.named_by = named_by
 
     def get_field_value(self, field, field_name):  # pragma: no cover - required by the ABC
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        name = os.environ.get("BRIEF_PRESET")
-        if not name:
-            return {}
-        return load_preset(name)
+        name = self.preset_name()
+        return load_preset(name) if name else {}
+
+    def preset_name(self) -> str | None:
+        for source in self.named_by:
+            name = source().get("preset")
+            if name:
+                return str(name)
+        return None
+
+
+def preset_names() -> list[str]:
+    return sorted(entry.name.removesuffix(".json") for entry in resources.files("rag").joinpath("presets").iterdir()
+                  if entry.name.endswith(".json"))
 
 
 def load_preset(name: str) -> dict[str, Any]:
-    path = PRESET_DIR / f"{name}.json"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in PRESET_DIR.glob("*.json")))
-        raise BriefError(f"unknown preset '{name}'", fix=f"set BRIEF_PRESET to one of: {known}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    """A preset's values, read from the presets shipped inside the ``rag`` package."""
+    if name not in preset_names():
+        raise BriefError(f"unknown preset '{name}'", fix=f"set the preset (BRIEF_PRESET) to one of: {', '.join(preset_names())}")
+    return json.loads(resources.files("rag").joinpath("presets", f"{name}.json").read_text(encoding="utf-8"))
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -1,0 +1,79 @@
+"""The built wheel carries its data: installed outside the checkout, `brief` ingests and answers.
+
+A checkout (or an editable install) finds prompts, presets and eval sets beside the code whatever
+the packaging says; only a real wheel, run from somewhere else, shows what ships.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+AID_Q = "How much additional aid did Harris announce for the region?"
+NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", ".brief", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
+                                     ".hypothesis", "docs", "results", "reports", "tests")
+PROBE = """
+import json, sys
+import eval, prompts, rag, rag.cli, ui, vectorstore
+from rag.prompts import all_prompt_names, load_prompt
+from rag.settings import load_settings
+settings = load_settings(preset="fast")
+print(json.dumps({
+    "modules": [m.__file__ for m in (eval, prompts, rag, rag.cli, ui, vectorstore)],
+    "prompts": all_prompt_names(), "answer_prompt_variables": sorted(load_prompt("answer").variables),
+    "fast_retrieval_k": settings.retrieval_k, "eval_set": str(settings.eval_set), "eval_set_exists": settings.eval_set.is_file(),
+    "support_set_exists": settings.support_set.is_file(),
+}))
+"""
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -> str:
+    out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, f"{args[:3]} failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
+    return out.stdout
+
+
+@pytest.fixture(scope="module")
+def installed_wheel(tmp_path_factory) -> Path:
+    """The wheel built from a copy of the checkout (the build writes build/ and *.egg-info beside the
+    sources), installed without dependencies into a folder of its own: the venv supplies those."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    source, dist, target = tmp / "src", tmp / "dist", tmp / "target"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
+    # no build isolation: the venv's setuptools builds it, so no registry access is needed here
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(dist), str(source)], tmp, env, 300)
+    wheel = next(dist.glob("briefing_desk-*.whl"))
+    run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)], tmp, env, 300)
+    return target
+
+
+@pytest.fixture
+def outside_env(installed_wheel, tmp_path) -> dict[str, str]:
+    """Environment for a working folder outside the checkout that imports the code from the wheel."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEF_") and k != "PYTHONPATH"}
+    return {**env, "PYTHONPATH": str(installed_wheel), "BRIEF_DATA_DIR": str(tmp_path / "data"), "BRIEF_CONFIG": str(tmp_path / "none.toml"),
+            "BRIEF_LLM_BACKEND": "extractive", "BRIEF_EMBEDDER": "hash", "BRIEF_EXTRACTIVE_MIN_RELEVANCE": "0.35"}
+
+
+def test_wheel_ships_its_prompts_presets_and_eval_sets(installed_wheel, outside_env, tmp_path):
+    found = json.loads(run([sys.executable, "-c", PROBE], tmp_path, outside_env))
+    assert all(Path(f).is_relative_to(installed_wheel) for f in found["modules"]), found["modules"]
+    assert {"answer", "condense"} <= set(found["prompts"]) and found["answer_prompt_variables"] == ["evidence", "question"]
+    assert found["fast_retrieval_k"] == 4
+    assert Path(found["eval_set"]).is_relative_to(installed_wheel) and found["eval_set_exists"] and found["support_set_exists"]
+
+
+def test_installed_brief_ingests_the_seeds_and_answers(installed_wheel, outside_env, tmp_path):
+    brief = [sys.executable, str(installed_wheel / "bin" / "brief")]
+    report = json.loads(run([*brief, "ingest", str(ROOT / "seeds"), "--json", "--quiet"], tmp_path, outside_env))
+    assert report["new_sources"] == 5
+    answer = json.loads(run([*brief, "ask", AID_Q, "--json"], tmp_path, outside_env))
+    assert not answer["refused"] and any("$310 million" in c["quote"] for c in answer["citations"])
