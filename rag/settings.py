@@ -74,13 +74,16 @@ class Settings(BaseSettings):
 
     # --- evidence, verification, refusal --------------------------------------------------------
     evidence_sentences: int = Field(4, ge=1, le=30, description="Evidence sentences shown to the LLM.")
-    min_relevance: float = Field(0.35, ge=-1, le=1, description="Briefings: best topic-to-chunk cosine similarity below which a --topic counts as not covered by the articles.")
-    reader_passages: int = Field(6, ge=1, le=30, description="Evidence sentences (each with the sentence before it) the reader reads to decide whether the articles state the answer and where.")
-    reader_threshold: float = Field(0.0, ge=-50, le=50, description="The reader answers when its best span beats its 'no answer' score by more than this margin (logit units), else the question is refused. Chosen by `python -m eval.fit_reader` on a held-out fitting article of the public SQuAD 2.0 training data, never on our eval sets.")
-    reader_max_length: int = Field(192, ge=32, le=512, description="Word pieces of question plus passage the reader sees; longer passages are cut.")
-    reader_max_answer_tokens: int = Field(30, ge=1, le=100, description="Longest short answer the reader may pick, in word pieces.")
+    min_relevance: float = Field(0.35, ge=-1, le=1, description="Best question-to-sentence cosine similarity below which the question is refused as not covered by the articles.")
+    min_term_coverage: float = Field(0.75, ge=0, le=1, description="Share of the question's salient terms (names, numbers, rare words) that the evidence must contain, else refuse.")
+    max_unknown_terms: int = Field(1, ge=0, le=50, description="Refuse when more than this many of the question's content words appear in no ingested article (e.g. 'remittances' asked of articles that never mention them) and no sentence is a strong match.")
+    strong_relevance: float = Field(0.6, ge=-1, le=1, description="Best question-to-sentence similarity at which unknown question words no longer cause a refusal (the question is paraphrased, not off-topic).")
     support_threshold: float = Field(0.5, ge=-1, le=1, description="Cosine similarity between a sentence and its best cited window needed to count as supported (calibrated on eval/sets/support.jsonl).")
     copied_claim_coverage: float = Field(0.9, ge=0, le=1, description="A generated sentence whose words are at least this share of one cited sentence's is replaced by that whole sentence (keeps facts the model cut).")
+    extractive_sentences: int = Field(2, ge=1, le=10, description="Most evidence sentences quoted by the extractive fallback answer.")
+    extractive_min_relevance: float = Field(0.5, ge=-1, le=1, description="Question-to-sentence similarity a sentence needs to be quoted as an extractive answer.")
+    extractive_min_coverage: float = Field(0.5, ge=0, le=1, description="Share of the question's content words a sentence (with the one before it) must contain to be quoted as an extractive answer.")
+    extractive_margin: float = Field(0.1, ge=0, le=2, description="A further extractive sentence is quoted only if its relevance is within this much of the best one's.")
 
     # --- LLM -----------------------------------------------------------------------------------
     llm_backend: Literal["llamacpp", "openai", "ollama", "extractive"] = Field("llamacpp", description="Answer writer: the packaged Gemma GGUF via llama-cpp-python, an OpenAI-compatible server, Ollama, or no LLM (extractive answers only).")
