@@ -1,0 +1,273 @@
+"""The reduce step of a briefing: which sentences go where, and how they are grouped.
+
+Works on the scored sentences (Notes) the Summarizer mapped; every entry is cited through it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from typing import Any, Callable
+
+import numpy as np
+
+from rag.briefing_actors import Actor, merge, mentions_in
+from rag.briefing_model import NOT_STATED, Briefing
+from rag.briefing_text import figures_in, is_pending, resolve_date
+from vectorstore.keyword import STOPWORDS, fold
+
+
+class Ticker:
+    """Progress as (done, total, what): one step per article read and per line written."""
+
+    def __init__(self, progress: Callable[[int, int, str], None] | None, total: int):
+        self.progress, self.total, self.done = progress, total, 0
+
+    def step(self, what: str) -> None:
+        self.done = min(self.done + 1, self.total)
+        if self.progress:
+            self.progress(self.done, self.total, what)
+
+    def finish(self) -> None:
+        if self.progress and self.done < self.total:
+            self.done = self.total
+            self.progress(self.total, self.total, "done")
+
+
+# --- which articles ------------------------------------------------------------------------------------
+def pick_records(desk, records: list, topic_vector: np.ndarray | None) -> list:
+    """All articles in scope, or, over summary_max_docs, the ones closest to the topic (without a
+    topic: MMR over article vectors, so the picks are representative and varied across the corpus).
+    Article vectors come from the stored chunk vectors: nothing is embedded again."""
+    limit = desk.settings.summary_max_docs
+    if len(records) <= limit:
+        return sorted(records, key=lambda r: r.source)
+    wanted = {r.source for r in records}
+    index = desk.chunk_index()
+    rows = [i for i, c in enumerate(index.chunks) if c.source in wanted]
+    sources = sorted({index.chunks[i].source for i in rows})
+    position = {s: k for k, s in enumerate(sources)}
+    owner = np.array([position[index.chunks[i].source] for i in rows])
+    vectors = index.vectors[rows]
+    if topic_vector is not None:
+        best = np.full(len(sources), -np.inf)
+        np.maximum.at(best, owner, vectors @ topic_vector)
+        picked = [sources[k] for k in np.argsort(-best)[:limit]]
+    else:
+        picked = mmr_sources(sources, owner, vectors, limit, desk.settings.mmr_lambda)
+    by_source = {r.source: r for r in records}
+    return sorted((by_source[s] for s in picked), key=lambda r: r.source)
+
+
+def mmr_sources(sources: list[str], owner: np.ndarray, vectors: np.ndarray, limit: int, lam: float) -> list[str]:
+    means = np.zeros((len(sources), vectors.shape[1]), dtype=np.float32)
+    np.add.at(means, owner, vectors)
+    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-9)
+    centroid = means.mean(axis=0)
+    central = means @ (centroid / max(float(np.linalg.norm(centroid)), 1e-9))
+    chosen: list[int] = [int(np.argmax(central))]
+    closest = means @ means[chosen[0]]
+    while len(chosen) < min(limit, len(sources)):
+        gain = lam * central - (1 - lam) * closest
+        gain[chosen] = -np.inf
+        pick = int(np.argmax(gain))
+        chosen.append(pick)
+        closest = np.maximum(closest, means @ means[pick])
+    return [sources[k] for k in chosen]
+
+
+# --- the briefing --------------------------------------------------------------------------------------
+def build(summarizer, notes: list, records: list, rewriter, tick: Ticker) -> Briefing:
+    s = summarizer.settings
+    actors = who_is_who(notes)
+    people = person_names(actors)
+    ranked = rank_notes(notes, s.summary_duplicate_similarity)
+    top, rest = split_bottom_line(ranked, s.summary_bottom_line)
+    theme_notes = round_robin(rest, s.summary_points)
+    briefing = Briefing(topic=None, scope="")
+    briefing.bottom_line = [write_point(summarizer, rewriter, n, people, tick) for n in top]
+    points = {id(n): write_point(summarizer, rewriter, n, people, tick) for n in theme_notes}
+    briefing.themes = [{"label": label, "points": [points[id(n)] for n in group]}
+                       for label, group in themes(theme_notes, s.summary_max_themes, s.summary_theme_similarity)]
+    briefing.figures = key_figures(summarizer, notes, s.summary_max_figures)
+    briefing.timeline, briefing.undated_events = timeline(summarizer, notes, s.summary_max_timeline, s.summary_max_undated)
+    briefing.actors = [actor_entry(summarizer, a, notes) for a in actors[: s.summary_max_actors]]
+    briefing.open_questions = open_questions(summarizer, rewriter, notes, s.summary_max_questions, tick)
+    return briefing
+
+
+def rank_notes(notes: list, duplicate_similarity: float) -> list:
+    """Key sentences, best first (own score plus closeness to everything the articles say), repeats dropped."""
+    key = [n for n in notes if n.key]
+    centroid = np.mean([n.vector for n in key], axis=0)
+    centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
+    ordered = sorted(key, key=lambda n: -(n.score + float(n.vector @ centroid)))
+    unique: list = []
+    for note in ordered:
+        if all(float(note.vector @ kept.vector) < duplicate_similarity for kept in unique):
+            unique.append(note)
+    return unique
+
+
+def split_bottom_line(ranked: list, size: int) -> tuple[list, list]:
+    """The best sentence of each article first (so the bottom line spans the articles), then the rest."""
+    top = round_robin(ranked, size)
+    chosen = {id(n) for n in top}
+    return top, [n for n in ranked if id(n) not in chosen]
+
+
+def round_robin(ranked: list, size: int) -> list:
+    by_source: dict[str, list] = defaultdict(list)
+    for note in ranked:
+        by_source[note.source].append(note)
+    order = list(by_source)  # sources in the order of their best sentence
+    picked: list = []
+    while len(picked) < size and any(by_source.values()):
+        for source in order:
+            if by_source[source] and len(picked) < size:
+                picked.append(by_source[source].pop(0))
+    return picked
+
+
+def write_point(summarizer, rewriter, note, people: list[str], tick: Ticker) -> dict[str, Any]:
+    context = summarizer.context(note)
+    line = rewriter.point(note.text, context, last_person(context, people))
+    tick.step("writing")
+    return summarizer.item(line, note)
+
+
+def last_person(context: str, people: list[str]) -> str | None:
+    """The person named last in the context (who a following 'he' or 'she' most likely is)."""
+    found = [(context.rfind(name), name) for name in people if name in context]
+    return max(found)[1] if found else None
+
+
+def person_names(actors: list[Actor]) -> list[str]:
+    return [v for a in actors if a.kind == "person" for v in a.variants]
+
+
+# --- themes --------------------------------------------------------------------------------------------
+def themes(notes: list, most: int, similarity: float) -> list[tuple[str, list]]:
+    """Points grouped by average-link clustering of their vectors; each group labelled by the words
+    that set it apart from the other points. Groups keep the order of their best point."""
+    groups = [[n] for n in notes]
+    while len(groups) > 1:
+        pairs = [(average_similarity(a, b), i, j) for i, a in enumerate(groups) for j, b in enumerate(groups) if i < j]
+        best, i, j = max(pairs)
+        if best < similarity and len(groups) <= most:
+            break
+        groups[i] += groups.pop(j)
+    return [(label(group, notes), group) for group in groups]
+
+
+def average_similarity(a: list, b: list) -> float:
+    return float(np.mean([x.vector @ y.vector for x in a for y in b]))
+
+
+def label(group: list, everything: list) -> str:
+    """The two or three terms most particular to a group (tf-idf over the points), as a short label."""
+    df = Counter(w for n in everything for w in label_terms(n.text))
+    tf = Counter(w for n in group for w in label_terms(n.text))
+    ranked = sorted(tf, key=lambda w: (-tf[w] * math.log(1 + len(everything) / df[w]), w))
+    shown = [display_form(w, group) for w in ranked[:3]]
+    return ", ".join(shown).capitalize() if shown else "Other developments"
+
+
+def label_terms(text: str) -> set[str]:
+    return {w for w in (fold(t) for t in re.findall(r"[\w’'\-]+", text)) if len(w) >= 4 and not w[0].isdigit() and w not in STOPWORDS and w not in REPORTING}
+
+
+REPORTING = frozenset("said says told added according also would could should will have been being their there which these those while".split())
+
+
+def display_form(term: str, group: list) -> str:
+    """A term as the points write it ('lópez' -> 'López')."""
+    for note in group:
+        for word in re.findall(r"[\w’'\-]+", note.text):
+            if fold(word) == term:
+                return word
+    return term
+
+
+# --- figures, timeline, questions -------------------------------------------------------------------------
+def key_figures(summarizer, notes: list, most: int) -> list[dict[str, Any]]:
+    rows, seen = [], set()
+    for note in sorted(notes, key=lambda n: -n.score):
+        for figure, what in figures_in(note.text):
+            if (figure, what.lower()) in seen or len(rows) >= most:
+                continue
+            seen.add((figure, what.lower()))
+            date = summarizer.event_date(note)
+            rows.append({"figure": figure, "what": what, "date": None if date == NOT_STATED else date, "citations": [summarizer.cite(note)]})
+    return rows
+
+
+def timeline(summarizer, notes: list, most: int, most_undated: int) -> tuple[list, list]:
+    """Dated events in date order; events of undated articles whose sentence gives no year are kept
+    apart, marked, never guessed."""
+    dated, undated, seen = [], [], set()
+    for note in sorted(notes, key=lambda n: -n.score):
+        found = resolve_date(note.text, note.record.date)
+        if not found or note.text in seen:
+            continue
+        seen.add(note.text)
+        when, expression, relative = found
+        if not relative and len(dated) < most:
+            dated.append((when, note))
+        elif relative and len(undated) < most_undated:
+            undated.append((expression, note))
+    out = [{"date": when, "event": n.text, "citations": [summarizer.cite(n)]} for when, n in sorted(dated, key=lambda d: (d[0], d[1].source, d[1].start))]
+    apart = [{"when": e, "event": n.text, "note": "article undated", "citations": [summarizer.cite(n)]} for e, n in undated]
+    return out, apart
+
+
+def open_questions(summarizer, rewriter, notes: list, most: int, tick: Ticker) -> list[dict[str, Any]]:
+    pending = [n for n in sorted(notes, key=lambda n: -n.score) if is_pending(n.text)]
+    out = []
+    for note in round_robin(pending, most):
+        line = rewriter.question(note.text, summarizer.context(note))
+        tick.step("writing")
+        citation = summarizer.cite(note)
+        out.append({"question": line.text, "citations": [citation], "rewritten": line.rewritten})
+    return out
+
+
+# --- who's who -------------------------------------------------------------------------------------------
+def who_is_who(notes: list) -> list[Actor]:
+    """People and bodies named in the sentences read, most mentioned first."""
+    mentions = [m for i, note in enumerate(notes) for m in mentions_in(note.text, i)]
+    actors = merge(mentions)
+    return sorted(actors, key=lambda a: (-len(a.mentions), a.kind != "person", a.name))
+
+
+def actor_entry(summarizer, actor: Actor, notes: list) -> dict[str, Any]:
+    """Name, other spellings and short forms, role, and the first mention that states them."""
+    by_order = sorted(actor.mentions, key=lambda m: (notes[m.sentence].source, notes[m.sentence].start))
+    named = [m for m in by_order if m.name == actor.name]
+    with_role = [m for m in named if m.role == actor.role] or [m for m in by_order if m.role == actor.role]
+    cited = {id(notes[m.sentence]): notes[m.sentence] for m in (with_role[:1] + named[:1])}
+    role = actor.role or ("organisation" if actor.kind == "body" else "named in the articles")
+    aliases = sorted((set(actor.variants) | actor.aliases) - {actor.name})
+    return {"name": actor.name, "aliases": aliases, "role": role, "kind": actor.kind,
+            "citations": [summarizer.cite(n) for n in sorted(cited.values(), key=lambda n: (n.source, n.start))]}
+
+
+# --- scope and sources -------------------------------------------------------------------------------------
+def scope_line(chosen: list, records: list, topic: str | None, stats) -> str:
+    dated = sorted(r.date for r in chosen if r.date)
+    parts = [f"{len(chosen)} articles" + (f" (picked from {len(records)} in scope)" if len(chosen) < len(records) else "")]
+    if dated:
+        parts.append(f"dated {dated[0]} to {dated[-1]}" if dated[0] != dated[-1] else f"dated {dated[0]}")
+    if len(dated) < len(chosen):
+        parts.append(f"{len(chosen) - len(dated)} without a stated date")
+    if topic:
+        parts.append(f"topic: {topic}")
+    parts.append(f"{stats.kept} of {stats.attempted} LLM rewrites kept ({stats.backend})" if stats.attempted else "no LLM rewrites (quoted sentences)")
+    return " · ".join(parts)
+
+
+def source_list(chosen: list, citations: list) -> list[dict[str, Any]]:
+    cited = Counter(c.source for c in citations)
+    return [{"source": r.source, "title": r.title, "outlet": r.outlet, "date": r.date, "citations": cited[r.source]}
+            for r in chosen if cited[r.source]]
