@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topic")
     add_scope_args(p)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--out", type=Path, help="write the Markdown briefing to this file")
+    p.add_argument("--out", type=Path, action="append", help="write the briefing to this file: .md, .html (self-contained page) or .json (repeatable)")
     p.set_defaults(handler=cmd_summarize)
 
     for plugin in command_plugins():
@@ -228,14 +228,23 @@ def ask_batch(answerer, path: Path, scope, as_json: bool) -> int:
 def cmd_summarize(args, settings: Settings) -> int:
     from rag.summarize import Summarizer
 
+    formats = [(path, export_format(path)) for path in args.out or []]
     summarizer = Summarizer(make_desk(settings))
     with progress_bar(disabled=args.json) as progress:
         briefing = summarizer.summarize(topic=args.topic, scope=scope_from(args), progress=progress)
-    if args.out:
-        write_text_safely(args.out, briefing.to_markdown())
-        print(f"wrote {args.out}", file=sys.stderr)
+    exports = {"md": briefing.to_markdown, "html": briefing.to_html, "json": lambda: json.dumps(briefing.to_json(), ensure_ascii=False, indent=1)}
+    for path, kind in formats:
+        write_text_safely(path, exports[kind]())
+        print(f"wrote {path}", file=sys.stderr)
     print(json.dumps(briefing.to_json(), ensure_ascii=False) if args.json else briefing.to_markdown())
     return 0
+
+
+def export_format(path: Path) -> str:
+    kinds = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
+    if path.suffix.lower() not in kinds:
+        raise BriefError(f"cannot tell the format of {path.name}", fix="end --out with .md, .html or .json")
+    return kinds[path.suffix.lower()]
 
 
 def write_text_safely(path: Path, text: str) -> None:
