@@ -35,6 +35,12 @@ def parse_scope(since: str, until: str, sources: list[str] | None) -> Scope:
     return Scope.parse(since=(since or "").strip() or None, until=(until or "").strip() or None, sources=sources or None)
 
 
+def error_record(exc: Exception) -> dict:
+    """The answers-list record of a turn that failed: its text, and no sources."""
+    message = str(exc) if isinstance(exc, BriefError) else f"internal error: {type(exc).__name__}: {exc}"
+    return {"answer": f"Error: {message}", "refused": False, "citations": [], "error": message}
+
+
 class ChatService:
     """Runs a question in a worker thread so the draft can stream while the answer is verified."""
 
@@ -50,7 +56,7 @@ class ChatService:
         def work():
             try:
                 result["answer"] = self.answerer.ask(question, scope=scope, history=history, on_token=tokens.put)
-            except BriefError as exc:
+            except Exception as exc:  # raised again in the caller's thread, where the UI reports it
                 result["error"] = exc
             finally:
                 tokens.put(DONE)
@@ -86,12 +92,15 @@ def build_app(desk):
                     yield history, answers, gr.update(), gr.update(), ""
                 else:
                     data = value.to_json()
-                    history[-1] = {"role": "assistant", "content": render.answer_html(data["answer"], data["refused"])}
+                    # the warning of this answer only: it travels inside the Answer, never on a shared object
+                    history[-1] = {"role": "assistant", "content": render.answer_html(data["answer"], data["refused"], value.warning)}
                     answers = answers + [data]
                     yield history, answers, sources_for(data), render.copy_text(data), ""
-        except BriefError as exc:
-            history[-1] = {"role": "assistant", "content": render.escape(f"Error: {exc}")}
-            yield history, answers, gr.update(), gr.update(), ""
+        except Exception as exc:  # every turn must end with a record, whatever failed
+            record = error_record(exc)
+            history[-1] = {"role": "assistant", "content": render.escape(record["answer"])}
+            answers = answers + [record]  # one record per turn, so later turns keep their own sources
+            yield history, answers, render.sources_panel(record["citations"], {}), render.copy_text(record), ""
 
     def sources_for(answer_json: dict) -> str:
         return render.sources_panel(answer_json["citations"], desk.source_index())
