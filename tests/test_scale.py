@@ -54,9 +54,11 @@ def chroma_server(tmp_path_factory):
 @pytest.mark.server
 def test_ingest_and_ask_against_a_chroma_server(chroma_server, make_settings, seeds_dir):
     desk = Desk(make_settings(chroma_host="127.0.0.1", chroma_port=chroma_server))
-    assert type(desk.store.client).__name__ != "Client" or desk.settings.server_mode
+    client_settings = desk.store.client.get_settings()
+    assert (client_settings.chroma_server_host, int(client_settings.chroma_server_http_port)) == ("127.0.0.1", chroma_server)
     first = desk.ingest([seeds_dir])
     assert first.new_sources == 5 and first.new_chunks > 0
+    assert not (Path(desk.settings.data_dir) / "chroma").exists()  # nothing went to an embedded store
     assert desk.ingest([seeds_dir]).new_chunks == 0  # idempotent on the server too
     answer = Answerer(desk).ask("How much additional aid did Harris announce for the region?")
     assert any("$310 million" in c.quote for c in answer.citations)
