@@ -152,7 +152,7 @@ def test_generate_a_briefing_in_the_browser(page):
     page.click("#bd-brief")
     page.wait_for_function("document.querySelector('#bd-briefing') && document.querySelector('#bd-briefing').innerText.includes('Timeline')", timeout=120_000)
     text = page.inner_text("#bd-briefing")
-    assert "Briefing: all sources" in text and "Key actors" in text and "003_ab779828a3a3face.txt" in text
+    assert "Briefing: all sources" in text and "Who's who" in text and "003_ab779828a3a3face.txt" in text
 
 
 def test_markdown_safe_neutralises_html():

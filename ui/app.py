@@ -146,9 +146,7 @@ def build_app(desk):
                                                   progress=lambda d, t, name: progress(d / t, desc=name))
         except BriefError as exc:
             return render.escape(f"Error: {exc}"), None
-        path = Path(desk.settings.data_dir) / "briefing.md"
-        path.write_text(briefing.to_markdown(), encoding="utf-8")
-        return render.markdown_safe(briefing.to_markdown()), str(path)
+        return render.markdown_safe(briefing.to_markdown()), render.briefing_files(briefing, Path(desk.settings.data_dir))
 
     def switch(name):
         try:
@@ -201,7 +199,7 @@ def build_app(desk):
                 b_only = gr.Dropdown(label="Only these sources", choices=source_names(), multiselect=True)
             brief_btn = gr.Button("Generate briefing", variant="primary", elem_id="bd-brief")
             briefing_md = gr.Markdown(elem_id="bd-briefing")
-            briefing_file = gr.File(label="Download Markdown")
+            briefing_file = gr.File(label="Download: Markdown, HTML page, JSON", file_count="multiple", elem_id="bd-briefing-files")
             brief_btn.click(brief, [topic, b_since, b_until, b_only], [briefing_md, briefing_file])
         with gr.Tab("Library"):
             files = gr.File(label="Add articles (.txt .md .html .pdf)", file_count="multiple", elem_id="bd-upload")

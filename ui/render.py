@@ -6,8 +6,10 @@ article or an answer can run in the page.
 
 from __future__ import annotations
 
+import json
 import re
 from html import escape
+from pathlib import Path
 
 CONTEXT_CHARS = 220  # characters of article shown around a highlighted quote
 MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -55,6 +57,16 @@ def copy_text(answer_json: dict) -> str:
 def markdown_safe(markdown: str) -> str:
     """Markdown we generated, with any HTML that came from documents neutralised."""
     return markdown.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def briefing_files(briefing, folder: Path) -> list[str]:
+    """The briefing as Markdown, a self-contained HTML page and JSON, written for download."""
+    folder.mkdir(parents=True, exist_ok=True)
+    exports = {"briefing.md": briefing.to_markdown(), "briefing.html": briefing.to_html(),
+               "briefing.json": json.dumps(briefing.to_json(), ensure_ascii=False, indent=1)}
+    for name, text in exports.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return [str(folder / name) for name in exports]
 
 
 def sources_table(records) -> list[list]:
