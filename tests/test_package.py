@@ -56,11 +56,13 @@ def installed_wheel(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def outside_env(installed_wheel, tmp_path) -> dict[str, str]:
-    """Environment for a working folder outside the checkout that imports the code from the wheel."""
+def outside_env(installed_wheel, tmp_path, make_settings) -> dict[str, str]:
+    """Environment for a working folder outside the checkout that imports the code from the wheel,
+    with the settings the other fast tests use (hash embedder, no LLM) passed as BRIEF_* variables."""
+    settings = make_settings(data_dir=tmp_path / "data")
+    brief = {f"BRIEF_{name.upper()}": str(getattr(settings, name)) for name in settings.model_fields_set}
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEF_") and k != "PYTHONPATH"}
-    return {**env, "PYTHONPATH": str(installed_wheel), "BRIEF_DATA_DIR": str(tmp_path / "data"), "BRIEF_CONFIG": str(tmp_path / "none.toml"),
-            "BRIEF_LLM_BACKEND": "extractive", "BRIEF_EMBEDDER": "hash", "BRIEF_EXTRACTIVE_MIN_RELEVANCE": "0.35"}
+    return {**env, **brief, "PYTHONPATH": str(installed_wheel), "BRIEF_CONFIG": str(tmp_path / "none.toml")}
 
 
 def test_wheel_ships_its_prompts_presets_and_eval_sets(installed_wheel, outside_env, tmp_path):
