@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     support_set: Path = Field(default_factory=lambda: packaged_path("eval", "sets", "support.jsonl"), description="Labelled (sentence, passage, supported) pairs used to calibrate and report the verifier.")
 
     @model_validator(mode="after")
-    def _check_consistency(self) -> "Settings":
+    def _check_consistency(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
         return self

@@ -14,8 +14,9 @@ import importlib
 import os
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
