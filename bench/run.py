@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -163,20 +162,14 @@ def bench_briefing(desk, work: Path, models: Path) -> dict:
 
 
 def naive_ingest(corpus: Path) -> tuple[float, int]:
-    from langchain_chroma import Chroma
-    from langchain_core.documents import Document
-    from langchain_huggingface import HuggingFaceEmbeddings
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+    from eval.naive import build_naive_store, naive_embeddings
 
-    from eval.naive import minilm_path
-
-    embeddings = HuggingFaceEmbeddings(model_name=minilm_path(), model_kwargs={"device": "cpu"})
+    embeddings = naive_embeddings()
     embeddings.embed_query("warm up")
     started = time.perf_counter()
-    docs = [Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": p.name}) for p in sorted(corpus.glob("*.txt"))]
-    splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
-    Chroma.from_documents(splits, embeddings, collection_name=f"naive_{uuid.uuid4().hex[:8]}")
-    return time.perf_counter() - started, len(splits)
+    documents = {p.name: p.read_text(encoding="utf-8") for p in sorted(corpus.glob("*.txt"))}
+    _, n_chunks = build_naive_store(documents, embeddings)
+    return time.perf_counter() - started, n_chunks
 
 
 def bench_retrieval(desk) -> dict:

@@ -6,17 +6,23 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("eval", help="run the citation eval suite")
-    p.add_argument("--set", dest="eval_set", type=Path, help="eval set JSONL (default eval/sets/seeds.jsonl)")
-    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    p.add_argument("--out", type=Path, help="folder for report.md, results.jsonl, a chart and a RAGAS-style export")
-    p.add_argument("--compare", action="store_true", help="also run the naive LangChain chain and show both side by side")
-    p.add_argument("--limit", type=int, help="only the first N questions")
+    p = sub.add_parser("eval", help="run the citation eval suite (our JSONL sets or official SQuAD 2.0 JSON)")
+    p.add_argument("--set", dest="eval_set", type=Path, help="eval set: our JSONL, or SQuAD 2.0 JSON (ingested into a throwaway store) (default eval/sets/seeds.jsonl)")
+    p.add_argument("--split", choices=["all", "fit", "report"], help="part of a set with a recorded fitting/reporting split (default: report for those, all otherwise)")
+    p.add_argument("--articles", help="SQuAD sets: the first N articles, or comma-separated titles")
+    p.add_argument("--limit", type=int, help="only N questions, spread evenly over the set")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.add_argument("--out", type=Path, help="folder for report.md, results.jsonl, metrics.json, a chart and a RAGAS-style export")
+    p.add_argument("--compare", action="store_true", help="also run the naive LangChain chain and show it beside ours")
     p.set_defaults(handler=cmd_eval)
 
 
 def cmd_eval(args, settings) -> int:
     from eval.runner import run_eval_command
     from rag.desk import Desk
+    from rag.errors import BriefError
 
-    return run_eval_command(Desk(settings), eval_set=args.eval_set, as_json=args.json, out=args.out, compare=args.compare, limit=args.limit)
+    if args.limit is not None and args.limit < 1:
+        raise BriefError(f"--limit {args.limit} is not a positive number", fix="give --limit 1 or more")
+    return run_eval_command(Desk(settings), eval_set=args.eval_set, as_json=args.json, out=args.out, compare=args.compare,
+                            limit=args.limit, split=args.split, articles=args.articles)

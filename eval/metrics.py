@@ -21,18 +21,25 @@ SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"'¿¡])")
 
 
 def normalize(text: str) -> str:
-    """Lowercase, strip accents, drop punctuation and symbols, join digit groups ('2,000' -> '2000')."""
+    """Lowercase, strip accents, drop punctuation and symbols, join digit groups ('2,000' -> '2000').
+
+    '%' is kept as the word 'percent' ('2%' must not match '2 million'), and citation markers are
+    removed first ('[2]' is not the number 2)."""
+    text = MARKERS.sub(" ", text)
     text = unicodedata.normalize("NFKD", text.lower())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", text)
+    text = text.replace("%", " percent ")
     text = re.sub(r"[^\w\s.]|_", " ", text)
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # keep decimal points, drop full stops
     return " ".join(text.split())
 
 
 def contains_alias(answer: str, alias: str) -> bool:
+    """The alias occurs in the answer as whole words and whole numbers ('2' is not in '2.7')."""
     needle = normalize(alias)
-    return bool(needle) and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", normalize(answer)) is not None
+    pattern = rf"(?<![\w.]){re.escape(needle)}(?![\w]|\.\d)"
+    return bool(needle) and re.search(pattern, normalize(answer)) is not None
 
 
 def answer_correct(answer: str, gold_short_answers: list[list[str]]) -> bool:
@@ -156,3 +163,48 @@ def load_eval_set(path: Path) -> list[dict]:
     if not rows:
         raise ValueError(f"{path}: no rows")
     return rows
+
+
+# --- counts and intervals ---------------------------------------------------------------------------
+WILSON_Z = 1.96  # 95% interval
+
+
+def wilson_interval(k: int, n: int, z: float = WILSON_Z) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials: honest on small sets, unlike k/n +- 2 SE."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# --- the independent citation judge -----------------------------------------------------------------
+def contains_gold(text: str, gold_short_answers: list[list[str]]) -> bool:
+    """Every inner alias list has an alias in the text (same rule as answer correctness)."""
+    return answer_correct(text, gold_short_answers)
+
+
+@dataclass(frozen=True)
+class GoldCitationScores:
+    """Citations judged against the set's gold passages and answers, never by our own verifier.
+
+    A citation is correct when its source is a gold passage; the citations attached to the short
+    answer must also contain a gold answer. The question is supported when the quotes it cites from
+    gold passages, together, contain the gold answer."""
+
+    n_citations: int
+    n_correct: int
+    supported: bool
+
+
+def gold_citation_scores(citations: list[dict], gold_sources: list[str], gold_short_answers: list[list[str]], answer_cites: list[int]) -> GoldCitationScores:
+    gold = set(gold_sources)
+    correct = 0
+    for c in citations:
+        ok = c["source"] in gold
+        if ok and c["n"] in answer_cites:
+            ok = contains_gold(c["quote"], gold_short_answers)
+        correct += ok
+    gold_quotes = " ".join(c["quote"] for c in citations if c["source"] in gold)
+    return GoldCitationScores(len(citations), correct, bool(gold_quotes) and contains_gold(gold_quotes, gold_short_answers))

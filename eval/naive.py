@@ -1,7 +1,9 @@
 """The baseline a user would build from the LangChain tutorials, to measure ourselves against.
 
 RecursiveCharacterTextSplitter(1000, 200) -> HuggingFaceEmbeddings(all-MiniLM-L6-v2) ->
-Chroma.from_documents -> similarity_search(k=4) -> "stuff" prompt -> the same LLM backend.
+Chroma.from_documents -> similarity_search(k=4) -> "stuff" prompt asking for [n] citations -> the same
+LLM backend. It reads the same cleaned text we do, and its citations are parsed from what it writes,
+so both are judged the same way.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
+from eval.metrics import split_sentences_with_markers
 from rag.llm import as_langchain_llm
 from rag.prompts import load_prompt
 
@@ -28,7 +31,7 @@ class NaiveAnswer:
     contexts: list[str]
     sources: list[str]
     seconds: float
-    timings_ms: dict[str, int] = field(default_factory=dict)
+    citations: list[dict[str, Any]] = field(default_factory=list)  # the [n] it wrote, n -> its chunk
 
 
 def minilm_path() -> str:
@@ -37,19 +40,35 @@ def minilm_path() -> str:
     return str(packaged_model_dir())
 
 
-class NaiveChain:
-    def __init__(self, files: list[Path], llm_backend, max_tokens: int):
-        from langchain_chroma import Chroma
-        from langchain_core.documents import Document
-        from langchain_huggingface import HuggingFaceEmbeddings
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
+def naive_embeddings():
+    """The tutorial's embedder: sentence-transformers on PyTorch, from the packaged MiniLM."""
+    from langchain_huggingface import HuggingFaceEmbeddings
 
-        docs = [Document(page_content=f.read_text(encoding="utf-8"), metadata={"source": f.name}) for f in files]
-        splits = RecursiveCharacterTextSplitter(chunk_size=NAIVE_CHUNK_SIZE, chunk_overlap=NAIVE_CHUNK_OVERLAP).split_documents(docs)
-        embeddings = HuggingFaceEmbeddings(model_name=minilm_path(), model_kwargs={"device": "cpu"})
-        self.store = Chroma.from_documents(splits, embeddings, collection_name=f"naive_{uuid.uuid4().hex[:8]}")
+    return HuggingFaceEmbeddings(model_name=minilm_path(), model_kwargs={"device": "cpu"})
+
+
+def build_naive_store(documents: dict[str, str], embeddings=None):
+    """The tutorial's index over {source name: text}: (Chroma store, number of chunks)."""
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    docs = [Document(page_content=text, metadata={"source": name}) for name, text in documents.items()]
+    splits = RecursiveCharacterTextSplitter(chunk_size=NAIVE_CHUNK_SIZE, chunk_overlap=NAIVE_CHUNK_OVERLAP).split_documents(docs)
+    store = Chroma.from_documents(splits, embeddings or naive_embeddings(), collection_name=f"naive_{uuid.uuid4().hex[:8]}")
+    return store, len(splits)
+
+
+def parse_citations(answer: str, contexts: list[str], sources: list[str]) -> list[dict[str, Any]]:
+    """One citation per [n] the chain wrote that points at a chunk it was shown."""
+    used = dict.fromkeys(n for _, ns in split_sentences_with_markers(answer) for n in ns if 1 <= n <= len(contexts))
+    return [{"n": n, "source": sources[n - 1], "quote": contexts[n - 1]} for n in used]
+
+
+class NaiveChain:
+    def __init__(self, documents: dict[str, str], llm_backend, max_tokens: int):
+        self.store, self.n_chunks = build_naive_store(documents)
         self.llm = as_langchain_llm(llm_backend, max_tokens, NAIVE_STOP)
-        self.n_chunks = len(splits)
 
     def ask(self, question: str) -> NaiveAnswer:
         from langchain_core.output_parsers import StrOutputParser
@@ -57,11 +76,12 @@ class NaiveChain:
 
         started = time.perf_counter()
         docs = self.store.similarity_search(question, k=NAIVE_K)
-        context = "\n\n".join(d.page_content for d in docs)
+        contexts, sources = [d.page_content for d in docs], [d.metadata["source"] for d in docs]
         prompt = load_prompt("naive_answer")
-        chain = RunnableLambda(lambda q: prompt.render(context=context, question=q)) | self.llm | StrOutputParser()
+        chain = RunnableLambda(lambda q: prompt.render(contexts=contexts, question=q)) | self.llm | StrOutputParser()
         text = chain.invoke(question).strip()
+        refused = bool(SAYS_UNKNOWN.search(text)) or not text
         return NaiveAnswer(
-            question=question, answer=text, refused=bool(SAYS_UNKNOWN.search(text)) or not text,
-            contexts=[d.page_content for d in docs], sources=[d.metadata["source"] for d in docs], seconds=time.perf_counter() - started,
+            question=question, answer=text, refused=refused, contexts=contexts, sources=sources,
+            seconds=time.perf_counter() - started, citations=[] if refused else parse_citations(text, contexts, sources),
         )

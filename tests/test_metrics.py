@@ -11,6 +11,7 @@ from eval.metrics import (
     answer_correct,
     citation_scores,
     classifier_metrics,
+    gold_citation_scores,
     hit_at_k,
     load_eval_set,
     normalize,
@@ -18,7 +19,9 @@ from eval.metrics import (
     quote_valid,
     reciprocal_rank,
     split_sentences_with_markers,
+    wilson_interval,
 )
+from eval.squad import best_scores, compute_f1, normalize_answer
 from vectorstore.clean import clean_document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +42,52 @@ def test_normalize_ignores_case_accents_punctuation_and_digit_groups():
 ])
 def test_answer_correct(answer, gold, right):
     assert answer_correct(answer, gold) is right
+
+
+# Each of these matched on the old metric code (percent stripped, a decimal continuing a number read as
+# a boundary, citation markers scored as numbers).
+@pytest.mark.parametrize("answer, gold", [
+    ("Exports grew 2.7 million tonnes.", [["2%"]]),
+    ("The fund holds 10 million dollars.", [["10%"]]),
+    ("They met on Tuesday [2].", [["2"]]),
+    ("It rose 2.7 percent.", [["2"]]),
+])
+def test_answer_correct_rejects_old_false_matches(answer, gold):
+    assert answer_correct(answer, gold) is False
+
+
+def test_percent_matches_percent_only():
+    assert answer_correct("Support fell to 2% in May.", [["2%"]])
+    assert answer_correct("Support fell to 2 percent in May.", [["2%"]])
+    assert answer_correct("The vote was 10.5% short.", [["10.5%"]])
+
+
+def test_official_squad_normalisation_em_and_f1():
+    assert normalize_answer("The  Eiffel Tower!") == "eiffel tower"
+    assert best_scores(["Eiffel Tower", "the tower"], "the Eiffel Tower") == (1, 1.0)
+    assert compute_f1("Eiffel Tower", "tower in Paris") == pytest.approx(2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2))
+    assert best_scores([], "") == (1, 1.0)  # no-answer question, nothing predicted
+    assert best_scores([], "Paris") == (0, 0.0)
+    assert best_scores(["Paris"], "") == (0, 0.0)
+
+
+def test_gold_judge_checks_source_and_the_answer_carrying_quote():
+    citations = [{"n": 1, "source": "a.txt", "quote": "Ruiz visited Ottawa on Tuesday."},
+                 {"n": 2, "source": "b.txt", "quote": "Exports rose 4%."}]
+    gold = [["Tuesday"]]
+    judged = gold_citation_scores(citations, ["a.txt"], gold, answer_cites=[1])
+    assert (judged.n_citations, judged.n_correct, judged.supported) == (2, 1, True)
+    wrong_carrier = gold_citation_scores(citations[:1], ["a.txt"], [["Monday"]], answer_cites=[1])
+    assert (wrong_carrier.n_correct, wrong_carrier.supported) == (0, False)
+    not_gold = gold_citation_scores(citations[1:], ["a.txt"], gold, answer_cites=[])
+    assert (not_gold.n_correct, not_gold.supported) == (0, False)
+
+
+def test_wilson_interval():
+    low, high = wilson_interval(8, 10)
+    assert low == pytest.approx(0.490, abs=0.001) and high == pytest.approx(0.943, abs=0.001)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(5, 5)[1] == 1.0
 
 
 def test_split_sentences_with_markers():
@@ -141,3 +190,20 @@ def test_support_set_is_balanced_and_quotes_real_passages():
     texts = list(seed_texts().values())
     for row in rows:
         assert any(quote_valid(row["passage"], t) for t in texts), row["id"]
+
+
+def test_dev_and_seeds_share_no_question_and_splits_are_by_article():
+    from eval.sets_io import load_eval_questions
+
+    seeds = {r["question"].lower() for r in load_eval_set(SETS / "seeds.jsonl")}
+    dev = {r["question"].lower() for r in load_eval_set(SETS / "dev.jsonl")}
+    assert not seeds & dev
+    fit = load_eval_questions(SETS / "seeds.jsonl", split="fit").rows
+    report = load_eval_questions(SETS / "seeds.jsonl", split="report").rows
+    assert {r["id"] for r in fit}.isdisjoint({r["id"] for r in report})
+    assert len(fit) + len(report) == len(load_eval_set(SETS / "seeds.jsonl"))
+    fit_articles = {s for r in fit for s in r["gold_sources"]}
+    report_articles = {s for r in report for s in r["gold_sources"]}
+    assert report_articles and report_articles.isdisjoint(fit_articles - report_articles) and not report_articles & {
+        s for r in load_eval_set(SETS / "dev.jsonl") for s in r["gold_sources"]}
+    assert any(not r["answerable"] for r in report)

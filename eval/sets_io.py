@@ -1,0 +1,117 @@
+"""Eval questions from either of the two formats `brief eval --set` reads, restricted to a split.
+
+- Our JSONL rows (`id`, `question`, `gold_short_answers`, `gold_sources`, `answerable`): asked of the
+  user's store, which must hold the articles the set was written from.
+- The official SQuAD 2.0 JSON: every paragraph becomes a document of a throwaway store (built by the
+  runner), and every question is asked of that whole store; the gold passage is the question's own
+  paragraph.
+
+Sets that anything was fitted or tuned on have a fitting and a reporting part, by article, recorded in
+eval/sets/splits.json; such a set defaults to its reporting part.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eval import metrics as M
+from eval import squad
+
+SPLIT_PARTS = ("all", "fit", "report")
+
+
+@dataclass
+class EvalSet:
+    name: str
+    rows: list[dict]  # eval rows; each also has 'gold_answers': flat list for official EM/F1
+    split: str  # all | fit | report
+    documents: dict[str, str] = field(default_factory=dict)  # SQuAD: source name -> text to ingest
+    articles: list[str] = field(default_factory=list)
+
+    @property
+    def needs_own_store(self) -> bool:
+        return bool(self.documents)
+
+
+def load_eval_questions(path: Path, split: str | None = None, articles: str | None = None, limit: int | None = None) -> EvalSet:
+    """Read a set, keep one part of its split, then the chosen articles, then `limit` questions
+    spread evenly over what is left. ValueError with the reason on anything wrong."""
+    spec = squad.split_of(path)
+    part = split or ("report" if spec else "all")
+    if part not in SPLIT_PARTS:
+        raise ValueError(f"unknown split '{part}' (use one of {', '.join(SPLIT_PARTS)})")
+    if part != "all" and not spec:
+        raise ValueError(f"no fitting/reporting split is recorded for {Path(path).name} in {squad.SPLITS_FILE.name}; use --split all")
+    if squad.is_squad_file(path):
+        evalset = squad_questions(path, spec, part, articles)
+    else:
+        if articles:
+            raise ValueError("--articles applies to SQuAD JSON sets only")
+        rows = [with_flat_golds(r) for r in M.load_eval_set(path)]
+        evalset = EvalSet(Path(path).name, [r for r in rows if part == "all" or row_part(r, spec) == part], part)
+    evalset.rows = spread(evalset.rows, limit)
+    if not evalset.rows:
+        raise ValueError(f"no questions in the '{part}' part")
+    return evalset
+
+
+def with_flat_golds(row: dict) -> dict:
+    return {**row, "gold_answers": [a for aliases in row["gold_short_answers"] for a in aliases]}
+
+
+def row_part(row: dict, spec: dict) -> str:
+    """'report' when every gold source is a reporting article (or, unanswerable, its id is listed)."""
+    if not row["answerable"]:
+        return "report" if row["id"] in spec.get("unanswerable_report", []) else "fit"
+    return "report" if set(row["gold_sources"]) <= set(spec["report"]) else "fit"
+
+
+def spread(rows: list[dict], limit: int | None) -> list[dict]:
+    """`limit` rows evenly spaced over the set, so a quick run still sees every article."""
+    if not limit or limit >= len(rows):
+        return rows
+    step = len(rows) / limit
+    return [rows[int(i * step)] for i in range(limit)]
+
+
+def squad_questions(path: Path, spec: dict | None, part: str, articles: str | None) -> EvalSet:
+    chosen = squad.load_squad(path)
+    if part != "all":
+        chosen = squad.select_articles(chosen, spec[part])
+    chosen = pick_articles(chosen, articles)
+    documents: dict[str, str] = {}
+    rows: list[dict] = []
+    for article in chosen:
+        names = [paragraph_source(article.title, i) for i in range(len(article.paragraphs))]
+        documents.update({name: paragraph_document(article.title, text) for name, text in zip(names, article.paragraphs)})
+        rows += [squad_row(q, names[q.paragraph]) for q in article.questions]
+    return EvalSet(Path(path).name, rows, part, documents, [a.title for a in chosen])
+
+
+def pick_articles(articles: list[squad.SquadArticle], wanted: str | None) -> list[squad.SquadArticle]:
+    """`--articles 2` keeps the first two; `--articles "Title A,Title B"` keeps those."""
+    if not wanted:
+        return articles
+    if wanted.strip().isdigit():
+        return articles[: int(wanted)]
+    return squad.select_articles(articles, [t.strip() for t in wanted.split(",") if t.strip()])
+
+
+def paragraph_source(title: str, index: int) -> str:
+    slug = re.sub(r"[^\w-]+", "_", title).strip("_")
+    return f"{slug}-p{index:03d}.txt"
+
+
+def paragraph_document(title: str, paragraph: str) -> str:
+    """A title line, so the loader takes the headline from it rather than from the paragraph."""
+    return f"{title.replace('_', ' ')}\n\n{paragraph}\n"
+
+
+def squad_row(q: squad.SquadQuestion, source: str) -> dict:
+    golds = list(dict.fromkeys(q.answers))
+    return {
+        "id": q.id, "question": q.question, "answerable": q.answerable, "gold_sources": [source] if q.answerable else [],
+        "gold_short_answers": [golds] if golds else [], "gold_answers": golds, "article": q.article,
+    }
