@@ -1,8 +1,10 @@
-"""Answer a question with verified citations.
+"""Answer a question with a short answer and verified citations.
 
-condense follow-up -> retrieve -> select evidence sentences -> refuse early if off-topic ->
-LLM writes with [n] (an LCEL chain) -> verify each sentence against what it cites -> drop, re-cite
-or fall back to an extractive answer -> renumber citations.
+condense follow-up -> retrieve -> select evidence sentences -> the reader (MiniLM fine-tuned on public
+SQuAD 2.0 training data) decides whether any of them states the answer and picks its span, else the
+question is refused without an LLM call -> the short answer is that verbatim span, cited -> the LLM
+writes supporting sentences with [n] (an LCEL chain) -> each is verified against what it cites and must
+carry the short answer, else the source sentence itself is quoted -> renumber citations.
 """
 
 from __future__ import annotations
@@ -10,22 +12,20 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rag.errors import BackendTimeout, BackendUnavailable, BriefError
-from rag.evidence import Evidence, best_relevance, question_kind, holds_kind, select_evidence, term_coverage_of
+from rag.evidence import Evidence, select_evidence
 from rag.llm import NoLLM, OnToken, as_langchain_llm
 from rag.prompts import load_prompt
 from rag.retrieve import Retriever, Scope
-from rag.textfacts import content_terms, word_set
-from vectorstore.keyword import tokenize
+from rag.textfacts import content_terms
 from rag.verify import Passage, Verifier, term_coverage
+from vectorstore.keyword import fold
 
 REFUSAL_TEXT = "The articles do not say."
-# Words of how a question is asked, not of what it is about ("how long", "what role").
-QUESTION_FURNITURE = frozenset(tokenize("many much long far often kind type role happen happened mean describe explain according date dates name names"))
 MAX_QUESTION_CHARS = 2000
 ANSWER_STOP = ["\n\n", "\nEvidence:", "\nQuestion:", "\n["]
 CONDENSE_STOP = ["\n"]
@@ -64,17 +64,21 @@ class Answer:
     evidence: list[Evidence] = field(default_factory=list)
     draft: str = ""  # what the LLM wrote before verification
     warning: str | None = None  # e.g. the LLM server failed mid-answer
+    short_answer: str | None = None  # verbatim span of a cited quote: the name, number, date or phrase asked for
+    short_answer_cites: list[int] = field(default_factory=list)  # citation numbers the short answer is quoted from
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "question": self.question, "answer": self.answer, "refused": self.refused,
+            "id": self.id, "question": self.question, "short_answer": self.short_answer, "answer": self.answer, "refused": self.refused,
             "citations": [c.to_json() for c in self.citations], "backend": self.backend, "timings_ms": self.timings_ms,
             "mode": self.mode, **({"warning": self.warning} if self.warning else {}),
         }
 
     def to_text(self) -> str:
+        """The short answer first, then the cited answer, then the numbered quotes."""
         refs = [f"[{c.n}] {c.source} ({c.date or 'undated'}): \"{c.quote}\"" for c in self.citations]
-        return "\n".join([self.answer, *([""] + refs if refs else [])])
+        head = [f"Answer: {self.short_answer}", ""] if self.short_answer else []
+        return "\n".join([*head, self.answer, *([""] + refs if refs else [])])
 
 
 @dataclass
@@ -89,7 +93,6 @@ class Answerer:
         self.settings = desk.settings
         self.retriever = Retriever(desk)
         self._verifier: Verifier | None = None
-        self.last_warning: str | None = None
 
     @property
     def verifier(self) -> Verifier:
@@ -101,42 +104,41 @@ class Answerer:
     def ask(self, question: str, scope: Scope = Scope(), history: list[str] | None = None, on_token: OnToken | None = None, qid: str | None = None) -> Answer:
         question = check_question(question)
         timings: dict[str, float] = {}
-        clock = time.perf_counter()
-        standalone = self.condense(question, history or [])
-        timings["condense"] = time.perf_counter() - clock
-
-        clock = time.perf_counter()
-        retrieved = self.retriever.retrieve(standalone, scope)
-        records = self.desk.source_index() if retrieved else {}
-        titles = {name: r.title for name, r in records.items()}
-        texts = {name: r.text for name, r in records.items()}
-        evidence = select_evidence(standalone, retrieved, titles, texts, self.desk.embedder, self.settings.evidence_sentences)
-        timings["retrieve"] = time.perf_counter() - clock
-
+        standalone = timed(timings, "condense", lambda: self.condense(question, history or []))
+        retrieved, evidence = timed(timings, "retrieve", lambda: self.gather_evidence(standalone, scope))
         answer = Answer(question=question, answer="", refused=False, citations=[], backend=self.backend_name(), timings_ms={}, id=qid,
                         standalone_question=standalone if standalone != question else None,
                         retrieved_sources=list(dict.fromkeys(r.chunk.source for r in retrieved)), evidence=evidence)
-        if not self.answerable(standalone, evidence):
-            return finish_refused(answer, timings)
+        found = timed(timings, "read", lambda: self.find_answer(standalone, evidence))
+        if found is None:
+            return finish_refused(answer, timings)  # no evidence states it: refuse without an LLM call
 
-        clock = time.perf_counter()
-        self.last_warning = None
-        answer.draft = self.generate(standalone, evidence, on_token)
-        answer.warning = self.last_warning
-        timings["generate"] = time.perf_counter() - clock
-
-        clock = time.perf_counter()
-        claims = self.verified_claims(standalone, answer.draft, evidence) if answer.draft and not NOT_FOUND.search(answer.draft) else []
-        if claims and not any(holds_kind(c.text, question_kind(standalone)) for c in claims):
-            claims = []  # the kept sentences do not contain what was asked for (a number, a date, a name)
-        answer.mode = "generated" if claims else "extractive"
-        claims = with_best_evidence(claims, evidence, standalone) if claims else self.extractive_claims(standalone, evidence)
-        timings["verify"] = time.perf_counter() - clock
-        if not claims:
-            return finish_refused(answer, timings)
-        answer.answer, answer.citations = render(claims, evidence)
+        shown = [found.carrier] + [e for e in evidence if e is not found.carrier][: self.settings.evidence_sentences - 1]
+        answer.draft, answer.warning = timed(timings, "generate", lambda: self.generate(standalone, shown, on_token))
+        support = timed(timings, "verify", lambda: self.supporting_claims(answer.draft, shown, found.short))
+        answer.mode = "generated" if support else "extractive"
+        claims = [Claim(found.short, [0])] + (support or [Claim(quoted(found.carrier.text), [0])])
+        answer.answer, answer.citations = render(claims, shown)
+        answer.short_answer, answer.short_answer_cites = found.short, [1]  # the carrier is always cited first
         answer.timings_ms = to_ms(timings)
         return answer
+
+    def gather_evidence(self, question: str, scope: Scope) -> tuple[list, list[Evidence]]:
+        retrieved = self.retriever.retrieve(question, scope)
+        records = self.desk.source_index() if retrieved else {}
+        titles = {name: r.title for name, r in records.items()}
+        texts = {name: r.text for name, r in records.items()}
+        n = max(self.settings.evidence_sentences, self.settings.reader_passages)
+        return retrieved, select_evidence(question, retrieved, titles, texts, self.desk.embedder, n)
+
+    def find_answer(self, question: str, evidence: list[Evidence]) -> "Found | None":
+        """The reader's verdict over the best evidence sentences, each read with the sentence before
+        it; None when no span beats "no answer" by the calibrated margin."""
+        candidates = evidence[: self.settings.reader_passages]
+        span = self.desk.reader.best(question, [e.window or e.text for e in candidates])
+        if span is None or not span.text.strip(" ,;:"):
+            return None
+        return found_in(candidates[span.passage], span.start, span.end)
 
     def backend_name(self) -> str:
         return self.desk.llm.name
@@ -155,28 +157,10 @@ class Answerer:
             return rewritten
         return f"{question} ({previous[-1]})"  # retrieval still sees both turns
 
-    def answerable(self, question: str, evidence: list[Evidence]) -> bool:
-        """Refuse without calling the LLM when the evidence is off-topic (paper-qa's rule)."""
-        s = self.settings
-        if not evidence or best_relevance(evidence) < s.min_relevance:
-            return False
-        if term_coverage_of(question, evidence) < s.min_term_coverage:
-            return False
-        unknown = self.unknown_terms(question, evidence)
-        if len(unknown) > s.max_unknown_terms and best_relevance(evidence) < s.strong_relevance:
-            return False  # about things no article mentions, and no sentence is a close match either
-        kind = question_kind(question)
-        return any(holds_kind(e.text, kind) for e in evidence)
-
-    def unknown_terms(self, question: str, evidence: list[Evidence]) -> set[str]:
-        """Question words that appear in no ingested chunk at all, nor as an acronym of the
-        evidence ('APEC'); words of how a question is asked are not counted."""
-        vocabulary = self.desk.keyword_index().postings
-        evidence_words = word_set(" ".join(e.window for e in evidence))
-        return {t for t in tokenize(question) if t not in vocabulary and t not in evidence_words and t not in QUESTION_FURNITURE}
-
-    def generate(self, question: str, evidence: list[Evidence], on_token: OnToken | None) -> str:
-        """The LCEL chain: render prompt | LLM | text. Empty when there is no LLM or it failed."""
+    def generate(self, question: str, evidence: list[Evidence], on_token: OnToken | None) -> tuple[str, str | None]:
+        """The LCEL chain: render prompt | LLM | text. Returns (draft, warning): the draft is empty when
+        there is no LLM or it failed. The warning travels with this answer only: an Answerer is shared
+        between concurrent requests, so it keeps no per-request state."""
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.runnables import RunnableLambda
 
@@ -190,27 +174,31 @@ class Answerer:
                 if on_token:
                     on_token(token)
         except NoLLM:
-            return ""
+            return "", None
         except BackendUnavailable as exc:
             if not parts and not isinstance(exc, BackendTimeout):
                 raise  # unreachable or misconfigured: tell the user which setting to fix
-            self.last_warning = f"{exc.message}; answered from the quoted evidence instead"
-            return ""  # failed mid-answer: the extractive answer still serves the user
-        return "".join(parts).strip()
+            return "", f"{exc.message}; answered from the quoted evidence instead"  # the extractive answer still serves the user
+        return "".join(parts).strip(), None
 
     def run_llm(self, prompt: str, max_tokens: int, stop: list[str]) -> str:
         return "".join(self.desk.llm.stream(prompt, max_tokens, stop))
 
     # --- verification ------------------------------------------------------------------------------
-    def verified_claims(self, question: str, draft: str, evidence: list[Evidence]) -> list[Claim]:
-        """Keep sentences the evidence supports and that are about the question; fix their
-        citations; drop the rest."""
+    def supporting_claims(self, draft: str, evidence: list[Evidence], short: str) -> list[Claim]:
+        """The LLM's sentences that their cited evidence supports and that state the short answer;
+        the rest are dropped (an empty list means: quote the source sentence instead)."""
+        if not draft or NOT_FOUND.search(draft):
+            return []
+        return [c for c in self.verified_claims(draft, evidence) if states(c.text, short)]
+
+    def verified_claims(self, draft: str, evidence: list[Evidence]) -> list[Claim]:
+        """Keep sentences the evidence supports; fix their citations; drop the rest."""
         kept: list[Claim] = []
         for claim in parse_claims(draft, len(evidence)):
             cites = self.supporting_citations(claim, evidence)
             text = self.whole_sentence_if_copied(claim.text, [evidence[i] for i in cites])
-            on_topic = term_coverage(question, " ".join([text] + [evidence[i].text for i in cites])) >= self.settings.extractive_min_coverage
-            if cites and on_topic and text not in {c.text for c in kept}:
+            if cites and text not in {c.text for c in kept}:
                 kept.append(Claim(text, cites))
         return kept
 
@@ -229,30 +217,41 @@ class Answerer:
         supported = [(v.similarity, i) for v, i in verdicts if v.supported]
         return [max(supported)[1]] if supported else []
 
-    def extractive_claims(self, question: str, evidence: list[Evidence]) -> list[Claim]:
-        """Quote the best evidence sentences, each cited. A sentence qualifies when it holds the kind
-        of fact asked for and is close to the question (with the sentence before it); the quote as a
-        whole must also address the question in its own words, or nothing is quoted (refusal)."""
-        kind = question_kind(question)
-        s = self.settings
-        ranked = [i for i, e in enumerate(evidence)
-                  if holds_kind(e.text, kind) and e.relevance >= s.extractive_min_relevance and term_coverage(question, e.window) >= s.extractive_min_coverage]
-        if not ranked:
-            return []
-        # later sentences only when nearly as relevant as the best one: no padding with loose matches
-        floor = evidence[ranked[0]].relevance - s.extractive_margin
-        chosen = [i for i in ranked[: s.extractive_sentences] if evidence[i].relevance >= floor]
-        if max(term_coverage(question, evidence[i].text) for i in chosen) < s.extractive_min_coverage:
-            return []
-        return [Claim(evidence[i].text, [i]) for i in chosen]
+
+@dataclass
+class Found:
+    """The reader's answer: the short answer and the source sentence (or two) it is quoted from."""
+
+    short: str
+    carrier: Evidence
 
 
-def with_best_evidence(claims: list[Claim], evidence: list[Evidence], question: str) -> list[Claim]:
-    """A small model often answers from a weaker sentence than the best one; when the top-ranked
-    evidence sentence holds what was asked and no claim cites it, quote it after the claims."""
-    if any(0 in c.cites for c in claims) or not holds_kind(evidence[0].text, question_kind(question)):
-        return claims
-    return claims + [Claim(evidence[0].text, [0])]
+def found_in(e: Evidence, start: int, end: int) -> Found:
+    """Locate a span of ``e.window`` (the sentence before ``e``, then ``e``) in the source: the cited
+    quote is whichever of the two sentences holds the span, or both when it crosses them."""
+    prefix = len(e.window) - len(e.text) if e.window.endswith(e.text) else 0
+    short = e.window[start:end].strip(" ,;:")
+    if start >= prefix:
+        return Found(short, e)
+    text = e.window[:prefix].rstrip() if end <= prefix else e.window
+    return Found(short, replace(e, start=e.start - prefix, end=e.start - prefix + len(text), text=text))
+
+
+def states(sentence: str, short: str) -> bool:
+    """The sentence contains the short answer (case, accents and spacing aside)."""
+    return " ".join(fold(short).split()) in " ".join(fold(sentence).split())
+
+
+def quoted(text: str) -> str:
+    return f"\u201c{text.strip()}\u201d"
+
+
+def timed(timings: dict[str, float], stage: str, work):
+    clock = time.perf_counter()
+    try:
+        return work()
+    finally:
+        timings[stage] = time.perf_counter() - clock
 
 
 def keeps_follow_up(follow_up: str, rewritten: str) -> bool:

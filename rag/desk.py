@@ -60,6 +60,14 @@ class Desk:
         return ChunkStore(client, shape, s.collection_prefix)
 
     @cached_property
+    def reader(self):
+        """The extractive reader that decides whether evidence states the answer (ONNX, ~90 MB)."""
+        from rag.reader import Reader
+
+        s = self.settings
+        return Reader(threshold=s.reader_threshold, max_length=s.reader_max_length, max_answer_tokens=s.reader_max_answer_tokens)
+
+    @cached_property
     def llm(self):
         from rag.llm import make_llm
 
@@ -70,6 +78,7 @@ class Desk:
         for them (about 4 s for the snapshot at 21k chunks, 1-2 s for the models)."""
         self.embedder.embed(["warm up"])
         self.chunk_index()
+        self.reader.read("warm up", ["warm up"])
         self.llm.warm_up()
 
     def backend_choices(self) -> list[str]:

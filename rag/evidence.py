@@ -10,10 +10,9 @@ import re
 from dataclasses import dataclass
 
 from rag.retrieve import Retrieved
-from rag.textfacts import NUMBER, content_terms, names, numbers, time_words, word_set
+from rag.textfacts import NUMBER, content_terms, names
 from vectorstore.chunk import split_sentences
 from vectorstore.embed import Embedder
-from vectorstore.keyword import stem
 
 # Question words that say what kind of fact the answer must contain.
 WANTS_NUMBER = re.compile(r"\bhow (much|many|long|far|big|large)\b|\bwhat (amount|number|percentage|share)\b|\bhow many\b", re.I)
@@ -102,22 +101,3 @@ def score_sentences(question: str, candidates: list[Evidence], embedder: Embedde
 
 def select_evidence(question: str, retrieved: list[Retrieved], titles: dict[str, str], texts: dict[str, str], embedder: Embedder, n: int) -> list[Evidence]:
     return score_sentences(question, candidate_sentences(retrieved, titles, texts), embedder)[:n]
-
-
-def salient_terms(question: str) -> set[str]:
-    """Names, numbers and date words of the question: what the evidence must mention to be on topic."""
-    return names(question) | numbers(question) | time_words(question)
-
-
-def term_coverage_of(question: str, evidence: list[Evidence]) -> float:
-    terms = salient_terms(question)
-    if not terms:
-        return 1.0
-    text = " ".join(e.text + " " + e.context for e in evidence)
-    words = word_set(text) | numbers(text)
-    return len({t for t in terms if t in words or stem(t) in words}) / len(terms)
-
-
-def best_relevance(evidence: list[Evidence]) -> float:
-    return max((e.relevance for e in evidence), default=0.0)
-

@@ -74,16 +74,17 @@ class Settings(BaseSettings):
 
     # --- evidence, verification, refusal --------------------------------------------------------
     evidence_sentences: int = Field(4, ge=1, le=30, description="Evidence sentences shown to the LLM.")
-    min_relevance: float = Field(0.35, ge=-1, le=1, description="Best question-to-sentence cosine similarity below which the question is refused as not covered by the articles.")
-    min_term_coverage: float = Field(0.75, ge=0, le=1, description="Share of the question's salient terms (names, numbers, rare words) that the evidence must contain, else refuse.")
-    max_unknown_terms: int = Field(1, ge=0, le=50, description="Refuse when more than this many of the question's content words appear in no ingested article (e.g. 'remittances' asked of articles that never mention them) and no sentence is a strong match.")
-    strong_relevance: float = Field(0.6, ge=-1, le=1, description="Best question-to-sentence similarity at which unknown question words no longer cause a refusal (the question is paraphrased, not off-topic).")
-    support_threshold: float = Field(0.5, ge=-1, le=1, description="Cosine similarity between a sentence and its best cited window needed to count as supported (calibrated on eval/sets/support.jsonl).")
+    min_relevance: float = Field(0.35, ge=-1, le=1, description="Briefings: best topic-to-chunk cosine similarity below which a --topic counts as not covered by the articles.")
+    reader_passages: int = Field(6, ge=1, le=30, description="Evidence sentences (each with the sentence before it) the reader reads to decide whether the articles state the answer and where.")
+    reader_threshold: float = Field(0.0, ge=-50, le=50, description="The reader answers when its best span beats its 'no answer' score by more than this margin (logit units), else the question is refused. Chosen by `python -m eval.fit_reader` on a held-out fitting article of the public SQuAD 2.0 training data, never on our eval sets.")
+    reader_max_length: int = Field(192, ge=32, le=512, description="Word pieces of question plus passage the reader sees; longer passages are cut.")
+    reader_max_answer_tokens: int = Field(30, ge=1, le=100, description="Longest short answer the reader may pick, in word pieces.")
+    support_threshold: float = Field(0.5, ge=-1, le=1, description="Cosine similarity between a sentence and its best cited window needed to count as supported when the sentence brings in words the cited text lacks (chosen by `python -m eval.calibrate` on the fitting pairs; see eval/sets/verifier_report.json).")
+    support_coverage_floor: float = Field(0.5, ge=0, le=1, description="Below this share of its content words found in the cited text, a sentence is never supported (chosen by `python -m eval.calibrate`).")
+    support_max_new_words: int = Field(1, ge=0, le=20, description="Content words (names and numbers aside) a supported sentence may bring in that are in no form in the cited text, e.g. a paraphrase's 'extra' for 'additional'; a substituted modifier ('modern' for 'medieval') is one such word (chosen by `python -m eval.calibrate`).")
+    support_names_from_context: Literal["never", "pronoun", "always"] = Field("pronoun", description="Where a name of the sentence may come from besides the cited sentence itself: 'never', the surrounding chunk only when the cited sentence refers back with a pronoun ('pronoun'), or the chunk always (chosen by `python -m eval.calibrate`).")
+    support_role_order: Literal["off", "strict", "passive"] = Field("passive", description="Two names of the sentence found in the best cited sentence must keep their order there ('strict'), or the order may flip when 'by' stands between them on one side only, as in a passive ('passive'); 'off' skips the check (chosen by `python -m eval.calibrate`).")
     copied_claim_coverage: float = Field(0.9, ge=0, le=1, description="A generated sentence whose words are at least this share of one cited sentence's is replaced by that whole sentence (keeps facts the model cut).")
-    extractive_sentences: int = Field(2, ge=1, le=10, description="Most evidence sentences quoted by the extractive fallback answer.")
-    extractive_min_relevance: float = Field(0.5, ge=-1, le=1, description="Question-to-sentence similarity a sentence needs to be quoted as an extractive answer.")
-    extractive_min_coverage: float = Field(0.5, ge=0, le=1, description="Share of the question's content words a sentence (with the one before it) must contain to be quoted as an extractive answer.")
-    extractive_margin: float = Field(0.1, ge=0, le=2, description="A further extractive sentence is quoted only if its relevance is within this much of the best one's.")
 
     # --- LLM -----------------------------------------------------------------------------------
     llm_backend: Literal["llamacpp", "openai", "ollama", "extractive"] = Field("llamacpp", description="Answer writer: the packaged Gemma GGUF via llama-cpp-python, an OpenAI-compatible server, Ollama, or no LLM (extractive answers only).")
@@ -110,6 +111,9 @@ class Settings(BaseSettings):
 
     # --- summaries -----------------------------------------------------------------------------
     summary_points: int = Field(8, ge=5, le=10, description="Headline points in a briefing (5-10).")
+    summary_notes_per_doc: int = Field(4, ge=1, le=20, description="Key sentences noted per document in the map step.")
+    summary_max_timeline: int = Field(12, ge=1, le=100, description="Most timeline entries in a briefing.")
+    summary_duplicate_similarity: float = Field(0.8, ge=0, le=1, description="Cosine similarity above which two briefing points count as repeats.")
     summary_bottom_line: int = Field(4, ge=3, le=5, description="Bullets in a briefing's bottom line (3-5), each a standalone, cited sentence.")
     summary_point_max_words: int = Field(30, ge=10, le=80, description="Longest bottom-line or theme bullet, in words; longer sentences are cut at a clause boundary.")
     summary_max_themes: int = Field(4, ge=1, le=10, description="Most themes the developments are grouped into.")
@@ -123,9 +127,6 @@ class Settings(BaseSettings):
     summary_min_words: int = Field(6, ge=1, le=50, description="Shortest sentence, in words, that can become a briefing entry.")
     summary_rewrite: bool = Field(True, description="Let the LLM rewrite chosen sentences into standalone points and questions (each verified; off: trimmed source sentences only).")
     summary_rewrite_max_tokens: int = Field(80, ge=16, le=512, description="Most tokens the LLM may write for one rewritten point or question.")
-    summary_notes_per_doc: int = Field(4, ge=1, le=20, description="Key sentences noted per document in the map step.")
-    summary_max_timeline: int = Field(12, ge=1, le=100, description="Most timeline entries in a briefing.")
-    summary_duplicate_similarity: float = Field(0.8, ge=0, le=1, description="Cosine similarity above which two briefing points count as repeats.")
 
     # --- eval ----------------------------------------------------------------------------------
     eval_set: Path = Field(default_factory=lambda: packaged_path("eval", "sets", "seeds.jsonl"), description="Default eval set for `brief eval`.")

@@ -46,8 +46,7 @@ def make_settings(tmp_path, models_root):
     from rag.settings import load_settings
 
     def build(**overrides):
-        # The hash embedder's cosines run lower than MiniLM's: its quoting bar is set to match.
-        base = {"data_dir": tmp_path / "data", "model_dir": models_root, "embedder": "hash", "llm_backend": "extractive", "extractive_min_relevance": 0.35}
+        base = {"data_dir": tmp_path / "data", "model_dir": models_root, "embedder": "hash", "llm_backend": "extractive"}
         base.update(overrides)
         return load_settings(**base)
 

@@ -47,3 +47,29 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class ScriptedReader:
+    """The reader's interface with scripted answers: for a question containing a key, the span is the
+    first passage occurrence of its answer; anything else gets "no answer". Records what it read."""
+
+    def __init__(self, answers: dict[str, str] | None = None, threshold: float = 0.0):
+        self.answers = {k.lower(): v for k, v in (answers or {}).items()}
+        self.threshold = threshold
+        self.reads: list[tuple[str, list[str]]] = []
+
+    def read(self, question: str, passages: list[str]):
+        from rag.reader import Span
+
+        self.reads.append((question, list(passages)))
+        wanted = next((a for key, a in self.answers.items() if key in question.lower()), None)
+        spans = []
+        for i, passage in enumerate(passages):
+            at = passage.find(wanted) if wanted else -1
+            spans.append(Span(i, wanted, at, at + len(wanted), 10.0, 0.0) if at >= 0 else Span(i, "", 0, 0, float("-inf"), 0.0))
+        return spans
+
+    def best(self, question: str, passages: list[str]):
+        from rag.reader import choose
+
+        return choose(self.read(question, passages), self.threshold)

@@ -1,6 +1,8 @@
-"""The answer pipeline's logic around the LLM: verification, repair, renumbering, refusal, filters.
+"""The answer pipeline's logic around the reader and the LLM: short answers, verification, repair,
+renumbering, refusal, filters.
 
-Runs on the hash embedder with scripted LLM replies, so every expectation is deterministic.
+Runs on the hash embedder with a scripted reader and scripted LLM replies, so every expectation is
+deterministic (the real reader and LLM are tested in test_model.py and test_reader.py).
 """
 
 from __future__ import annotations
@@ -10,17 +12,20 @@ import re
 
 import pytest
 
-from fakes import FailingLLM, ScriptedLLM
-from rag.answer import Answerer, check_question, parse_claims, read_batch, render
+from fakes import FailingLLM, ScriptedLLM, ScriptedReader
+from rag.answer import Answerer, check_question, found_in, parse_claims, read_batch, render
 from rag.errors import BackendTimeout, BackendUnavailable, BriefError
 from rag.retrieve import Scope
 
 AID_Q = "How much additional aid did Harris announce for the region?"
 AID_SOURCE = "003_ab779828a3a3face.txt"
+URGE_Q = "What did López Obrador urge the U.S. to provide?"
+READS = {"additional aid": "US $310 million", "urge the u.s.": "López Obrador urged", "present to biden": "November"}
 
 
-def answerer_with(desk, llm) -> Answerer:
-    desk.llm = llm  # replaces the cached backend with the fake
+def answerer_with(desk, llm, reader=None) -> Answerer:
+    desk.llm = llm  # replaces the cached backends with the fakes
+    desk.reader = reader or ScriptedReader(READS)
     return Answerer(desk)
 
 
@@ -38,10 +43,13 @@ def test_supported_sentence_keeps_its_citation(fake_desk):
     llm = ScriptedLLM("Harris recently announced US $310 million in additional aid for the region [1].")
     answer = answerer_with(fake_desk, llm).ask(AID_Q)
     assert not answer.refused and answer.mode == "generated"
-    assert "$310 million" in answer.answer
+    assert answer.short_answer == "US $310 million" and answer.short_answer_cites == [1]
+    assert answer.answer.startswith("US $310 million [1]. Harris recently announced")
     assert answer.citations[0].source == AID_SOURCE and "$310 million" in answer.citations[0].quote
+    assert answer.to_json()["short_answer"] == "US $310 million"
     assert_contract(answer, fake_desk)
     assert "Evidence:" in llm.prompts[0] and AID_Q in llm.prompts[0]
+    assert "[1] Harris recently announced US $310 million" in llm.prompts[0]  # the sentence holding the answer comes first
 
 
 def test_unsupported_sentence_is_dropped(fake_desk):
@@ -72,31 +80,55 @@ def test_invented_answer_falls_back_to_extractive_quote(fake_desk):
     answer = answerer_with(fake_desk, llm).ask(AID_Q)
     assert answer.mode == "extractive" and not answer.refused
     assert "Norway" not in answer.answer
-    assert "$310 million" in answer.answer
+    assert answer.answer.startswith("US $310 million [1]. \u201cHarris recently announced US $310 million")
     assert_contract(answer, fake_desk)
+
+
+def test_states_checks_the_short_answer_ignoring_case_accents_and_spacing():
+    from rag.answer import states
+
+    assert states("Lopez  Obrador met BIDEN.", "López Obrador")
+    assert not states("The region was hit by hurricanes.", "US $310 million")
 
 
 def test_off_topic_question_is_refused_without_calling_the_llm(fake_desk):
     llm = ScriptedLLM("Bitcoin costs 5 million yen in Tokyo [1].")
-    answer = answerer_with(fake_desk, llm).ask("What is the price of bitcoin on the Tokyo exchange?")
+    reader = ScriptedReader(READS)
+    answer = answerer_with(fake_desk, llm, reader).ask("What is the price of bitcoin on the Tokyo exchange?")
     assert answer.refused and answer.citations == [] and answer.mode == "refused"
-    assert "do not say" in answer.answer
+    assert "do not say" in answer.answer and answer.short_answer is None
     assert llm.prompts == []
+    question, passages = reader.reads[0]
+    assert "bitcoin" in question and passages == [e.window for e in answer.evidence[: fake_desk.settings.reader_passages]]
 
 
-def test_not_found_from_a_small_llm_is_overruled_by_strong_evidence(fake_desk):
-    """A 270M model says NOT FOUND too often; on-topic evidence is quoted instead."""
+def test_not_found_from_a_small_llm_is_overruled_by_the_reader(fake_desk):
+    """A 270M model says NOT FOUND too often; when the reader found the answer, its sentence is quoted."""
     answer = answerer_with(fake_desk, ScriptedLLM("NOT FOUND")).ask(AID_Q)
-    assert answer.mode == "extractive"
-    assert all(c.quote.rstrip(".") in answer.answer for c in answer.citations)
+    assert answer.mode == "extractive" and answer.short_answer == "US $310 million"
+    assert all(c.quote.strip() in answer.answer for c in answer.citations)
+
+
+def test_span_in_the_sentence_before_cites_that_sentence(fake_desk):
+    from rag.evidence import Evidence
+
+    text = fake_desk.source_index()[AID_SOURCE].text
+    second = text.index("Harris recently announced")
+    first = text.rindex(".", 0, second - 2) + 2
+    e = Evidence(AID_SOURCE, "t", None, "c", second, text.index(".", second) + 1, "", "", 0.5, 0.5)
+    e.text, e.window = text[e.start:e.end], text[first:e.end]
+    before = found_in(e, 0, 5)
+    assert before.carrier.text == text[before.carrier.start:before.carrier.end] == text[first:second].rstrip()
+    inside = found_in(e, len(e.window) - len(e.text), len(e.window) - len(e.text) + 6)
+    assert inside.carrier is e and inside.short == "Harris"
 
 
 def test_source_filter_limits_citations(fake_desk):
     llm = ScriptedLLM("López Obrador urged the U.S. to provide visas [1].")
     scope = Scope.parse(sources=["001_144ff8e1c6f8de48.txt"])
-    answer = answerer_with(fake_desk, llm).ask("What did López Obrador urge the U.S. to provide?", scope=scope)
+    answer = answerer_with(fake_desk, llm).ask(URGE_Q, scope=scope)
     assert answer.retrieved_sources == ["001_144ff8e1c6f8de48.txt"]
-    assert {c.source for c in answer.citations} <= {"001_144ff8e1c6f8de48.txt"}
+    assert answer.citations and {c.source for c in answer.citations} == {"001_144ff8e1c6f8de48.txt"}
 
 
 def test_date_filter_excludes_undated_and_out_of_range(fake_desk):
@@ -148,7 +180,7 @@ def test_follow_up_is_condensed_with_history(fake_desk):
 def test_llm_timeout_mid_answer_gives_extractive_answer_with_warning(fake_desk):
     llm = FailingLLM(BackendTimeout("LLM server at http://x did not answer in time"), tokens_first=3)
     answer = answerer_with(fake_desk, llm).ask(AID_Q)
-    assert answer.mode == "extractive" and "$310 million" in answer.answer
+    assert answer.mode == "extractive" and answer.short_answer == "US $310 million"
     assert "did not answer in time" in answer.warning
     assert "warning" in answer.to_json()
 
@@ -164,9 +196,10 @@ def test_extractive_backend_answers_from_quotes(make_settings, seeds_dir):
 
     desk = Desk(make_settings(llm_backend="extractive"))
     desk.ingest([seeds_dir])
+    desk.reader = ScriptedReader(READS)
     answer = Answerer(desk).ask(AID_Q)
     assert answer.mode == "extractive" and answer.backend == "extractive"
-    assert "$310 million" in answer.answer
+    assert answer.answer.startswith("US $310 million [1]. \u201c")
 
 
 def test_read_batch_names_the_bad_line(tmp_path):
