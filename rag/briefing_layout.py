@@ -14,7 +14,7 @@ import numpy as np
 
 from rag.briefing_actors import Actor, merge, mentions_in
 from rag.briefing_model import NOT_STATED, Briefing
-from rag.briefing_text import figures_in, is_pending, resolve_date
+from rag.briefing_text import figures_in, is_pending, is_quotation, resolve_date
 from vectorstore.keyword import STOPWORDS, fold
 
 
@@ -98,8 +98,10 @@ def build(summarizer, notes: list, records: list, rewriter, tick: Ticker) -> Bri
 
 
 def rank_notes(notes: list, duplicate_similarity: float) -> list:
-    """Key sentences, best first (own score plus closeness to everything the articles say), repeats dropped."""
-    key = [n for n in notes if n.key]
+    """Key sentences, best first (own score plus closeness to everything the articles say), repeats
+    dropped. Quotations are someone's words, not the articles' findings: they are left to the
+    sections that cite them (figures, timeline, questions)."""
+    key = [n for n in notes if n.key and not is_quotation(n.text)] or [n for n in notes if n.key]
     centroid = np.mean([n.vector for n in key], axis=0)
     centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
     ordered = sorted(key, key=lambda n: -(n.score + float(n.vector @ centroid)))
@@ -138,9 +140,20 @@ def write_point(summarizer, rewriter, note, people: list[str], tick: Ticker) -> 
 
 
 def last_person(context: str, people: list[str]) -> str | None:
-    """The person named last in the context (who a following 'he' or 'she' most likely is)."""
-    found = [(context.rfind(name), name) for name in people if name in context]
-    return max(found)[1] if found else None
+    """Who a following 'he' or 'she' most likely is: the last person who is the subject of a
+    sentence of the context (named at its start, or right before 'said'/'told'). None when no
+    sentence has a person as subject: then the pronoun is left as written."""
+    found = []
+    for sentence in re.split(r"(?<=[.!?”])\s+", context):
+        for name in people:
+            at = sentence.find(name)
+            subject = at >= 0 and (len(sentence[:at].split()) <= SUBJECT_WORDS or re.match(r"\s+(?:also\s+)?(?:said|told|added)\b", sentence[at + len(name):]))
+            if subject:
+                found.append((context.rfind(sentence), at, name))
+    return max(found)[2] if found else None
+
+
+SUBJECT_WORDS = 2  # a name this close to a sentence's start (after a title such as 'President') is its subject
 
 
 def person_names(actors: list[Actor]) -> list[str]:
@@ -169,7 +182,9 @@ def label(group: list, everything: list) -> str:
     """The two or three terms most particular to a group (tf-idf over the points), as a short label."""
     df = Counter(w for n in everything for w in label_terms(n.text))
     tf = Counter(w for n in group for w in label_terms(n.text))
-    ranked = sorted(tf, key=lambda w: (-tf[w] * math.log(1 + len(everything) / df[w]), w))
+    proper = {fold(w) for n in group for w in re.findall(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'\-]+", n.text)}
+    weight = {w: tf[w] * math.log(1 + len(everything) / df[w]) * (NAME_LABEL_WEIGHT if w in proper else 1.0) for w in tf}
+    ranked = sorted(tf, key=lambda w: (-weight[w], w))
     shown = [display_form(w, group) for w in ranked[:3]]
     return ", ".join(shown).capitalize() if shown else "Other developments"
 
@@ -178,6 +193,7 @@ def label_terms(text: str) -> set[str]:
     return {w for w in (fold(t) for t in re.findall(r"[\w’'\-]+", text)) if len(w) >= 4 and not w[0].isdigit() and w not in STOPWORDS and w not in REPORTING}
 
 
+NAME_LABEL_WEIGHT = 0.5  # a theme is better named by what happens ('aid', 'visas') than by who is in it
 REPORTING = frozenset("said says told added according also would could should will have been being their there which these those while".split())
 
 
@@ -192,15 +208,25 @@ def display_form(term: str, group: list) -> str:
 
 # --- figures, timeline, questions -------------------------------------------------------------------------
 def key_figures(summarizer, notes: list, most: int) -> list[dict[str, Any]]:
+    """Amounts, shares and counts, the weightiest first (money, percentages, millions, thousands,
+    then small counts), each once."""
+    found = [(figure_weight(f), -n.score, f, w, n) for n in notes for f, w in figures_in(n.text)]
     rows, seen = [], set()
-    for note in sorted(notes, key=lambda n: -n.score):
-        for figure, what in figures_in(note.text):
-            if (figure, what.lower()) in seen or len(rows) >= most:
-                continue
-            seen.add((figure, what.lower()))
-            date = summarizer.event_date(note)
-            rows.append({"figure": figure, "what": what, "date": None if date == NOT_STATED else date, "citations": [summarizer.cite(note)]})
+    for _, _, figure, what, note in sorted(found, key=lambda x: (-x[0], x[1])):
+        if (figure, what.split()[0].lower()) in seen or len(rows) >= most:
+            continue
+        seen.add((figure, what.split()[0].lower()))
+        date = summarizer.event_date(note)
+        rows.append({"figure": figure, "what": what, "date": None if date == NOT_STATED else date, "citations": [summarizer.cite(note)]})
     return rows
+
+
+def figure_weight(figure: str) -> int:
+    if re.search(r"[$€£]|million|billion|trillion", figure):
+        return 3
+    if "%" in figure or "percent" in figure or "per cent" in figure:
+        return 2
+    return 1 if float(re.sub(r"[^\d.]", "", figure) or 0) >= 1000 else 0
 
 
 def timeline(summarizer, notes: list, most: int, most_undated: int) -> tuple[list, list]:

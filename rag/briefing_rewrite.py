@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.briefing_text import lower_first, question_from, replace_pronoun, trim_sentence
+from rag.briefing_text import GENERIC_QUESTION, is_pending, lower_first, needs_rewrite, question_from, replace_pronoun, trim_sentence
 from rag.errors import BackendUnavailable
 from rag.llm import NoLLM, complete
 from rag.prompts import load_prompt
+from rag.textfacts import content_terms, names
 from rag.verify import Passage, Verifier
+
+REPEATED_NGRAM = 4  # a draft repeating any run of this many words is a model loop, not a rewrite
 
 
 @dataclass
@@ -44,27 +47,34 @@ class Rewriter:
         self._cache: dict[tuple[str, str], Line] = {}
 
     def point(self, sentence: str, context: str, person: str | None) -> Line:
-        """A standalone bullet for ``sentence`` (context: the sentences before it in its article)."""
+        """A standalone bullet for ``sentence`` (context: the sentences before it in its article).
+        The LLM is asked only when the sentence does not stand alone as it is (a pronoun opening,
+        a quotation, too long); its draft must pass the verifier and the faithfulness checks."""
         key = ("point", sentence)
         if key not in self._cache:
             limit = self.settings.summary_point_max_words
-            drafted = self.ask_llm("summary_point", context=context, sentence=sentence)
-            if drafted and len(drafted.split()) <= limit and self.supported(drafted, sentence, context):
+            drafted = self.ask_llm("summary_point", context=context, sentence=sentence) if needs_rewrite(sentence, limit) else None
+            if drafted and len(drafted.split()) <= limit and self.faithful(drafted, sentence, context, person):
                 self._cache[key] = self.kept(drafted)
             else:
                 self._cache[key] = Line(self.fallback_point(sentence, context, person), False)
         return self._cache[key]
 
     def question(self, sentence: str, context: str) -> Line:
+        """The open question a pending statement raises: built from the statement's own words where
+        its grammar allows, else drafted by the LLM (and checked), else a plain 'has this happened'."""
         key = ("question", sentence)
         if key not in self._cache:
-            drafted = self.ask_llm("summary_question", context=context, statement=sentence)
-            if drafted and drafted.endswith("?") and self.supported(drafted, sentence, context):
-                self._cache[key] = self.kept(drafted)
+            built = question_from(sentence, self.settings.summary_point_max_words)
+            if not built.startswith(GENERIC_QUESTION) and self.supported(built, sentence, context):
+                self._cache[key] = Line(built, False)
             else:
-                built = question_from(sentence, self.settings.summary_point_max_words)
-                safe = built if self.supported(built, sentence, context) else f"Has this happened yet: {lower_first(sentence.rstrip('.!?'))}?"
-                self._cache[key] = Line(safe, False)
+                drafted = self.ask_llm("summary_question", context=context, statement=sentence)
+                if drafted and drafted.endswith("?") and drafted.split()[0] in QUESTION_WORDS and self.faithful(drafted, sentence, context, None):
+                    self._cache[key] = self.kept(drafted)
+                else:
+                    self._cache[key] = Line(built if self.supported(built, sentence, context) else
+                                            f"{GENERIC_QUESTION} {lower_first(sentence.rstrip('.!?'))}?", False)
         return self._cache[key]
 
     def kept(self, text: str) -> Line:
@@ -74,6 +84,21 @@ class Rewriter:
     def fallback_point(self, sentence: str, context: str, person: str | None) -> str:
         trimmed = trim_sentence(replace_pronoun(sentence, person), self.settings.summary_point_max_words)
         return trimmed if self.supported(trimmed, sentence, context) else sentence
+
+    def faithful(self, draft: str, sentence: str, context: str, person: str | None) -> bool:
+        """The verifier's check, and three a rewrite must pass besides: every content word is the
+        sentence's own (no new claims), a name not in the sentence is the one 'he'/'she' was
+        resolved to, and a plan or request stays a plan or request (no 'proposed' -> 'approved')."""
+        if not self.supported(draft, sentence, context):
+            return False
+        allowed_names = names(person or "")
+        if content_terms(draft) - content_terms(sentence) - content_terms(" ".join(allowed_names)):
+            return False
+        if names(draft) - names(sentence) - allowed_names:
+            return False
+        if repeats(draft):
+            return False
+        return draft.endswith("?") or is_pending(draft) == is_pending(sentence)
 
     def supported(self, claim: str, sentence: str, context: str) -> bool:
         return self.verifier.supports(claim, [Passage(text=sentence, context=f"{context} {sentence}".strip())])
@@ -94,7 +119,16 @@ class Rewriter:
         return clean_draft(text)
 
 
+QUESTION_WORDS = frozenset("Will Would Did Does Do Is Are Was Were Has Have Can Could What When Who How Why Where Which".split())
+
+
+def repeats(text: str) -> bool:
+    words = text.lower().split()
+    grams = [tuple(words[i:i + REPEATED_NGRAM]) for i in range(len(words) - REPEATED_NGRAM + 1)]
+    return len(grams) != len(set(grams))
+
+
 def clean_draft(text: str) -> str | None:
     """The model's line without markers, quotes around it or a trailing fragment; None if empty."""
     line = re.sub(r"\[\d+\]", "", text.strip().split("\n")[0]).strip().strip('"“”').strip()
-    return line if len(line.split()) >= 3 else None
+    return line if len(line.split()) >= 3 and not repeats(line) else None

@@ -33,7 +33,12 @@ ASK_VERBS = re.compile(r"\b(?:urged|asked|called on|suggested that|proposed that
 SEEKING = re.compile(r"^(?P<subject>.+?)\s+(?:wants|want|is seeking|are seeking|seeks|is asking for|are asking for)\s+(?P<to>to\s+)?(?P<rest>.+)$")
 PROPOSAL_FOR = re.compile(r"\bproposal\s+for\s+(?P<who>(?:the\s+)?(?:[A-Z][\w.’'\-]*\s+){1,4})to\s+(?P<rest>.+)$")
 MODAL = re.compile(r"^(?P<subject>.+?)\s+(?:will|would|is expected to|are expected to|is set to|is scheduled to)\s+(?P<rest>.+)$")
-SAID_THAT = re.compile(r"^.*?\b(?:said|says|announced|stated|reported|confirmed|told \w+)\s+(?:that\s+)?", re.I)
+SAID_THAT = re.compile(r"^.*?\b(?:said|says|announced|stated|reported|confirmed|indicated|noted|argued|insisted|explained|warned|"
+                       r"recalled|added|told \w+(?: \w+)?)\s+(?:that\s+)?", re.I)
+ATTRIBUTION_TAIL = re.compile(r"[,”\"’']+\s+(?:\w+\s+){0,3}(?:said|added|says|told \w+)\s*$", re.I)
+QUOTE_OPENERS = ("“", '"', "‘", "'")
+PRONOUN_OPENING = re.compile(r"^(?:he|she|his|her|they|their|it|its|this|these|that|those)\b", re.I)
+GENERIC_QUESTION = "Has this happened yet:"
 CONNECTIVES = re.compile(r"^(?:in this context|in this sense|meanwhile|however|additionally|furthermore|moreover|also|in addition|"
                          r"for (?:its|his|her|their) part|at the same time),\s*", re.I)
 ASIDES = re.compile(r"\s*(?:\([^()]*\)|\[[^\[\]]*\])")
@@ -164,24 +169,42 @@ def counted_thing(after: str) -> str:
 # --- pending statements, trimming --------------------------------------------------------------------
 def is_pending(sentence: str) -> bool:
     """A plan, request, proposal or expectation (its outcome is for a later report), not a quotation."""
-    return bool(PENDING.search(sentence)) and not sentence.lstrip().startswith(("“", '"', "‘", "'"))
+    return bool(PENDING.search(sentence)) and not is_quotation(sentence)
+
+
+def is_quotation(sentence: str) -> bool:
+    """A sentence that is someone's words in quotation marks, not the article's own finding."""
+    return sentence.lstrip().startswith(QUOTE_OPENERS) or bool(ATTRIBUTION_TAIL.search(sentence.rstrip(".")))
+
+
+def needs_rewrite(sentence: str, max_words: int) -> bool:
+    """A sentence that does not stand alone as it is: opens with a pronoun, quotes, or runs long."""
+    return bool(PRONOUN_OPENING.match(sentence)) or is_quotation(sentence) or len(sentence.split()) > max_words
 
 
 def question_from(sentence: str, max_words: int) -> str:
     """The open question a pending statement raises, built from its own words (cut at a clause
     boundary when longer than max_words)."""
-    body = trim_sentence(CONNECTIVES.sub("", INTRO.sub("", sentence.strip())), max_words).rstrip(".!?\"”")
+    body = ATTRIBUTION_TAIL.sub("", sentence.strip().rstrip("."))
+    body = trim_sentence(CONNECTIVES.sub("", INTRO.sub("", body)), max_words).rstrip(".!?\"”")
     if ask := ASK_VERBS.search(body) or PROPOSAL_FOR.search(body):
         verb = f"{ask.group('verb')} " if "verb" in ask.groupdict() else ""
-        return f"Will {ask.group('who').strip()} {verb}{ask.group('rest')}?"
+        return balance_quotes(f"Will {ask.group('who').strip()} {verb}{ask.group('rest')}?")
     clause = SAID_THAT.sub("", body) if SAID_THAT.match(body) else body
     if seek := SEEKING.match(clause):
         action = "manage to" if seek.group("to") else "get"
         return f"Will {lower_first(seek.group('subject').split(', ')[-1])} {action} {seek.group('rest')}?"
     if modal := MODAL.match(clause):
-        subject = modal.group("subject").split(", ")[-1]
-        return f"Will {lower_first(subject)} {modal.group('rest')}?"
-    return f"Has this happened yet: {lower_first(clause)}?"
+        subject = re.split(r",\s|\bthat\s", modal.group("subject"))[-1]
+        return balance_quotes(f"Will {lower_first(subject)} {modal.group('rest')}?")
+    return f"{GENERIC_QUESTION} {lower_first(clause)}?"
+
+
+def balance_quotes(text: str) -> str:
+    """Quotation marks left unpaired by a cut are dropped ('champion “a new policy?')."""
+    if text.count("“") != text.count("”") or text.count('"') % 2:
+        return re.sub(r"[“”\"]", "", text)
+    return text
 
 
 def lower_first(text: str) -> str:

@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     summary_bottom_line: int = Field(4, ge=3, le=5, description="Bullets in a briefing's bottom line (3-5), each a standalone, cited sentence.")
     summary_point_max_words: int = Field(30, ge=10, le=80, description="Longest bottom-line or theme bullet, in words; longer sentences are cut at a clause boundary.")
     summary_max_themes: int = Field(4, ge=1, le=10, description="Most themes the developments are grouped into.")
-    summary_theme_similarity: float = Field(0.45, ge=0, le=1, description="Average cosine similarity above which two groups of points join one theme.")
+    summary_theme_similarity: float = Field(0.55, ge=0, le=1, description="Average cosine similarity above which two groups of points join one theme.")
     summary_max_figures: int = Field(8, ge=0, le=50, description="Rows in a briefing's key-figures table.")
     summary_max_actors: int = Field(12, ge=0, le=100, description="Entries in a briefing's who's who (the most mentioned first).")
     summary_max_questions: int = Field(5, ge=0, le=20, description="Open questions in a briefing.")
@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     summary_key_fact_bonus: float = Field(0.15, ge=0, le=1, description="Score added to a sentence that carries numbers or names (they make a briefing).")
     summary_min_words: int = Field(6, ge=1, le=50, description="Shortest sentence, in words, that can become a briefing entry.")
     summary_rewrite: bool = Field(True, description="Let the LLM rewrite chosen sentences into standalone points and questions (each verified; off: trimmed source sentences only).")
-    summary_rewrite_max_tokens: int = Field(80, ge=16, le=512, description="Most tokens the LLM may write for one rewritten point or question.")
+    summary_rewrite_max_tokens: int = Field(64, ge=16, le=512, description="Most tokens the LLM may write for one rewritten point or question.")
 
     # --- eval ----------------------------------------------------------------------------------
     eval_set: Path = Field(default_factory=lambda: packaged_path("eval", "sets", "seeds.jsonl"), description="Default eval set for `brief eval`.")
