@@ -3,23 +3,35 @@ and each answer shows its own warning."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from fakes import FailingLLM, ScriptedLLM
+from fakes import FailingLLM, ScriptedLLM, ScriptedReader
 from rag.errors import BackendTimeout
+from rag.retrieve import Scope
 
 AID_Q = "How much additional aid did Harris announce for the region?"
 OTHER_Q = "What will López Obrador present to Biden at their November meeting?"
+# What the scripted reader finds, first matching key wins: a follow-up is condensed (with no LLM) to
+# "<question> (<previous question>)", so the newer question's key comes first.
+READS = {"present to biden": "November", "additional aid": "US $310 million"}
 
 gr = pytest.importorskip("gradio")
 
 
 @pytest.fixture
-def handlers(fake_desk):
+def reading_desk(fake_desk):
+    fake_desk.reader = ScriptedReader(READS)
+    return fake_desk
+
+
+@pytest.fixture
+def handlers(reading_desk):
     """The app's event handlers by function name, as registered with Gradio."""
     from ui.app import build_app
 
-    app = build_app(fake_desk)
+    app = build_app(reading_desk)
     return {block_fn.name: block_fn.fn for block_fn in app.fns.values()}
 
 
@@ -52,19 +64,64 @@ def test_an_error_turn_keeps_later_answers_with_their_own_sources(handlers):
     assert select(handlers, answers, 5) == (third_panel, third_copy)
 
 
-def test_an_internal_error_also_ends_its_turn_with_a_record(handlers, fake_desk):
-    fake_desk.llm = FailingLLM(RuntimeError("boom"))
+def test_an_internal_error_also_ends_its_turn_with_a_record(handlers, reading_desk):
+    reading_desk.llm = FailingLLM(RuntimeError("boom"))
     history, answers, panel, copy, _ = ask(handlers, AID_Q, [], [])
     assert len(history) == 2 and len(answers) == 1
     assert "internal error: RuntimeError: boom" in history[-1]["content"] and "No sources" in panel
 
 
-def test_the_answer_shows_its_own_warning(handlers, fake_desk):
-    fake_desk.llm = FailingLLM(BackendTimeout("LLM server at http://x did not answer in time"), tokens_first=3)
+def test_the_answer_shows_its_own_warning(handlers, reading_desk):
+    reading_desk.llm = FailingLLM(BackendTimeout("LLM server at http://x did not answer in time"), tokens_first=3)
     history, answers, *_ = ask(handlers, AID_Q, [], [])
     assert "bd-warning" in history[-1]["content"] and "did not answer in time" in history[-1]["content"]
     assert "$310 million" in history[-1]["content"]
 
-    fake_desk.llm = ScriptedLLM("Harris recently announced US $310 million in additional aid for the region [1].")
+    reading_desk.llm = ScriptedLLM("Harris recently announced US $310 million in additional aid for the region [1].")
     history, answers, *_ = ask(handlers, AID_Q, [], [])  # a new conversation: no condensing step to script
     assert "bd-warning" not in history[-1]["content"]
+
+
+class GatedLLM:
+    """Streams a clean answer for one question, but only after the gate opens; fails with a
+    timeout for any other question. Lets two requests interleave in a chosen order."""
+
+    name = "fake:gated"
+
+    def __init__(self, clean_question: str):
+        self.clean_question = clean_question
+        self.started = threading.Event()
+        self.gate = threading.Event()
+
+    def warm_up(self) -> None:
+        pass
+
+    def stream(self, prompt: str, max_tokens: int, stop: list[str]):
+        if self.clean_question not in prompt:
+            yield "partial "
+            raise BackendTimeout("LLM server at http://x did not answer in time")
+        yield "Harris "
+        self.started.set()
+        assert self.gate.wait(timeout=30)
+        yield from "recently announced US $310 million in additional aid for the region [1].".split(" ")
+
+
+def test_concurrent_requests_on_one_chat_service_keep_their_own_warnings(reading_desk):
+    """The clean answer is generating while another request on the same service times out."""
+    from ui.app import ChatService
+
+    reading_desk.llm = llm = GatedLLM(AID_Q)
+    chat = ChatService(reading_desk)
+    results: dict = {}
+
+    def answer_of(question: str) -> None:
+        results[question] = [value for kind, value in chat.stream(question, Scope(), []) if kind == "answer"][0]
+
+    clean = threading.Thread(target=answer_of, args=(AID_Q,))
+    clean.start()
+    assert llm.started.wait(timeout=30)
+    answer_of(OTHER_Q)  # times out while the clean answer is still being written
+    llm.gate.set()
+    clean.join(timeout=30)
+    assert "did not answer in time" in (results[OTHER_Q].warning or "")
+    assert results[AID_Q].warning is None and "$310 million" in results[AID_Q].answer
