@@ -125,3 +125,13 @@ def test_concurrent_requests_on_one_chat_service_keep_their_own_warnings(reading
     clean.join(timeout=30)
     assert "did not answer in time" in (results[OTHER_Q].warning or "")
     assert results[AID_Q].warning is None and "$310 million" in results[AID_Q].answer
+
+
+def test_a_warning_is_escaped_and_shown_above_its_answer():
+    from ui import render
+
+    html = render.answer_html("Aid rose [1].", refused=False, warning="server <b>down</b>; answered from the quoted evidence")
+    assert html.startswith('<div class="bd-warning">server &lt;b&gt;down&lt;/b&gt;') and "<b>" not in html
+    assert 'class="bd-chip"' in html
+    assert render.answer_html("x", refused=True, warning="late").count("bd-warning") == 1
+    assert "bd-warning" not in render.answer_html("Aid rose [1].", refused=False)
