@@ -42,6 +42,7 @@ GRID = {
     "names_from_context": ["pronoun", "never", "always"],
     "role_order": ["passive", "strict", "off"],
     "role_slots": [True, False],
+    "substitutions": [True, False],
 }
 # The verifier before the rules above (commit 1a4814e): names from anywhere in the chunk, no order or
 # new-word checks, coverage floor 0.5, similarity 0.5 unless 85% of the words are in the source.
@@ -111,7 +112,7 @@ def options(evaluated: list[tuple[tuple, Rules, dict]]) -> dict[str, dict]:
     """For each choice (new words allowed, where names may come from, role checks): the best rules with
     that value fixed and their fitting scores, to show what each option costs or buys."""
     shown = {}
-    for key in ("max_new_words", "names_from_context", "role_order", "role_slots"):
+    for key in ("max_new_words", "names_from_context", "role_order", "role_slots", "substitutions"):
         for value in GRID[key]:
             best = max((e for e in evaluated if getattr(e[1], key) == value), key=lambda e: e[0])
             shown[f"{key}={value}"] = {"rules": best[1].__dict__, "fit": {n: {k: round(v, 3) for k, v in m.items()} for n, m in best[2].items()}}

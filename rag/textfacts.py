@@ -284,3 +284,31 @@ def swapped_names(claim: str, passage: str) -> list[tuple[str, str]]:
             if other_in_claim and mine_in_passage:
                 found.append((" ".join(mine), " ".join(theirs)))
     return found
+
+
+def content_neighbours(words: list[str], i: int) -> tuple[str, str]:
+    """The nearest content word before and after position i ('' at the sentence's edge)."""
+    def is_content(w: str) -> bool:
+        return w[0].isalnum() and w not in STOPWORDS
+    before = next((stem(w) for w in reversed(words[:i]) if is_content(w)), "")
+    after = next((stem(w) for w in words[i + 1:] if is_content(w)), "")
+    return before, after
+
+
+def substituted_words(claim: str, passage: str, new_words: list[str]) -> list[tuple[str, str]]:
+    """New words of the claim that take the place of a passage word the claim dropped: the same content
+    words on both sides ('the medieval town hall' -> 'the modern town hall', 'Mexico agreed to receive'
+    -> 'Mexico refused to receive'). A paraphrase rewords around its new words, a swap does not."""
+    claim_words, passage_words = clause_words(claim), clause_words(passage)
+    kept = {stem(w) for w in claim_words}
+    found = []
+    for i, w in enumerate(claim_words):
+        if stem(w) not in new_words and w not in new_words:
+            continue
+        place = content_neighbours(claim_words, i)
+        for j, v in enumerate(passage_words):
+            dropped = v[0].isalpha() and v not in STOPWORDS and stem(v) not in kept
+            if dropped and any(place) and content_neighbours(passage_words, j) == place:
+                found.append((w, v))
+                break
+    return found

@@ -8,9 +8,10 @@ A cheap, explainable check that runs on two CPU cores (ALCE uses an 11B entailme
 3. two names of the sentence linked within one clause keep their order in the best cited sentence
    (who did what to whom), a passive 'by' on one side only flipping the expected order; and no name
    stands where the source has another name of the sentence ('attacked by Link' for '... by Bulblins');
-4. enough of its content words are in the cited text; the words it brings in (none in any form in the
-   cited text: 'modern' for 'medieval', 'extended' for 'ended') are few, and when there are any, its
-   embedding is close to the best cited window.
+4. enough of its content words are in the cited text; no word it brings in takes the place of a source
+   word it dropped (same content words on both sides: 'the modern town hall' for 'the medieval town
+   hall'); the other words it brings in (none in any form in the cited text: 'extended' for 'ended')
+   are few, and when there are any, its embedding is close to the best cited window.
 The rules' values are settings chosen by `python -m eval.calibrate` on labelled fitting pairs.
 """
 
@@ -31,6 +32,7 @@ from rag.textfacts import (
     new_terms,
     pronoun_count,
     reversed_name_pairs,
+    substituted_words,
     swapped_names,
 )
 from vectorstore.embed import Embedder
@@ -64,6 +66,7 @@ class Rules:
     names_from_context: str  # never | pronoun | always
     role_order: str  # off | strict | passive
     role_slots: bool
+    substitutions: bool  # a new word in the place of a dropped source word fails outright
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, threshold: float | None = None) -> Rules:
@@ -71,7 +74,7 @@ class Rules:
         values = settings.model_dump() if settings is not None else {k: f.default for k, f in Settings.model_fields.items()}
         return cls(values["support_threshold"] if threshold is None else threshold, values["support_coverage_floor"],
                    values["support_max_new_words"], values["support_names_from_context"], values["support_role_order"],
-                   values["support_role_slots"])
+                   values["support_role_slots"], values["support_substitutions"])
 
 
 @dataclass
@@ -85,6 +88,7 @@ class Findings:
     context_names: list[str]  # names found only in the surrounding chunk, not in the cited text
     pronoun_in_cited: bool  # the cited text refers back with a pronoun the sentence does not repeat
     new_words: list[str]
+    substituted: list[tuple[str, str]]  # (new word, the source word whose place it takes)
     negation: str  # '' or what changed
     reversed_strict: list[tuple[str, str]]
     reversed_passive: list[tuple[str, str]]
@@ -128,6 +132,7 @@ class Verifier:
             context_names=sorted(in_cited - set(names_absent(claim, f"{joined} {context}"))),
             pronoun_in_cited=pronoun_count(joined) > pronoun_count(claim),
             new_words=new_terms(claim, joined),
+            substituted=substituted_words(claim, joined, new_terms(claim, joined)),
             negation=negation_change(claim, best_text),
             reversed_strict=reversed_name_pairs(claim, best_text, passive_aware=False),
             reversed_passive=reversed_name_pairs(claim, best_text, passive_aware=True),
@@ -163,6 +168,8 @@ def decide(found: Findings, rules: Rules) -> list[str]:
     problems += [f"roles swapped: {a} and {b} stand the other way round in the source" for a, b in swapped]
     if rules.role_slots:
         problems += [f"roles swapped: {a} stands where the source has {b}" for a, b in found.swapped_slots]
+    if rules.substitutions:
+        problems += [f"'{new}' stands where the source says '{old}'" for new, old in found.substituted]
     if found.coverage < rules.coverage_floor:
         problems.append(f"only {found.coverage:.0%} of its words are in the source")
     elif len(found.new_words) > rules.max_new_words:

@@ -29,6 +29,7 @@ def verifier(models_root):
 @pytest.mark.parametrize("claim", [
     "Harris announced $310 million in additional aid for the region.",
     "US $310 million in additional aid for the region, hit hard by the pandemic and hurricanes, was announced by Harris.",
+    "The region, hit by the pandemic and hurricanes, will get US $310 million in additional aid announced by Harris.",
     "Harris recently announced US $310 million in additional aid for the region.",
 ])
 def test_supported_sentences_pass(verifier, claim):
@@ -81,8 +82,11 @@ DEFAULT_RULES = Rules.from_settings()
 
 
 @pytest.mark.parametrize("claim, text, problem", [
-    ("The modern town hall was rebuilt in 1870.", "The medieval town hall was rebuilt in 1870.", "words not in the source: modern"),
-    ("The policy was extended in May.", "The policy ended in May.", "words not in the source: extend"),
+    ("The modern town hall was rebuilt in 1870.", "The medieval town hall was rebuilt in 1870.", "'modern' stands where the source says 'medieval'"),
+    ("The policy was extended in May.", "The policy ended in May.", "'extended' stands where the source says 'ended'"),
+    ("Mexico refused to receive the migrants.", "Mexico agreed to receive the migrants.", "'refused' stands where the source says 'agreed'"),
+    ("The long treaty was signed by wealthy rival northern cities, towns, ports and guilds of the coast in 1410.",
+     "The long treaty was signed by the cities, towns, ports and guilds of the coast in 1410.", "words not in the source: northern, rival, wealthy"),
     ("Globex promised the loan to Acme.", "Acme promised the loan to Globex.", "roles swapped"),
     ("The village was attacked by Wolfram, who carried off the children with Brandt in pursuit.",
      "The village was attacked by Brandt, who carried off the children with Wolfram in pursuit.", "roles swapped: wolfram stands where the source has brandt"),
