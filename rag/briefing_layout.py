@@ -14,7 +14,7 @@ import numpy as np
 
 from rag.briefing_actors import Actor, merge, mentions_in
 from rag.briefing_model import NOT_STATED, Briefing
-from rag.briefing_text import figures_in, is_pending, is_quotation, resolve_date
+from rag.briefing_text import GENERIC_QUESTION, figures_in, is_pending, is_quotation, question_from, resolve_date
 from vectorstore.keyword import STOPWORDS, fold
 
 
@@ -183,16 +183,28 @@ def label(group: list, everything: list) -> str:
     df = Counter(w for n in everything for w in label_terms(n.text))
     tf = Counter(w for n in group for w in label_terms(n.text))
     proper = {fold(w) for n in group for w in re.findall(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'\-]+", n.text)}
-    weight = {w: tf[w] * math.log(1 + len(everything) / df[w]) * (NAME_LABEL_WEIGHT if w in proper else 1.0) for w in tf}
+    weight = {w: tf[w] * math.log(1 + len(everything) / df[w]) * specificity(w) * (NAME_LABEL_WEIGHT if w in proper else 1.0) for w in tf}
     ranked = sorted(tf, key=lambda w: (-weight[w], w))
     shown = [display_form(w, group) for w in ranked[:3]]
     return ", ".join(shown).capitalize() if shown else "Other developments"
 
 
 def label_terms(text: str) -> set[str]:
-    return {w for w in (fold(t) for t in re.findall(r"[\w’'\-]+", text)) if len(w) >= 4 and not w[0].isdigit() and w not in STOPWORDS and w not in REPORTING}
+    """Words that can name a theme: not function words, adverbs or the commonest words of English."""
+    words = (fold(t) for t in re.findall(r"[\w’'\-]+", text))
+    return {w for w in words if len(w) >= LABEL_MIN_CHARS and w.isalpha() and not w.endswith("ly")
+            and w not in STOPWORDS and w not in REPORTING and specificity(w) > 0}
 
 
+def specificity(word: str) -> float:
+    """How particular a word is (wordfreq's Zipf scale turned round): 'deportation' high, 'able' zero."""
+    from vectorstore.glue import zipf
+
+    return max(0.0, LABEL_COMMON_ZIPF - zipf(word, "en"))
+
+
+LABEL_MIN_CHARS = 4
+LABEL_COMMON_ZIPF = 5.0  # words at least this common in English ('close', 'able', 'although') never label a theme
 NAME_LABEL_WEIGHT = 0.5  # a theme is better named by what happens ('aid', 'visas') than by who is in it
 REPORTING = frozenset("said says told added according also would could should will have been being their there which these those while".split())
 
@@ -249,9 +261,13 @@ def timeline(summarizer, notes: list, most: int, most_undated: int) -> tuple[lis
 
 
 def open_questions(summarizer, rewriter, notes: list, most: int, tick: Ticker) -> list[dict[str, Any]]:
+    """Pending statements as questions; those whose own grammar gives a question come first, so the
+    LLM (and the plain 'has this happened' form) is needed for as few as possible."""
     pending = [n for n in sorted(notes, key=lambda n: -n.score) if is_pending(n.text)]
+    specific = [n for n in pending if not question_from(n.text, summarizer.settings.summary_point_max_words).startswith(GENERIC_QUESTION)]
+    rest = [n for n in pending if n not in specific]
     out = []
-    for note in round_robin(pending, most):
+    for note in round_robin(specific, most) + round_robin(rest, most)[: max(0, most - len(specific))]:
         line = rewriter.question(note.text, summarizer.context(note))
         tick.step("writing")
         citation = summarizer.cite(note)

@@ -196,6 +196,10 @@ def question_from(sentence: str, max_words: int) -> str:
         return f"Will {lower_first(seek.group('subject').split(', ')[-1])} {action} {seek.group('rest')}?"
     if modal := MODAL.match(clause):
         subject = re.split(r",\s|\bthat\s", modal.group("subject"))[-1]
+        if subject.lower() in ("he", "she", "they") and (speaker := re.match(r"^(?:[A-Z][\w.’'\-]*\s)+", body)):
+            subject = speaker.group(0).strip()  # 'AMLO indicated that he would ...' -> 'Will AMLO ...'
+        elif subject.lower() in ("he", "she", "they", "it"):
+            return f"{GENERIC_QUESTION} {lower_first(clause)}?"
         return balance_quotes(f"Will {lower_first(subject)} {modal.group('rest')}?")
     return f"{GENERIC_QUESTION} {lower_first(clause)}?"
 
