@@ -26,7 +26,8 @@ from rag.textfacts import has_negation, names
 from vectorstore.chunk import split_sentences
 from vectorstore.keyword import STOPWORDS, fold
 
-SOURCE = Path("/work/shared/public-qa/squad2-train-10-articles.json")
+# shared/ sits beside the checkout (and beside CI's clone); a path argument overrides it.
+SOURCE = Path(__file__).resolve().parents[2] / "shared" / "public-qa" / "squad2-train-10-articles.json"
 OUT = Path(__file__).parent / "sets" / "support_public.jsonl"
 SEED = 13
 SENTENCES_PER_ARTICLE = 40  # enough pairs per kind to measure, few enough to embed in a minute
@@ -173,7 +174,7 @@ def insert_negation(sentence: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    rows = build_pairs(load_squad(SOURCE))
+    rows = build_pairs(load_squad(Path(argv[0]) if argv else SOURCE))
     OUT.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     kinds: dict[str, int] = {}
     for r in rows:
