@@ -271,7 +271,7 @@ def run_eval(desk, eval_set: Path, compare: bool = False, limit: int | None = No
 
 def evaluate(desk, evalset: EvalSet, set_name: str, compare: bool, progress: Progress | None) -> EvalReport:
     source_texts = {r.source: r.text for r in desk.store.list_sources(with_text=True)}
-    verifier = Verifier(desk.embedder, desk.settings.support_threshold)
+    verifier = desk.verifier
     entails = verifier_entails(verifier)
     outputs, answers = run_ours(desk, evalset.rows, progress)
     systems_out = {"ours": outputs, "refuse_all": refuse_everything(answers), "top_sentence": top_sentence(answers)}

@@ -92,13 +92,10 @@ class Answerer:
         self.desk = desk
         self.settings = desk.settings
         self.retriever = Retriever(desk)
-        self._verifier: Verifier | None = None
 
     @property
     def verifier(self) -> Verifier:
-        if self._verifier is None:
-            self._verifier = Verifier(self.desk.embedder, self.settings.support_threshold)
-        return self._verifier
+        return self.desk.verifier
 
     # --- the pipeline ----------------------------------------------------------------------------
     def ask(self, question: str, scope: Scope = Scope(), history: list[str] | None = None, on_token: OnToken | None = None, qid: str | None = None) -> Answer:

@@ -60,6 +60,13 @@ class Desk:
         return ChunkStore(client, shape, s.collection_prefix)
 
     @cached_property
+    def verifier(self):
+        """The one citation checker answers, briefings and the eval share, built from the settings."""
+        from rag.verify import Verifier
+
+        return Verifier.from_settings(self.embedder, self.settings)
+
+    @cached_property
     def reader(self):
         """The extractive reader that decides whether evidence states the answer (ONNX, ~90 MB)."""
         from rag.reader import Reader

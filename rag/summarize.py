@@ -22,7 +22,6 @@ from rag.errors import BriefError
 from rag.evidence import Evidence
 from rag.retrieve import Retriever, Scope
 from rag.textfacts import names, numbers
-from rag.verify import Verifier
 from vectorstore.chunk import split_sentences
 from rag import briefing_layout as layout
 
@@ -58,7 +57,7 @@ class Summarizer:
     def __init__(self, desk):
         self.desk = desk
         self.settings = desk.settings
-        self.verifier = Verifier(desk.embedder, self.settings.support_threshold)
+        self.verifier = desk.verifier
         self._numbers: dict[tuple[str, int], Citation] = {}
         self._spans: dict[str, list] = {}
 
