@@ -74,7 +74,7 @@ class Rewriter:
                     self._cache[key] = self.kept(drafted)
                 else:
                     self._cache[key] = Line(built if self.supported(built, sentence, context) else
-                                            f"{GENERIC_QUESTION} {lower_first(sentence.rstrip('.!?'))}?", False)
+                                            f"{GENERIC_QUESTION} {lower_first(trim_sentence(sentence, len(sentence.split())).rstrip('.!?'))}?", False)
         return self._cache[key]
 
     def kept(self, text: str) -> Line:

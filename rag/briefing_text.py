@@ -191,17 +191,19 @@ def question_from(sentence: str, max_words: int) -> str:
         verb = f"{ask.group('verb')} " if "verb" in ask.groupdict() else ""
         return balance_quotes(f"Will {ask.group('who').strip()} {verb}{ask.group('rest')}?")
     clause = SAID_THAT.sub("", body) if SAID_THAT.match(body) else body
-    if seek := SEEKING.match(clause):
-        action = "manage to" if seek.group("to") else "get"
-        return f"Will {lower_first(seek.group('subject').split(', ')[-1])} {action} {seek.group('rest')}?"
+    if seek := SEEKING.match(clause):  # the request's own verb is kept: the verifier rejects a swapped one
+        verb = re.search(r"(wants?|seeking|seeks|asking for)\s", clause).group(1)
+        auxiliary, verb = ("Does", "want") if verb.startswith("want") else ("Is", verb if verb != "seeks" else "seeking")
+        subject = lower_first(seek.group("subject").split(", ")[-1])
+        return balance_quotes(f"{auxiliary} {subject} still {verb} {seek.group('to') or ''}{seek.group('rest')}?")
     if modal := MODAL.match(clause):
         subject = re.split(r",\s|\bthat\s", modal.group("subject"))[-1]
         if subject.lower() in ("he", "she", "they") and (speaker := re.match(r"^(?:[A-Z][\w.’'\-]*\s)+", body)):
             subject = speaker.group(0).strip()  # 'AMLO indicated that he would ...' -> 'Will AMLO ...'
         elif subject.lower() in ("he", "she", "they", "it"):
-            return f"{GENERIC_QUESTION} {lower_first(clause)}?"
+            return f"{GENERIC_QUESTION} {lower_first(CONNECTIVES.sub('', clause))}?"
         return balance_quotes(f"Will {lower_first(subject)} {modal.group('rest')}?")
-    return f"{GENERIC_QUESTION} {lower_first(clause)}?"
+    return f"{GENERIC_QUESTION} {lower_first(CONNECTIVES.sub('', clause))}?"
 
 
 def balance_quotes(text: str) -> str:

@@ -25,7 +25,8 @@ def test_figures_and_what_they_count(sentence, expected):
 @pytest.mark.parametrize("statement, question", [
     ("The governor urged the Senate to approve the budget before the recess.", "Will the Senate approve the budget before the recess?"),
     ("The ministry said that the talks would resume in Geneva next month.", "Will the talks resume in Geneva next month?"),
-    ("Meanwhile, the union is seeking higher wages for nurses in the region.", "Will the union get higher wages for nurses in the region?"),
+    ("Meanwhile, the union is seeking higher wages for nurses in the region.", "Is the union still seeking higher wages for nurses in the region?"),
+    ("In exchange, the city wants more money to police its streets.", "Does the city still want more money to police its streets?"),
     ("The report made no mention of the proposal for the Council to fund the new port.", "Will the Council fund the new port?"),
 ])
 def test_pending_statements_become_questions_in_their_own_words(statement, question):
