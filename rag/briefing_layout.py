@@ -14,7 +14,7 @@ import numpy as np
 
 from rag.briefing_actors import Actor, merge, mentions_in
 from rag.briefing_model import NOT_STATED, Briefing
-from rag.briefing_text import GENERIC_QUESTION, figures_in, is_pending, is_quotation, question_from, resolve_date
+from rag.briefing_text import GENERIC_QUESTION, figures_in, is_pending, is_quotation, question_from, resolve_date, trim_sentence
 from vectorstore.keyword import STOPWORDS, fold
 
 
@@ -83,7 +83,7 @@ def build(summarizer, notes: list, records: list, rewriter, tick: Ticker) -> Bri
     actors = who_is_who(notes)
     people = person_names(actors)
     ranked = rank_notes(notes, s.summary_duplicate_similarity)
-    top, rest = split_bottom_line(ranked, s.summary_bottom_line)
+    top, rest = split_bottom_line(ranked, s.summary_bottom_line, s.summary_point_max_words)
     theme_notes = round_robin(rest, s.summary_points)
     briefing = Briefing(topic=None, scope="")
     briefing.bottom_line = [write_point(summarizer, rewriter, n, people, tick) for n in top]
@@ -112,9 +112,12 @@ def rank_notes(notes: list, duplicate_similarity: float) -> list:
     return unique
 
 
-def split_bottom_line(ranked: list, size: int) -> tuple[list, list]:
-    """The best sentence of each article first (so the bottom line spans the articles), then the rest."""
-    top = round_robin(ranked, size)
+def split_bottom_line(ranked: list, size: int, max_words: int) -> tuple[list, list]:
+    """The best sentence of each article first (so the bottom line spans the articles), among those
+    short enough once trimmed (a bottom line is read at a glance); then the rest."""
+    short = [n for n in ranked if len(trim_sentence(n.text, max_words).split()) <= max_words]
+    top = round_robin(short, size)
+    top += round_robin([n for n in ranked if n not in top], size - len(top))
     chosen = {id(n) for n in top}
     return top, [n for n in ranked if id(n) not in chosen]
 
