@@ -29,6 +29,12 @@ def test_answer_html_escapes_and_turns_markers_into_chips():
     assert html.count('class="bd-chip"') == 2 and 'href="#bd-src-2"' in html
 
 
+def test_short_answer_is_shown_first_in_bold_and_escaped():
+    html = render.answer_html('<i>US</i> $310 million [1]. \u201cHarris announced <i>US</i> $310 million.\u201d [1].', refused=False, short_answer="<i>US</i> $310 million")
+    assert html.startswith('<strong class="bd-short">&lt;i&gt;US&lt;/i&gt; $310 million</strong> <a class="bd-chip"')
+    assert "<i>" not in html
+
+
 def test_refused_answer_has_its_own_state():
     assert "do not say" in render.answer_html("whatever", refused=True)
 

@@ -93,7 +93,7 @@ def build_app(desk):
                 else:
                     data = value.to_json()
                     # the warning of this answer only: it travels inside the Answer, never on a shared object
-                    history[-1] = {"role": "assistant", "content": render.answer_html(data["answer"], data["refused"], value.warning)}
+                    history[-1] = {"role": "assistant", "content": render.answer_html(data["answer"], data["refused"], value.warning, data.get("short_answer"))}
                     answers = answers + [data]
                     yield history, answers, sources_for(data), render.copy_text(data), ""
         except Exception as exc:  # every turn must end with a record, whatever failed

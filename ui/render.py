@@ -16,13 +16,17 @@ MARKER = re.compile(r"\[(\d{1,3})\]")
 REFUSED_HTML = '<div class="bd-refused">The articles do not say. Nothing was found in the ingested articles that answers this question.</div>'
 
 
-def answer_html(answer_text: str, refused: bool, warning: str | None = None) -> str:
-    """The answer with its [n] markers as chips that link to the matching source card, under the
-    answer's own warning if it has one (e.g. the LLM failed and the quoted evidence answers instead)."""
+def answer_html(answer_text: str, refused: bool, warning: str | None = None, short_answer: str | None = None) -> str:
+    """The answer with its [n] markers as chips that link to the matching source card, its short
+    answer (which the answer text starts with) in bold, under the answer's own warning if it has one
+    (e.g. the LLM failed and the quoted evidence answers instead)."""
     note = f'<div class="bd-warning">{escape(warning)}</div>' if warning else ""
     if refused:
         return note + REFUSED_HTML
     safe = escape(answer_text)
+    if short_answer and safe.startswith(escape(short_answer)):
+        head = escape(short_answer)
+        safe = f'<strong class="bd-short">{head}</strong>' + safe[len(head):]
     return note + MARKER.sub(lambda m: f'<a class="bd-chip" href="#bd-src-{m.group(1)}" title="source {m.group(1)}">{m.group(1)}</a>', safe)
 
 
@@ -86,4 +90,5 @@ CSS = """
 .bd-passage mark{background:#fff3a3;padding:0 .1em}
 .bd-refused{padding:.8em;border-left:4px solid #bf8700;background:#fff8e5}
 .bd-warning{padding:.3em .6em;margin-bottom:.4em;border-left:4px solid #bf8700;color:#57606a;font-size:.85em}
+.bd-short{font-size:1.1em}
 """
