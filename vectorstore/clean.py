@@ -37,11 +37,11 @@ COPYRIGHT_LINE = re.compile(r"^(©|\(c\)|copyright\b).*", re.IGNORECASE)
 COPYRIGHT_OUTLET = re.compile(r"^(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?P<outlet>[^.]+?)\.?\s*(all rights reserved|$)", re.IGNORECASE)
 PHOTO_CREDIT = re.compile(
     r"(\bCC BY(-SA|-ND|-NC)*\b|via Wiki\w*\s+Commons|\bphoto( by|:)|\bGetty Images\b|\bShutterstock\b|"
-    r"\b(AP|AFP|EFE|Reuters|Cuartoscuro) Photo\b|\.(jpe?g|png|gif|webp)\s*$)",
+    r"\b(AP|AFP|EFE|Reuters) Photo\b|\.(jpe?g|png|gif|webp)\s*$)",
     re.IGNORECASE,
 )
 # A short caption ending in the platform the picture was taken from ("The presidents ... Twitter").
-CAPTION_CREDIT_SUFFIX = re.compile(r"\s(Twitter|X|Instagram|Facebook|Getty Images|AFP|EFE|Cuartoscuro|Shutterstock)$")
+CAPTION_CREDIT_SUFFIX = re.compile(r"\s(Twitter|X|Instagram|Facebook|Getty Images|AFP|EFE|Shutterstock)$")
 SOURCE_LINE = re.compile(r"^source:\s*(?P<outlet>.+?)\s*(\((?:en|es|fr|pt)\))?\s*$", re.IGNORECASE)
 
 
