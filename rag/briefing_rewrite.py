@@ -48,16 +48,18 @@ class Rewriter:
 
     def point(self, sentence: str, context: str, person: str | None) -> Line:
         """A standalone bullet for ``sentence`` (context: the sentences before it in its article).
-        The LLM is asked only when the sentence does not stand alone as it is (a pronoun opening,
-        a quotation, too long); its draft must pass the verifier and the faithfulness checks."""
+        The trimmed sentence (pronoun replaced, asides dropped, cut at a clause boundary) is used when
+        it stands alone; the LLM is asked only when it does not (still a pronoun opening, a
+        quotation, too long), and its draft must pass the verifier and the faithfulness checks."""
         key = ("point", sentence)
         if key not in self._cache:
             limit = self.settings.summary_point_max_words
-            drafted = self.ask_llm("summary_point", context=context, sentence=sentence) if needs_rewrite(sentence, limit) else None
+            trimmed = self.fallback_point(sentence, context, person)
+            drafted = self.ask_llm("summary_point", context=context, sentence=sentence) if needs_rewrite(trimmed, limit) else None
             if drafted and len(drafted.split()) <= limit and self.faithful(drafted, sentence, context, person):
                 self._cache[key] = self.kept(drafted)
             else:
-                self._cache[key] = Line(self.fallback_point(sentence, context, person), False)
+                self._cache[key] = Line(trimmed, False)
         return self._cache[key]
 
     def question(self, sentence: str, context: str) -> Line:
