@@ -106,7 +106,7 @@ class Answerer:
         answer = Answer(question=question, answer="", refused=False, citations=[], backend=self.backend_name(), timings_ms={}, id=qid,
                         standalone_question=standalone if standalone != question else None,
                         retrieved_sources=list(dict.fromkeys(r.chunk.source for r in retrieved)), evidence=evidence)
-        found = timed(timings, "read", lambda: self.find_answer(standalone, evidence))
+        found = timed(timings, "read", lambda: self.find_answer(standalone, evidence) if self.on_topic(standalone, evidence) else None)
         if found is None:
             return finish_refused(answer, timings)  # no evidence states it: refuse without an LLM call
 
@@ -127,6 +127,11 @@ class Answerer:
         texts = {name: r.text for name, r in records.items()}
         n = max(self.settings.evidence_sentences, self.settings.reader_passages)
         return retrieved, select_evidence(question, retrieved, titles, texts, self.desk.embedder, n)
+
+    def on_topic(self, question: str, evidence: list[Evidence]) -> bool:
+        """The gate before reading: some evidence is close to the question and holds enough of its
+        words (thresholds fitted on public data by eval.fit_gate)."""
+        return gate_passes(gate_features(question, evidence), self.settings.gate_min_relevance, self.settings.gate_min_coverage)
 
     def find_answer(self, question: str, evidence: list[Evidence]) -> "Found | None":
         """The reader's verdict over the best evidence sentences, each read with the sentence before
@@ -213,6 +218,18 @@ class Answerer:
         verdicts = [(self.verifier.check(claim.text, [passage_of(e)]), i) for i, e in enumerate(evidence)]
         supported = [(v.similarity, i) for v, i in verdicts if v.supported]
         return [max(supported)[1]] if supported else []
+
+
+def gate_features(question: str, evidence: list[Evidence]) -> tuple[float, float]:
+    """(best relevance, best share of the question's content words in one evidence window)."""
+    if not evidence:
+        return 0.0, 0.0
+    return max(e.relevance for e in evidence), max(term_coverage(question, e.window or e.text) for e in evidence)
+
+
+def gate_passes(features: tuple[float, float], min_relevance: float, min_coverage: float) -> bool:
+    relevance, coverage = features
+    return relevance >= min_relevance and coverage >= min_coverage
 
 
 @dataclass
