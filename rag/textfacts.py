@@ -289,7 +289,7 @@ def swapped_names(claim: str, passage: str) -> list[tuple[str, str]]:
 def content_neighbours(words: list[str], i: int) -> tuple[str, str]:
     """The nearest content word before and after position i ('' at the sentence's edge)."""
     def is_content(w: str) -> bool:
-        return w[0].isalnum() and w not in STOPWORDS
+        return w[:1].isalnum() and w not in STOPWORDS
     before = next((stem(w) for w in reversed(words[:i]) if is_content(w)), "")
     after = next((stem(w) for w in words[i + 1:] if is_content(w)), "")
     return before, after
@@ -307,7 +307,7 @@ def substituted_words(claim: str, passage: str, new_words: list[str]) -> list[tu
             continue
         place = content_neighbours(claim_words, i)
         for j, v in enumerate(passage_words):
-            dropped = v[0].isalpha() and v not in STOPWORDS and stem(v) not in kept
+            dropped = v[:1].isalpha() and v not in STOPWORDS and stem(v) not in kept
             if dropped and any(place) and content_neighbours(passage_words, j) == place:
                 found.append((w, v))
                 break

@@ -173,3 +173,11 @@ def test_generated_negatives_fail_the_verifier(tiny_pairs, fast_verifier):
         verdict = fast_verifier.check(r["sentence"], [Passage(text=r["passage"], context=r["context"])])
         if not r["supported"]:
             assert not verdict.supported, r
+
+
+def test_substitution_check_survives_tokens_that_fold_to_nothing():
+    """A lone apostrophe or "'s" folds to an empty word; it once crashed the check mid-answer."""
+    from rag.textfacts import substituted_words
+
+    claim = "Harris ' said the region's aid is ’ new."
+    assert substituted_words(claim, "Harris ' announced the region's aid ’ today.", ["new"]) == [("new", "today")]
