@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 Entails = Callable[[str, list[str]], bool]
 REQUIRED_KEYS = {"id": str, "question": str, "gold_short_answers": list, "gold_sources": list, "answerable": bool}
@@ -127,10 +127,10 @@ def percentile(values: Iterable[float], p: float) -> float:
 
 
 def classifier_metrics(predictions: list[bool], labels: list[bool]) -> dict[str, float]:
-    tp = sum(p and l for p, l in zip(predictions, labels))
-    fp = sum(p and not l for p, l in zip(predictions, labels))
-    fn = sum(l and not p for p, l in zip(predictions, labels))
-    correct = sum(p == l for p, l in zip(predictions, labels))
+    tp = sum(p and y for p, y in zip(predictions, labels))
+    fp = sum(p and not y for p, y in zip(predictions, labels))
+    fn = sum(y and not p for p, y in zip(predictions, labels))
+    correct = sum(p == y for p, y in zip(predictions, labels))
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -133,7 +133,7 @@ class Answerer:
         words (thresholds fitted on public data by eval.fit_gate)."""
         return gate_passes(gate_features(question, evidence), self.settings.gate_min_relevance, self.settings.gate_min_coverage)
 
-    def find_answer(self, question: str, evidence: list[Evidence]) -> "Found | None":
+    def find_answer(self, question: str, evidence: list[Evidence]) -> Found | None:
         """The reader's verdict over the best evidence sentences, each read with the sentence before
         it; None when no span beats "no answer" by the calibrated margin."""
         candidates = evidence[: self.settings.reader_passages]

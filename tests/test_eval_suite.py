@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from fakes import ScriptedReader
 from eval.runner import run_eval
 from eval.sets_io import load_eval_questions
+from fakes import ScriptedReader
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_SQUAD = ROOT.parent / "shared" / "public-qa" / "squad2-train-10-articles.json"
