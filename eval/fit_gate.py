@@ -1,4 +1,5 @@
-"""Choose the refusal gate's two thresholds (gate_min_relevance, gate_min_coverage) on public data.
+"""Choose the refusal gate's thresholds (gate_min_relevance, gate_min_coverage,
+gate_min_salient_coverage) on public data.
 
 `python -m eval.fit_gate` uses only the 'fit' articles of the shared SQuAD 2.0 training file (see
 eval/sets/splits.json). Half of them are ingested into a throwaway store; the questions are:
@@ -28,6 +29,7 @@ from eval.sets_io import paragraph_document, paragraph_source
 REPORT = Path(__file__).parent / "sets" / "gate_report.json"
 RELEVANCE_GRID = [round(0.05 * i, 2) for i in range(0, 13)]
 COVERAGE_GRID = [round(0.1 * i, 1) for i in range(0, 11)]
+SALIENT_GRID = [0.0, 0.25, 0.5, 0.6, 0.75, 0.9, 1.0]
 
 
 def fit_articles(path: Path) -> tuple[list[squad.SquadArticle], list[squad.SquadArticle]]:
@@ -52,7 +54,7 @@ def labelled_questions(stored, off_topic, per_kind: int, rng: random.Random) -> 
 
 
 def gate_table(desk, rows) -> np.ndarray:
-    """One (relevance, coverage) row per question, from the pipeline's own evidence selection."""
+    """One (relevance, coverage, salient coverage) row per question, from the pipeline's own evidence."""
     from rag.answer import Answerer, gate_features
     from rag.retrieve import Scope
 
@@ -60,19 +62,26 @@ def gate_table(desk, rows) -> np.ndarray:
     return np.array([gate_features(q, answerer.gather_evidence(q, Scope())[1]) for q, _, _ in rows])
 
 
+def passes(features: np.ndarray, point: dict) -> np.ndarray:
+    return ((features[:, 0] >= point["gate_min_relevance"]) & (features[:, 1] >= point["gate_min_coverage"])
+            & (features[:, 2] >= point["gate_min_salient_coverage"]))
+
+
 def sweep(features: np.ndarray, labels: np.ndarray) -> list[dict]:
     results = []
     for rel in RELEVANCE_GRID:
         for cov in COVERAGE_GRID:
-            passed = (features[:, 0] >= rel) & (features[:, 1] >= cov)
-            tpr, tnr = passed[labels].mean(), (~passed[~labels]).mean()
-            results.append({"gate_min_relevance": rel, "gate_min_coverage": cov, "balanced_accuracy": round(float(tpr + tnr) / 2, 4),
-                            "answerable_refused": round(1 - float(tpr), 4), "unanswerable_refused": round(float(tnr), 4)})
+            for sal in SALIENT_GRID:
+                point = {"gate_min_relevance": rel, "gate_min_coverage": cov, "gate_min_salient_coverage": sal}
+                passed = passes(features, point)
+                tpr, tnr = passed[labels].mean(), (~passed[~labels]).mean()
+                results.append({**point, "balanced_accuracy": round(float(tpr + tnr) / 2, 4),
+                                "answerable_refused": round(1 - float(tpr), 4), "unanswerable_refused": round(float(tnr), 4)})
     return sorted(results, key=lambda r: (-r["balanced_accuracy"], r["answerable_refused"]))
 
 
 def refusal_by_kind(features: np.ndarray, rows, best: dict) -> dict[str, float]:
-    passed = (features[:, 0] >= best["gate_min_relevance"]) & (features[:, 1] >= best["gate_min_coverage"])
+    passed = passes(features, best)
     kinds = sorted({k for _, _, k in rows})
     return {k: round(float(np.mean([not p for p, (_, _, kind) in zip(passed, rows) if kind == k])), 4) for k in kinds}
 

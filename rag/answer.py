@@ -21,9 +21,9 @@ from rag.evidence import Evidence, select_evidence
 from rag.llm import NoLLM, OnToken, as_langchain_llm
 from rag.prompts import load_prompt
 from rag.retrieve import Retriever, Scope
-from rag.textfacts import content_terms
+from rag.textfacts import content_terms, names, numbers, time_words, word_set
 from rag.verify import Passage, Verifier, term_coverage
-from vectorstore.keyword import fold
+from vectorstore.keyword import fold, stem
 
 REFUSAL_TEXT = "The articles do not say."
 MAX_QUESTION_CHARS = 2000
@@ -131,7 +131,8 @@ class Answerer:
     def on_topic(self, question: str, evidence: list[Evidence]) -> bool:
         """The gate before reading: some evidence is close to the question and holds enough of its
         words (thresholds fitted on public data by eval.fit_gate)."""
-        return gate_passes(gate_features(question, evidence), self.settings.gate_min_relevance, self.settings.gate_min_coverage)
+        s = self.settings
+        return gate_passes(gate_features(question, evidence), s.gate_min_relevance, s.gate_min_coverage, s.gate_min_salient_coverage)
 
     def find_answer(self, question: str, evidence: list[Evidence]) -> Found | None:
         """The reader's verdict over the best evidence sentences, each read with the sentence before
@@ -220,16 +221,29 @@ class Answerer:
         return [max(supported)[1]] if supported else []
 
 
-def gate_features(question: str, evidence: list[Evidence]) -> tuple[float, float]:
-    """(best relevance, best share of the question's content words in one evidence window)."""
+def gate_features(question: str, evidence: list[Evidence]) -> tuple[float, float, float]:
+    """(best relevance, best share of the question's content words in one evidence window, share of
+    the question's names, numbers and date words found anywhere in the evidence and its chunks)."""
     if not evidence:
-        return 0.0, 0.0
-    return max(e.relevance for e in evidence), max(term_coverage(question, e.window or e.text) for e in evidence)
+        return 0.0, 0.0, 0.0
+    relevance = max(e.relevance for e in evidence)
+    coverage = max(term_coverage(question, e.window or e.text) for e in evidence)
+    return relevance, coverage, salient_coverage(question, " ".join(e.text + " " + e.context for e in evidence))
 
 
-def gate_passes(features: tuple[float, float], min_relevance: float, min_coverage: float) -> bool:
-    relevance, coverage = features
-    return relevance >= min_relevance and coverage >= min_coverage
+def salient_coverage(question: str, text: str) -> float:
+    """Names, numbers and date words are what a near-miss question changes ('aid for Haiti' asked of
+    articles about aid for the region); 1.0 when the question has none."""
+    terms = names(question) | numbers(question) | time_words(question)
+    if not terms:
+        return 1.0
+    words = word_set(text) | numbers(text)
+    return sum(t in words or stem(t) in words for t in terms) / len(terms)
+
+
+def gate_passes(features: tuple[float, float, float], min_relevance: float, min_coverage: float, min_salient: float) -> bool:
+    relevance, coverage, salient = features
+    return relevance >= min_relevance and coverage >= min_coverage and salient >= min_salient
 
 
 @dataclass

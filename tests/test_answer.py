@@ -97,9 +97,14 @@ def test_off_topic_question_is_refused_without_calling_the_llm(fake_desk):
     answer = answerer_with(fake_desk, llm, reader).ask("What is the price of bitcoin on the Tokyo exchange?")
     assert answer.refused and answer.citations == [] and answer.mode == "refused"
     assert "do not say" in answer.answer and answer.short_answer is None
-    assert llm.prompts == []
+    assert llm.prompts == [] and reader.reads == []  # refused at the gate: "Tokyo" is in no evidence
+
+
+def test_the_reader_reads_the_best_evidence_windows(fake_desk):
+    reader = ScriptedReader(READS)
+    answer = answerer_with(fake_desk, ScriptedLLM("NOT FOUND"), reader).ask(AID_Q)
     question, passages = reader.reads[0]
-    assert "bitcoin" in question and passages == [e.window for e in answer.evidence[: fake_desk.settings.reader_passages]]
+    assert question == AID_Q and passages == [e.window for e in answer.evidence[: fake_desk.settings.reader_passages]]
 
 
 def test_not_found_from_a_small_llm_is_overruled_by_the_reader(fake_desk):
@@ -241,3 +246,15 @@ def test_a_failing_warm_up_is_one_line_not_a_traceback(fake_desk, capsys):
     warm_up_quietly(fake_desk)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no GGUF model" in err and "Traceback" not in err
+
+
+def test_gate_features_see_a_near_miss_name_or_number():
+    from rag.answer import gate_passes, salient_coverage
+
+    text = "Harris announced US $310 million in additional aid for the region in March."
+    assert salient_coverage("How much aid did Harris announce for the region?", text) == 1.0
+    assert salient_coverage("How much aid did Harris announce for Haiti?", text) == 0.5  # Harris yes, Haiti no
+    assert salient_coverage("What did Harris announce in 2024?", text) == 0.5
+    assert salient_coverage("what was announced?", text) == 1.0  # nothing salient to miss
+    assert gate_passes((0.6, 0.5, 0.5), 0.5, 0.0, 0.5) and not gate_passes((0.6, 0.5, 0.4), 0.5, 0.0, 0.5)
+    assert not gate_passes((0.4, 1.0, 1.0), 0.5, 0.0, 0.0)
