@@ -88,7 +88,7 @@ def refusal_by_kind(features: np.ndarray, rows, best: dict) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--set", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "public-qa" / "squad2-train-10-articles.json")
+    parser.add_argument("--set", type=Path, default=squad.PUBLIC_TRAIN)
     parser.add_argument("--per-kind", type=int, default=200, help="questions sampled of each kind")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.squad import (
+    PUBLIC_TRAIN,
     SquadArticle,
     SquadQuestion,
     best_scores,
@@ -56,7 +57,7 @@ from rag.reader import (
 )
 from vectorstore.chunk import split_sentences
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "public-qa" / "squad2-train-10-articles.json"
+DEFAULT_DATA = PUBLIC_TRAIN
 EXPORT_OPSET = 17
 MAX_WINDOW_SENTENCES = 4
 

@@ -21,13 +21,13 @@ import re
 import sys
 from pathlib import Path
 
-from eval.squad import SquadArticle, load_squad
+from eval.squad import PUBLIC_TRAIN, SquadArticle, load_squad
 from rag.textfacts import has_negation, names
 from vectorstore.chunk import split_sentences
 from vectorstore.keyword import STOPWORDS, fold
 
 # shared/ sits beside the checkout (and beside CI's clone); a path argument overrides it.
-SOURCE = Path(__file__).resolve().parents[2] / "shared" / "public-qa" / "squad2-train-10-articles.json"
+SOURCE = PUBLIC_TRAIN
 OUT = Path(__file__).parent / "sets" / "support_public.jsonl"
 SEED = 13
 SENTENCES_PER_ARTICLE = 40  # enough pairs per kind to measure, few enough to embed in a minute
