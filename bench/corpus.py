@@ -7,8 +7,7 @@ import random
 import re
 from pathlib import Path
 
-from vectorstore.chunk import split_sentences
-from vectorstore.clean import clean_document
+from rag.toolkit import clean_document, split_sentences
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 NAMES = ["Harris", "Blinken", "Mayorkas", "Bárcena", "Alcalde", "Jara", "Salazar", "Sandoval", "Montezuma", "Ebrard", "Sheinbaum", "Trudeau"]

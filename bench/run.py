@@ -92,9 +92,8 @@ def judge_runtimes(runs: dict[str, dict], reference_name: str) -> str:
 
 
 def corpus_chunk_texts(corpus: Path, limit: int) -> list[str]:
-    from vectorstore.chunk import chunk_text
-    from vectorstore.clean import clean_document
     from rag.settings import Settings
+    from rag.toolkit import chunk_text, clean_document
 
     size, overlap = Settings.model_fields["chunk_size"].default, Settings.model_fields["chunk_overlap"].default
     texts: list[str] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 
@@ -18,7 +20,6 @@ def register(sub) -> None:
 
 
 def cmd_eval(args, settings) -> int:
-    from eval.runner import run_eval_command
     from rag.desk import Desk
     from rag.errors import BriefError
 
@@ -26,3 +27,22 @@ def cmd_eval(args, settings) -> int:
         raise BriefError(f"--limit {args.limit} is not a positive number", fix="give --limit 1 or more")
     return run_eval_command(Desk(settings), eval_set=args.eval_set, as_json=args.json, out=args.out, compare=args.compare,
                             limit=args.limit, split=args.split, articles=args.articles)
+
+
+def run_eval_command(desk, eval_set: Path | None, as_json: bool, out: Path | None, compare: bool, limit: int | None,
+                     split: str | None = None, articles: str | None = None) -> int:
+    from eval.report import comparison_table, write_outputs
+    from eval.runner import run_eval
+
+    path = eval_set or desk.settings.eval_set
+    report = run_eval(desk, path, compare=compare, limit=limit, progress=stderr_progress, split=split, articles=articles)
+    if out:
+        write_outputs(report, out)
+        print(f"wrote {out}/report.md, results.jsonl, metrics.json, chart.png, ragas.jsonl", file=sys.stderr)
+    print(json.dumps(report.metrics_json()) if as_json else comparison_table(report))
+    return 0
+
+
+def stderr_progress(done: int, total: int, label: str) -> None:
+    end = "\n" if done == total else ""
+    print(f"\r  {done}/{total} {label[:60]:<60}", end=end, file=sys.stderr, flush=True)

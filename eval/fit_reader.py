@@ -55,7 +55,7 @@ from rag.reader import (
     encode_pairs,
     load_tokenizer,
 )
-from vectorstore.chunk import split_sentences
+from rag.toolkit import split_sentences
 
 DEFAULT_DATA = PUBLIC_TRAIN
 EXPORT_OPSET = 17
@@ -563,7 +563,7 @@ def kinds(examples: list[Example]) -> dict[str, int]:
 
 
 def source_model_dir() -> Path:
-    from vectorstore.embed import packaged_model_dir
+    from rag.toolkit import packaged_model_dir
 
     return packaged_model_dir()
 
@@ -594,7 +594,7 @@ def export_onnx(checkpoint: Path, target: Path) -> None:
 
 
 def quantize(fp32: Path, target: Path) -> None:
-    from vectorstore.onnx_minilm import quantize_int8
+    from rag.toolkit import quantize_int8
 
     quantize_int8(fp32, target)
 

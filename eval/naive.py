@@ -35,7 +35,7 @@ class NaiveAnswer:
 
 
 def minilm_path() -> str:
-    from vectorstore.embed import packaged_model_dir
+    from rag.toolkit import packaged_model_dir
 
     return str(packaged_model_dir())
 

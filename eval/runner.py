@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -319,21 +318,3 @@ def throwaway_desk(desk, root: Path, documents: dict[str, str], progress: Progre
 def report_progress(progress: Progress | None, done: int, total: int, label: str) -> None:
     if progress:
         progress(done, total, label)
-
-
-def run_eval_command(desk, eval_set: Path | None, as_json: bool, out: Path | None, compare: bool, limit: int | None,
-                     split: str | None = None, articles: str | None = None) -> int:
-    from eval.report import comparison_table, write_outputs
-
-    path = eval_set or desk.settings.eval_set
-    report = run_eval(desk, path, compare=compare, limit=limit, progress=stderr_progress, split=split, articles=articles)
-    if out:
-        write_outputs(report, out)
-        print(f"wrote {out}/report.md, results.jsonl, metrics.json, chart.png, ragas.jsonl", file=sys.stderr)
-    print(json.dumps(report.metrics_json()) if as_json else comparison_table(report))
-    return 0
-
-
-def stderr_progress(done: int, total: int, label: str) -> None:
-    end = "\n" if done == total else ""
-    print(f"\r  {done}/{total} {label[:60]:<60}", end=end, file=sys.stderr, flush=True)

@@ -23,8 +23,7 @@ from pathlib import Path
 
 from eval.squad import PUBLIC_TRAIN, SquadArticle, load_squad
 from rag.textfacts import has_negation, names
-from vectorstore.chunk import split_sentences
-from vectorstore.keyword import STOPWORDS, fold
+from rag.toolkit import STOPWORDS, fold, split_sentences
 
 # shared/ sits beside the checkout (and beside CI's clone); a path argument overrides it.
 SOURCE = PUBLIC_TRAIN

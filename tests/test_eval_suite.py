@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from eval.cli import run_eval_command
 from eval.runner import run_eval
 from eval.sets_io import load_eval_questions
 from fakes import ScriptedReader
@@ -61,6 +62,15 @@ def test_squad_set_runs_in_a_throwaway_store_and_leaves_the_users_store_alone(fa
     assert h3.output.refused and h3.verdicts["exact"] == 1  # no answer, refused
     assert g1.output.refused and not g1.verdicts["short_correct"]
     assert ours["answer_em_recall"] == pytest.approx(2 / 3) and ours["citation_precision"] == 1.0
+
+
+def test_eval_command_prints_the_metrics_and_writes_the_report(fake_desk, tmp_path, capsys):
+    fake_desk.reader = ScriptedReader({"harbour bridge open": "1932"})
+    out = tmp_path / "out"
+    assert run_eval_command(fake_desk, tiny_squad(tmp_path / "tiny.json"), as_json=True, out=out, compare=False, limit=None, split="all") == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["n"] == 4 and printed["split"] == "all" and "top_sentence" in printed["others"]
+    assert {"report.md", "results.jsonl", "metrics.json"} <= {p.name for p in out.iterdir()}
 
 
 def test_articles_and_limit_pick_questions(tmp_path):
