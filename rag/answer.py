@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rag.errors import BackendTimeout, BackendUnavailable, BriefError
 from rag.evidence import Evidence, select_evidence
@@ -29,8 +30,11 @@ REFUSAL_TEXT = "The articles do not say."
 MAX_QUESTION_CHARS = 2000
 ANSWER_STOP = ["\n\n", "\nEvidence:", "\nQuestion:", "\n["]
 CONDENSE_STOP = ["\n"]
+CONDENSE_TURNS = 3  # earlier questions the condense prompt sees: enough to resolve "it" or "they"
 NOT_FOUND = re.compile(r"not found|do(es)? not (say|answer|mention)|no information|cannot be answered", re.I)
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
+T = TypeVar("T")
+R = TypeVar("R")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"'])")
 
 
@@ -64,19 +68,30 @@ class Answer:
     evidence: list[Evidence] = field(default_factory=list)
     draft: str = ""  # what the LLM wrote before verification
     warning: str | None = None  # e.g. the LLM server failed mid-answer
-    short_answer: str | None = None  # verbatim span of a cited quote: the name, number, date or phrase asked for
-    short_answer_cites: list[int] = field(default_factory=list)  # citation numbers the short answer is quoted from
+    short_answer: str | None = (
+        None  # verbatim span of a cited quote: the name, number, date or phrase asked for
+    )
+    short_answer_cites: list[int] = field(
+        default_factory=list
+    )  # citation numbers the short answer is quoted from
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "question": self.question, "short_answer": self.short_answer, "answer": self.answer, "refused": self.refused,
-            "citations": [c.to_json() for c in self.citations], "backend": self.backend, "timings_ms": self.timings_ms,
-            "mode": self.mode, **({"warning": self.warning} if self.warning else {}),
+            "id": self.id,
+            "question": self.question,
+            "short_answer": self.short_answer,
+            "answer": self.answer,
+            "refused": self.refused,
+            "citations": [c.to_json() for c in self.citations],
+            "backend": self.backend,
+            "timings_ms": self.timings_ms,
+            "mode": self.mode,
+            **({"warning": self.warning} if self.warning else {}),
         }
 
     def to_text(self) -> str:
         """The short answer first, then the cited answer, then the numbered quotes."""
-        refs = [f"[{c.n}] {c.source} ({c.date or 'undated'}): \"{c.quote}\"" for c in self.citations]
+        refs = [f'[{c.n}] {c.source} ({c.date or "undated"}): "{c.quote}"' for c in self.citations]
         head = [f"Answer: {self.short_answer}", ""] if self.short_answer else []
         return "\n".join([*head, self.answer, *([""] + refs if refs else [])])
 
@@ -85,6 +100,23 @@ class Answer:
 class Claim:
     text: str  # without markers
     cites: list[int]  # evidence indexes (0-based)
+
+
+@dataclass(frozen=True)
+class DraftToken:
+    """A piece of the LLM's draft as it is written: worth showing while the user waits, not yet verified."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class FinalAnswer:
+    """The last event of Answerer.stream(): the verified answer, its warning (if any) inside it."""
+
+    answer: Answer
+
+
+AnswerEvent = DraftToken | FinalAnswer
 
 
 class Answerer:
@@ -98,20 +130,71 @@ class Answerer:
         return self.desk.verifier
 
     # --- the pipeline ----------------------------------------------------------------------------
-    def ask(self, question: str, scope: Scope = Scope(), history: list[str] | None = None, on_token: OnToken | None = None, qid: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        scope: Scope = Scope(),
+        history: list[str] | None = None,
+        on_token: OnToken | None = None,
+        qid: str | None = None,
+    ) -> Answer:
+        """The verified answer; ``on_token`` sees the draft as the LLM writes it. The same path as stream()."""
+        for event in self.stream(question, scope, history, qid):
+            if isinstance(event, FinalAnswer):
+                return event.answer
+            if on_token:
+                on_token(event.text)
+        raise RuntimeError("the answer stream ended without an answer")  # stream() always ends with one
+
+    def stream(
+        self, question: str, scope: Scope = Scope(), history: list[str] | None = None, qid: str | None = None
+    ) -> Iterator[AnswerEvent]:
+        """Draft tokens as the LLM writes them, then, last, the verified answer. What this request
+        learns lives in local variables and its Answer only: one Answerer serves concurrent requests."""
         question = check_question(question)
         timings: dict[str, float] = {}
-        standalone = timed(timings, "condense", lambda: self.condense(question, history or []))
-        retrieved, evidence = timed(timings, "retrieve", lambda: self.gather_evidence(standalone, scope))
-        answer = Answer(question=question, answer="", refused=False, citations=[], backend=self.backend_name(), timings_ms={}, id=qid,
-                        standalone_question=standalone if standalone != question else None,
-                        retrieved_sources=list(dict.fromkeys(r.chunk.source for r in retrieved)), evidence=evidence)
-        found = timed(timings, "read", lambda: self.find_answer(standalone, evidence) if self.on_topic(standalone, evidence) else None)
+        answer, found = self.read(question, scope, history or [], qid, timings)
         if found is None:
-            return finish_refused(answer, timings)  # no evidence states it: refuse without an LLM call
+            # no evidence states the answer: refuse without an LLM call
+            yield FinalAnswer(finish_refused(answer, timings))
+            return
+        shown = shown_evidence(found, answer.evidence, self.settings.evidence_sentences)
+        standalone = answer.standalone_question or question
+        drafting = self.generate(standalone, shown)
+        answer.draft, answer.warning = yield from timed_steps(timings, "generate", drafting)
+        yield FinalAnswer(self.verify(answer, found, shown, timings))
 
-        shown = [found.carrier] + [e for e in evidence if e is not found.carrier][: self.settings.evidence_sentences - 1]
-        answer.draft, answer.warning = timed(timings, "generate", lambda: self.generate(standalone, shown, on_token))
+    def read(
+        self, question: str, scope: Scope, history: list[str], qid: str | None, timings: dict[str, float]
+    ) -> tuple[Answer, Found | None]:
+        """Condense, retrieve, select evidence and let the reader decide: the answer begun, and what
+        the reader found (None when no evidence states the answer)."""
+        standalone = timed(timings, "condense", lambda: self.condense(question, history))
+        retrieved, evidence = timed(timings, "retrieve", lambda: self.gather_evidence(standalone, scope))
+        answer = Answer(
+            question=question,
+            answer="",
+            refused=False,
+            citations=[],
+            backend=self.backend_name(),
+            timings_ms={},
+            id=qid,
+            standalone_question=standalone if standalone != question else None,
+            retrieved_sources=list(dict.fromkeys(r.chunk.source for r in retrieved)),
+            evidence=evidence,
+        )
+        found = timed(
+            timings,
+            "read",
+            lambda: self.find_answer(standalone, evidence) if self.on_topic(standalone, evidence) else None,
+        )
+        return answer, found
+
+    def verify(
+        self, answer: Answer, found: Found, shown: list[Evidence], timings: dict[str, float]
+    ) -> Answer:
+        """Finish the answer from its draft: the short answer first, cited, then the draft's sentences
+        that their evidence supports (or, when none is, the quoted source sentence)."""
         support = timed(timings, "verify", lambda: self.supporting_claims(answer.draft, shown, found.short))
         answer.mode = "generated" if support else "extractive"
         claims = [Claim(found.short, [0])] + (support or [Claim(quoted(found.carrier.text), [0])])
@@ -132,7 +215,12 @@ class Answerer:
         """The gate before reading: some evidence is close to the question and holds enough of its
         words (thresholds fitted on public data by eval.fit_gate)."""
         s = self.settings
-        return gate_passes(gate_features(question, evidence), s.gate_min_relevance, s.gate_min_coverage, s.gate_min_salient_coverage)
+        return gate_passes(
+            gate_features(question, evidence),
+            s.gate_min_relevance,
+            s.gate_min_coverage,
+            s.gate_min_salient_coverage,
+        )
 
     def find_answer(self, question: str, evidence: list[Evidence]) -> Found | None:
         """The reader's verdict over the best evidence sentences, each read with the sentence before
@@ -150,7 +238,7 @@ class Answerer:
         """Turn a follow-up into a standalone question; keep the follow-up's own words either way."""
         if not history:
             return question
-        previous = history[-3:]
+        previous = history[-CONDENSE_TURNS:]
         try:
             prompt = load_prompt("condense").render(history=previous, question=question)
             rewritten = self.run_llm(prompt, self.settings.llm_max_tokens, CONDENSE_STOP).strip()
@@ -160,28 +248,36 @@ class Answerer:
             return rewritten
         return f"{question} ({previous[-1]})"  # retrieval still sees both turns
 
-    def generate(self, question: str, evidence: list[Evidence], on_token: OnToken | None) -> tuple[str, str | None]:
-        """The LCEL chain: render prompt | LLM | text. Returns (draft, warning): the draft is empty when
-        there is no LLM or it failed. The warning travels with this answer only: an Answerer is shared
-        between concurrent requests, so it keeps no per-request state."""
+    def generate(
+        self, question: str, evidence: list[Evidence]
+    ) -> Generator[DraftToken, None, tuple[str, str | None]]:
+        """The LCEL chain (render prompt | LLM | text), yielding its tokens as they come. Returns (draft,
+        warning): the draft is empty when there is no LLM or it failed. The warning travels with this
+        answer only: an Answerer is shared between concurrent requests, so it keeps no per-request state."""
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.runnables import RunnableLambda
 
         prompt = load_prompt("answer")
         llm = as_langchain_llm(self.desk.llm, self.settings.llm_max_tokens, ANSWER_STOP)
-        chain = RunnableLambda(lambda q: prompt.render(question=q, evidence=[e.text for e in evidence])) | llm | StrOutputParser()
+        chain = (
+            RunnableLambda(lambda q: prompt.render(question=q, evidence=[e.text for e in evidence]))
+            | llm
+            | StrOutputParser()
+        )
         parts: list[str] = []
         try:
             for token in chain.stream(question):
                 parts.append(token)
-                if on_token:
-                    on_token(token)
+                yield DraftToken(token)
         except NoLLM:
             return "", None
         except BackendUnavailable as exc:
             if not parts and not isinstance(exc, BackendTimeout):
                 raise  # unreachable or misconfigured: tell the user which setting to fix
-            return "", f"{exc.message}; answered from the quoted evidence instead"  # the extractive answer still serves the user
+            return (
+                "",
+                f"{exc.message}; answered from the quoted evidence instead",
+            )  # the extractive answer still serves the user
         return "".join(parts).strip(), None
 
     def run_llm(self, prompt: str, max_tokens: int, stop: list[str]) -> str:
@@ -210,7 +306,11 @@ class Answerer:
         (a base model often copies half a sentence); quote the whole sentence instead."""
         if len(cited) != 1 or len(cited[0].text) <= len(claim):
             return claim
-        return cited[0].text if term_coverage(claim, cited[0].text) >= self.settings.copied_claim_coverage else claim
+        return (
+            cited[0].text
+            if term_coverage(claim, cited[0].text) >= self.settings.copied_claim_coverage
+            else claim
+        )
 
     def supporting_citations(self, claim: Claim, evidence: list[Evidence]) -> list[int]:
         """The claim's own citations if they support it; else the single best evidence that does."""
@@ -228,7 +328,11 @@ def gate_features(question: str, evidence: list[Evidence]) -> tuple[float, float
         return 0.0, 0.0, 0.0
     relevance = max(e.relevance for e in evidence)
     coverage = max(term_coverage(question, e.window or e.text) for e in evidence)
-    return relevance, coverage, salient_coverage(question, " ".join(e.text + " " + e.context for e in evidence))
+    return (
+        relevance,
+        coverage,
+        salient_coverage(question, " ".join(e.text + " " + e.context for e in evidence)),
+    )
 
 
 def salient_coverage(question: str, text: str) -> float:
@@ -241,7 +345,9 @@ def salient_coverage(question: str, text: str) -> float:
     return sum(t in words or stem(t) in words for t in terms) / len(terms)
 
 
-def gate_passes(features: tuple[float, float, float], min_relevance: float, min_coverage: float, min_salient: float) -> bool:
+def gate_passes(
+    features: tuple[float, float, float], min_relevance: float, min_coverage: float, min_salient: float
+) -> bool:
     relevance, coverage, salient = features
     return relevance >= min_relevance and coverage >= min_coverage and salient >= min_salient
 
@@ -282,6 +388,30 @@ def timed(timings: dict[str, float], stage: str, work):
         timings[stage] = time.perf_counter() - clock
 
 
+def timed_steps(timings: dict[str, float], stage: str, steps: Generator[T, None, R]) -> Generator[T, None, R]:
+    """timed() for a stage that yields as it goes: only the time spent producing its items counts, not
+    the time the consumer spends between them (a UI redrawing the draft)."""
+    spent = 0.0
+    try:
+        while True:
+            clock = time.perf_counter()
+            try:
+                item = next(steps)
+            except StopIteration as done:
+                return done.value
+            finally:
+                spent += time.perf_counter() - clock
+            yield item
+    finally:
+        steps.close()  # a consumer that stops early also stops the LLM
+        timings[stage] = spent
+
+
+def shown_evidence(found: Found, evidence: list[Evidence], size: int) -> list[Evidence]:
+    """The evidence the LLM sees: the sentence holding the short answer first, then the best others."""
+    return [found.carrier] + [e for e in evidence if e is not found.carrier][: size - 1]
+
+
 def keeps_follow_up(follow_up: str, rewritten: str) -> bool:
     """Accept an LLM rewrite only if it is short and keeps most of the follow-up's own terms."""
     if not rewritten or len(rewritten) > MAX_QUESTION_CHARS:
@@ -299,7 +429,10 @@ def check_question(question: str | None) -> str:
     if not text:
         raise BriefError("the question is empty", fix="type a question about the ingested articles")
     if len(text) > MAX_QUESTION_CHARS:
-        raise BriefError(f"the question is {len(text)} characters long, over the {MAX_QUESTION_CHARS} limit", fix="ask a shorter question")
+        raise BriefError(
+            f"the question is {len(text)} characters long, over the {MAX_QUESTION_CHARS} limit",
+            fix="ask a shorter question",
+        )
     if not re.search(r"\w", text):
         raise BriefError("the question has no words", fix="type a question about the ingested articles")
     return text
@@ -333,7 +466,16 @@ def render(claims: list[Claim], evidence: list[Evidence]) -> tuple[str, list[Cit
 
 
 def to_citation(n: int, e: Evidence) -> Citation:
-    return Citation(n=n, source=e.source, title=e.title, date=e.date, chunk_id=e.chunk_id, quote=e.text, start=e.start, end=e.end)
+    return Citation(
+        n=n,
+        source=e.source,
+        title=e.title,
+        date=e.date,
+        chunk_id=e.chunk_id,
+        quote=e.text,
+        start=e.start,
+        end=e.end,
+    )
 
 
 def finish_refused(answer: Answer, timings: dict[str, float]) -> Answer:
@@ -361,8 +503,12 @@ def read_batch(path: Path) -> list[dict[str, Any]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise BriefError(f"{path}:{number}: not JSON ({exc.msg})", fix="one JSON object per line") from None
+            raise BriefError(
+                f"{path}:{number}: not JSON ({exc.msg})", fix="one JSON object per line"
+            ) from None
         if not isinstance(row, dict) or not isinstance(row.get("question"), str):
-            raise BriefError(f"{path}:{number}: no 'question' string", fix='each line needs {"question": "..."}')
+            raise BriefError(
+                f"{path}:{number}: no 'question' string", fix='each line needs {"question": "..."}'
+            )
         rows.append(row)
     return rows

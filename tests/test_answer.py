@@ -13,14 +13,27 @@ import re
 import pytest
 
 from fakes import FailingLLM, ScriptedLLM, ScriptedReader
-from rag.answer import Answerer, check_question, found_in, parse_claims, read_batch, render
+from rag.answer import (
+    Answerer,
+    DraftToken,
+    FinalAnswer,
+    check_question,
+    found_in,
+    parse_claims,
+    read_batch,
+    render,
+)
 from rag.errors import BackendTimeout, BackendUnavailable, BriefError
 from rag.retrieve import Scope
 
 AID_Q = "How much additional aid did Harris announce for the region?"
 AID_SOURCE = "003_ab779828a3a3face.txt"
 URGE_Q = "What did López Obrador urge the U.S. to provide?"
-READS = {"additional aid": "US $310 million", "urge the u.s.": "López Obrador urged", "present to biden": "November"}
+READS = {
+    "additional aid": "US $310 million",
+    "urge the u.s.": "López Obrador urged",
+    "present to biden": "November",
+}
 
 
 def answerer_with(desk, llm, reader=None) -> Answerer:
@@ -36,7 +49,7 @@ def assert_contract(answer, desk):
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     texts = {r.source: r.text for r in desk.store.list_sources(with_text=True)}
     for c in answer.citations:
-        assert texts[c.source][c.start:c.end] == c.quote
+        assert texts[c.source][c.start : c.end] == c.quote
 
 
 def test_supported_sentence_keeps_its_citation(fake_desk):
@@ -49,11 +62,15 @@ def test_supported_sentence_keeps_its_citation(fake_desk):
     assert answer.to_json()["short_answer"] == "US $310 million"
     assert_contract(answer, fake_desk)
     assert "Evidence:" in llm.prompts[0] and AID_Q in llm.prompts[0]
-    assert "[1] Harris recently announced US $310 million" in llm.prompts[0]  # the sentence holding the answer comes first
+    assert (
+        "[1] Harris recently announced US $310 million" in llm.prompts[0]
+    )  # the sentence holding the answer comes first
 
 
 def test_unsupported_sentence_is_dropped(fake_desk):
-    llm = ScriptedLLM("Harris recently announced US $310 million in additional aid for the region [1]. Harris also promised $900 million to Canada for new border walls [1].")
+    llm = ScriptedLLM(
+        "Harris recently announced US $310 million in additional aid for the region [1]. Harris also promised $900 million to Canada for new border walls [1]."
+    )
     answer = answerer_with(fake_desk, llm).ask(AID_Q)
     assert "$310 million" in answer.answer
     assert "900" not in answer.answer and "Canada" not in answer.answer
@@ -84,6 +101,53 @@ def test_invented_answer_falls_back_to_extractive_quote(fake_desk):
     assert_contract(answer, fake_desk)
 
 
+# --- streaming ---------------------------------------------------------------------------------------
+def without_timings(answer):
+    """An answer's content: two runs differ only in how long their stages took."""
+    return {**answer.to_json(), "timings_ms": None, "draft": answer.draft, "evidence": answer.evidence}
+
+
+def test_stream_yields_the_draft_tokens_then_one_final_answer_equal_to_ask(fake_desk):
+    reply = "Harris recently announced US $310 million in additional aid for the region [1]."
+    events = list(answerer_with(fake_desk, ScriptedLLM(reply)).stream(AID_Q))
+    *drafts, last = events
+    assert drafts and all(isinstance(e, DraftToken) for e in drafts)
+    assert isinstance(last, FinalAnswer)
+    assert "".join(e.text for e in drafts).strip() == reply == last.answer.draft
+
+    asked = answerer_with(fake_desk, ScriptedLLM(reply)).ask(AID_Q)
+    assert without_timings(last.answer) == without_timings(asked)
+    assert set(last.answer.timings_ms) == {"condense", "retrieve", "read", "generate", "verify"}
+
+
+def test_ask_passes_the_streamed_tokens_to_on_token(fake_desk):
+    reply = "Harris recently announced US $310 million in additional aid for the region [1]."
+    seen: list[str] = []
+    answer = answerer_with(fake_desk, ScriptedLLM(reply)).ask(AID_Q, on_token=seen.append)
+    assert "".join(seen).strip() == reply and answer.mode == "generated"
+
+
+def test_a_refusal_streams_no_tokens_only_the_answer(fake_desk):
+    events = list(
+        answerer_with(fake_desk, ScriptedLLM("unused")).stream(
+            "What is the price of bitcoin on the Tokyo exchange?"
+        )
+    )
+    assert len(events) == 1 and isinstance(events[0], FinalAnswer) and events[0].answer.refused
+
+
+def test_a_timeout_mid_stream_keeps_the_tokens_and_puts_the_warning_in_the_final_answer(fake_desk):
+    llm = FailingLLM(BackendTimeout("LLM server at http://x did not answer in time"), tokens_first=3)
+    *drafts, last = answerer_with(fake_desk, llm).stream(AID_Q)
+    assert [e.text.strip() for e in drafts] == ["word0", "word1", "word2"]
+    assert "did not answer in time" in last.answer.warning and last.answer.mode == "extractive"
+
+
+def test_bad_questions_fail_before_the_stream_yields_anything(fake_desk):
+    with pytest.raises(BriefError, match="empty"):
+        next(answerer_with(fake_desk, ScriptedLLM("unused")).stream("   "))
+
+
 def test_states_checks_the_short_answer_ignoring_case_accents_and_spacing():
     from rag.answer import states
 
@@ -104,7 +168,9 @@ def test_the_reader_reads_the_best_evidence_windows(fake_desk):
     reader = ScriptedReader(READS)
     answer = answerer_with(fake_desk, ScriptedLLM("NOT FOUND"), reader).ask(AID_Q)
     question, passages = reader.reads[0]
-    assert question == AID_Q and passages == [e.window for e in answer.evidence[: fake_desk.settings.reader_passages]]
+    assert question == AID_Q and passages == [
+        e.window for e in answer.evidence[: fake_desk.settings.reader_passages]
+    ]
 
 
 def test_not_found_from_a_small_llm_is_overruled_by_the_reader(fake_desk):
@@ -121,9 +187,11 @@ def test_span_in_the_sentence_before_cites_that_sentence(fake_desk):
     second = text.index("Harris recently announced")
     first = text.rindex(".", 0, second - 2) + 2
     e = Evidence(AID_SOURCE, "t", None, "c", second, text.index(".", second) + 1, "", "", 0.5, 0.5)
-    e.text, e.window = text[e.start:e.end], text[first:e.end]
+    e.text, e.window = text[e.start : e.end], text[first : e.end]
     before = found_in(e, 0, 5)
-    assert before.carrier.text == text[before.carrier.start:before.carrier.end] == text[first:second].rstrip()
+    assert (
+        before.carrier.text == text[before.carrier.start : before.carrier.end] == text[first:second].rstrip()
+    )
     inside = found_in(e, len(e.window) - len(e.text), len(e.window) - len(e.text) + 6)
     assert inside.carrier is e and inside.short == "Harris"
 
@@ -139,7 +207,10 @@ def test_source_filter_limits_citations(fake_desk):
 def test_date_filter_excludes_undated_and_out_of_range(fake_desk):
     llm = ScriptedLLM("NOT FOUND")
     asker = answerer_with(fake_desk, llm)
-    dated = asker.ask("What will López Obrador present to Biden in November?", scope=Scope.parse(since="2023-09-01", until="2023-12-31"))
+    dated = asker.ask(
+        "What will López Obrador present to Biden in November?",
+        scope=Scope.parse(since="2023-09-01", until="2023-12-31"),
+    )
     assert set(dated.retrieved_sources) == {"000_df1640d7f614f3c2.txt"}  # the only article dated in range
     none = asker.ask(AID_Q, scope=Scope.parse(until="2020-01-01"))
     assert none.refused and none.retrieved_sources == []
@@ -152,14 +223,18 @@ def test_bad_scope_dates_are_clear_errors():
         Scope.parse(since="2024-02-01", until="2024-01-01")
 
 
-@pytest.mark.parametrize("question, message", [("", "empty"), ("   ", "empty"), ("?!...", "no words"), ("why " * 3000, "limit")])
+@pytest.mark.parametrize(
+    "question, message", [("", "empty"), ("   ", "empty"), ("?!...", "no words"), ("why " * 3000, "limit")]
+)
 def test_bad_questions_are_clear_errors(question, message):
     with pytest.raises(BriefError, match=message):
         check_question(question)
 
 
 def test_parse_claims_drops_markers_that_point_nowhere():
-    claims = parse_claims("Mexico agreed to help [1][4]. It will take 30,000 migrants a month [2].", n_evidence=2)
+    claims = parse_claims(
+        "Mexico agreed to help [1][4]. It will take 30,000 migrants a month [2].", n_evidence=2
+    )
     assert [c.cites for c in claims] == [[0], [1]]
     assert claims[0].text == "Mexico agreed to help."
 
@@ -168,15 +243,22 @@ def test_render_numbers_citations_in_order_of_first_use(fake_desk):
     from rag.answer import Claim
     from rag.evidence import Evidence
 
-    ev = [Evidence("s.txt", "t", None, f"c{i}", i * 10, i * 10 + 5, f"quote{i}", "", 0.9, 0.9) for i in range(4)]
+    ev = [
+        Evidence("s.txt", "t", None, f"c{i}", i * 10, i * 10 + 5, f"quote{i}", "", 0.9, 0.9) for i in range(4)
+    ]
     text, citations = render([Claim("First claim.", [3]), Claim("Second claim", [1, 3])], ev)
     assert text == "First claim [1]. Second claim [2][1]."
     assert [(c.n, c.quote) for c in citations] == [(1, "quote3"), (2, "quote1")]
 
 
 def test_follow_up_is_condensed_with_history(fake_desk):
-    llm = ScriptedLLM("How much additional aid did Harris announce for the region?", "Harris recently announced US $310 million in additional aid for the region [1].")
-    answer = answerer_with(fake_desk, llm).ask("And how much aid was that?", history=["What did Harris announce for the region?"])
+    llm = ScriptedLLM(
+        "How much additional aid did Harris announce for the region?",
+        "Harris recently announced US $310 million in additional aid for the region [1].",
+    )
+    answer = answerer_with(fake_desk, llm).ask(
+        "And how much aid was that?", history=["What did Harris announce for the region?"]
+    )
     assert answer.standalone_question == AID_Q
     assert "Conversation:" in llm.prompts[0]
     assert "$310 million" in answer.answer
@@ -191,7 +273,12 @@ def test_llm_timeout_mid_answer_gives_extractive_answer_with_warning(fake_desk):
 
 
 def test_unreachable_llm_before_any_token_is_a_clear_error(fake_desk):
-    llm = FailingLLM(BackendUnavailable("cannot reach the LLM server at http://127.0.0.1:9", fix="start the server or fix BRIEF_LLM_BASE_URL"))
+    llm = FailingLLM(
+        BackendUnavailable(
+            "cannot reach the LLM server at http://127.0.0.1:9",
+            fix="start the server or fix BRIEF_LLM_BASE_URL",
+        )
+    )
     with pytest.raises(BriefError, match="BRIEF_LLM_BASE_URL"):
         answerer_with(fake_desk, llm).ask(AID_Q)
 
@@ -253,7 +340,9 @@ def test_gate_features_see_a_near_miss_name_or_number():
 
     text = "Harris announced US $310 million in additional aid for the region in March."
     assert salient_coverage("How much aid did Harris announce for the region?", text) == 1.0
-    assert salient_coverage("How much aid did Harris announce for Haiti?", text) == 0.5  # Harris yes, Haiti no
+    assert (
+        salient_coverage("How much aid did Harris announce for Haiti?", text) == 0.5
+    )  # Harris yes, Haiti no
     assert salient_coverage("What did Harris announce in 2024?", text) == 0.5
     assert salient_coverage("what was announced?", text) == 1.0  # nothing salient to miss
     assert gate_passes((0.6, 0.5, 0.5), 0.5, 0.0, 0.5) and not gate_passes((0.6, 0.5, 0.4), 0.5, 0.0, 0.5)

@@ -9,7 +9,6 @@ import pytest
 
 from fakes import FailingLLM, ScriptedLLM, ScriptedReader
 from rag.errors import BackendTimeout
-from rag.retrieve import Scope
 
 AID_Q = "How much additional aid did Harris announce for the region?"
 OTHER_Q = "What will López Obrador present to Biden at their November meeting?"
@@ -72,12 +71,16 @@ def test_an_internal_error_also_ends_its_turn_with_a_record(handlers, reading_de
 
 
 def test_the_answer_shows_its_own_warning(handlers, reading_desk):
-    reading_desk.llm = FailingLLM(BackendTimeout("LLM server at http://x did not answer in time"), tokens_first=3)
+    reading_desk.llm = FailingLLM(
+        BackendTimeout("LLM server at http://x did not answer in time"), tokens_first=3
+    )
     history, answers, *_ = ask(handlers, AID_Q, [], [])
     assert "bd-warning" in history[-1]["content"] and "did not answer in time" in history[-1]["content"]
     assert "$310 million" in history[-1]["content"]
 
-    reading_desk.llm = ScriptedLLM("Harris recently announced US $310 million in additional aid for the region [1].")
+    reading_desk.llm = ScriptedLLM(
+        "Harris recently announced US $310 million in additional aid for the region [1]."
+    )
     history, answers, *_ = ask(handlers, AID_Q, [], [])  # a new conversation: no condensing step to script
     assert "bd-warning" not in history[-1]["content"]
 
@@ -106,16 +109,15 @@ class GatedLLM:
         yield from "recently announced US $310 million in additional aid for the region [1].".split(" ")
 
 
-def test_concurrent_requests_on_one_chat_service_keep_their_own_warnings(reading_desk):
-    """The clean answer is generating while another request on the same service times out."""
-    from ui.app import ChatService
-
+def test_concurrent_requests_on_one_app_keep_their_own_warnings(handlers, reading_desk):
+    """The clean answer is generating while another request on the same app (one shared Answerer)
+    times out."""
     reading_desk.llm = llm = GatedLLM(AID_Q)
-    chat = ChatService(reading_desk)
     results: dict = {}
 
     def answer_of(question: str) -> None:
-        results[question] = [value for kind, value in chat.stream(question, Scope(), []) if kind == "answer"][0]
+        history, *_ = ask(handlers, question, [], [])
+        results[question] = history[-1]["content"]
 
     clean = threading.Thread(target=answer_of, args=(AID_Q,))
     clean.start()
@@ -123,14 +125,33 @@ def test_concurrent_requests_on_one_chat_service_keep_their_own_warnings(reading
     answer_of(OTHER_Q)  # times out while the clean answer is still being written
     llm.gate.set()
     clean.join(timeout=30)
-    assert "did not answer in time" in (results[OTHER_Q].warning or "")
-    assert results[AID_Q].warning is None and "$310 million" in results[AID_Q].answer
+    assert "did not answer in time" in results[OTHER_Q]
+    assert "bd-warning" not in results[AID_Q] and "$310 million" in results[AID_Q]
+
+
+def test_the_draft_streams_into_the_chat_before_the_verified_answer(handlers, reading_desk):
+    reading_desk.llm = ScriptedLLM(
+        "Harris recently announced US $310 million in additional aid for the region [1]."
+    )
+    shown = [history[-1]["content"] for history, *_ in handlers["ask"](AID_Q, [], [], "", "", [])]
+    drafts = [s for s in shown if "not yet verified" in s]
+    assert (
+        len(drafts) > 1
+        and "Harris" in drafts[0]
+        and "Harris recently announced US $310 million" in drafts[-1]
+    )
+    assert (
+        "not yet verified" not in shown[-1]
+        and '<strong class="bd-short">US $310 million</strong>' in shown[-1]
+    )
 
 
 def test_a_warning_is_escaped_and_shown_above_its_answer():
     from ui import render
 
-    html = render.answer_html("Aid rose [1].", refused=False, warning="server <b>down</b>; answered from the quoted evidence")
+    html = render.answer_html(
+        "Aid rose [1].", refused=False, warning="server <b>down</b>; answered from the quoted evidence"
+    )
     assert html.startswith('<div class="bd-warning">server &lt;b&gt;down&lt;/b&gt;') and "<b>" not in html
     assert 'class="bd-chip"' in html
     assert render.answer_html("x", refused=True, warning="late").count("bd-warning") == 1

@@ -1,26 +1,34 @@
-"""The Gradio app: chat with cited answers, the library of sources, and the eval suite.
+"""The Gradio app: chat with cited answers, briefings, the library of sources, settings and the eval suite.
 
-Callbacks only convert between Gradio values and the core services (rag.*); formatting and escaping
-live in ui/render.py.
+Modelled on smolagents' GradioUI: one class, one method per tab that lays it out, one handler method per
+action. Handlers only convert between Gradio values and the core services (rag.*); formatting and
+escaping live in ui/render.py. This module is the Gradio adapter, so it imports gradio at the top
+(Gradio reads a handler's signature for its event data and progress bar); nothing outside the
+`brief ui` command imports it.
 """
 
+from __future__ import annotations
 
 import os
-import queue
 import re
 import shutil
 import sys
 import threading
 from pathlib import Path
 
-from rag.answer import Answerer
-from rag.errors import BriefError
-from rag.retrieve import Scope
-from ui import render
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio loads: it reads this on import
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+import gradio as gr  # noqa: E402 - the line above must run first
+
+from rag.answer import Answer, Answerer, DraftToken  # noqa: E402
+from rag.errors import BriefError  # noqa: E402
+from rag.retrieve import Scope  # noqa: E402
+from ui import render  # noqa: E402
+
 SAFE_NAME = re.compile(r"[^\w.\- ]+")
-DONE = object()
+PENDING_REPLY = "…"  # shown in the assistant's bubble until the first draft token arrives
+EMPTY_SOURCES = '<div class="bd-empty">Ask a question to see its sources.</div>'
+SOURCE_COLUMNS = ["source", "title", "date", "outlet", "chunks"]
 
 
 def safe_upload_name(name: str) -> str:
@@ -32,7 +40,9 @@ def safe_upload_name(name: str) -> str:
 
 
 def parse_scope(since: str, until: str, sources: list[str] | None) -> Scope:
-    return Scope.parse(since=(since or "").strip() or None, until=(until or "").strip() or None, sources=sources or None)
+    return Scope.parse(
+        since=(since or "").strip() or None, until=(until or "").strip() or None, sources=sources or None
+    )
 
 
 def error_record(exc: Exception) -> dict:
@@ -41,187 +51,310 @@ def error_record(exc: Exception) -> dict:
     return {"answer": f"Error: {message}", "refused": False, "citations": [], "error": message}
 
 
-class ChatService:
-    """Runs a question in a worker thread so the draft can stream while the answer is verified."""
+def with_reply(history: list[dict], content: str) -> list[dict]:
+    """The chat with its last (assistant) message replaced: a new list, so each yield is its own value."""
+    return history[:-1] + [{"role": "assistant", "content": content}]
+
+
+def user_questions(history: list[dict]) -> list[str]:
+    return [m["content"] for m in history if m["role"] == "user"]
+
+
+class BriefingDeskUI:
+    """The app over one Desk. One Answerer serves every request: the per-request state lives in the
+    handlers' local variables and the Answer, never on this object."""
 
     def __init__(self, desk):
         self.desk = desk
         self.answerer = Answerer(desk)
+        self.source_pickers: list[
+            gr.Dropdown
+        ] = []  # every source-name dropdown, refreshed on library changes
 
-    def stream(self, question: str, scope: Scope, history: list[str]):
-        """Yields ('draft', text_so_far) while the LLM writes, then ('answer', Answer)."""
-        tokens: queue.Queue = queue.Queue()
-        result: dict = {}
+    # --- layout: one method per tab ------------------------------------------------------------
+    def build(self) -> gr.Blocks:
+        self.source_pickers = []
+        with gr.Blocks(title="Briefing Desk") as app:
+            gr.Markdown(self.header())
+            with gr.Tab("Chat"):
+                self.chat_tab()
+            with gr.Tab("Briefing"):
+                self.briefing_tab()
+            with gr.Tab("Library"):
+                self.library_tab()
+            with gr.Tab("Settings"):
+                self.settings_tab()
+            with gr.Tab("Eval"):
+                self.eval_tab()
+        return app
 
-        def work():
-            try:
-                result["answer"] = self.answerer.ask(question, scope=scope, history=history, on_token=tokens.put)
-            except Exception as exc:  # raised again in the caller's thread, where the UI reports it
-                result["error"] = exc
-            finally:
-                tokens.put(DONE)
+    def header(self) -> str:
+        s = self.desk.settings
+        store = "Chroma server" if s.server_mode else "embedded Chroma"
+        return (
+            "## Briefing Desk\nAnswers about your articles, every sentence checked against the passage it cites. "
+            f"LLM: `{render.escape(s.llm_backend)}` · embedder: `{render.escape(s.embedder)}` · store: `{store}`"
+        )
 
-        threading.Thread(target=work, daemon=True).start()
-        draft = ""
-        while (token := tokens.get()) is not DONE:
-            draft += token
-            yield "draft", draft
-        if "error" in result:
-            raise result["error"]
-        yield "answer", result["answer"]
+    def source_picker(self, label: str, multiselect: bool = False, elem_id: str | None = None) -> gr.Dropdown:
+        picker = gr.Dropdown(
+            label=label, choices=self.source_names(), multiselect=multiselect, elem_id=elem_id
+        )
+        self.source_pickers.append(picker)
+        return picker
 
+    def chat_tab(self) -> None:
+        answers = gr.State([])
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Conversation", height=420, sanitize_html=True, elem_id="bd-chat")
+                question = gr.Textbox(
+                    label="Question",
+                    placeholder="How much additional aid did Harris announce for the region?",
+                    elem_id="bd-question",
+                )
+                with gr.Row():
+                    ask_btn = gr.Button("Ask", variant="primary", elem_id="bd-ask")
+                    clear_btn = gr.Button("New conversation")
+                with gr.Accordion("Filters", open=False):
+                    since, until = (
+                        gr.Textbox(label="Since (YYYY-MM-DD)"),
+                        gr.Textbox(label="Until (YYYY-MM-DD)"),
+                    )
+                    only = self.source_picker("Only these sources", multiselect=True)
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                panel = gr.HTML(EMPTY_SOURCES, elem_id="bd-sources")
+                copy_box = gr.Textbox(
+                    label="Answer with references (copy)", lines=4, buttons=["copy"], elem_id="bd-copy"
+                )
+        inputs, outputs = (
+            [question, chatbot, answers, since, until, only],
+            [chatbot, answers, panel, copy_box, question],
+        )
+        ask_btn.click(self.ask, inputs, outputs)
+        question.submit(self.ask, inputs, outputs)
+        chatbot.select(self.select_answer, [answers], [panel, copy_box])
+        clear_btn.click(self.new_conversation, None, [chatbot, answers, panel, copy_box])
 
-def build_app(desk):
-    import gradio as gr
+    def briefing_tab(self) -> None:
+        with gr.Row():
+            topic = gr.Textbox(label="Topic (empty = everything)", elem_id="bd-topic")
+            since, until = gr.Textbox(label="Since (YYYY-MM-DD)"), gr.Textbox(label="Until (YYYY-MM-DD)")
+            only = self.source_picker("Only these sources", multiselect=True)
+        brief_btn = gr.Button("Generate briefing", variant="primary", elem_id="bd-brief")
+        briefing_md = gr.Markdown(elem_id="bd-briefing")
+        files = gr.File(
+            label="Download: Markdown, HTML page, JSON", file_count="multiple", elem_id="bd-briefing-files"
+        )
+        brief_btn.click(self.brief, [topic, since, until, only], [briefing_md, files])
 
-    chat = ChatService(desk)
-    source_names = lambda: [r.source for r in desk.sources()]  # noqa: E731 - tiny view helper
+    def library_tab(self) -> None:
+        files = gr.File(
+            label="Add articles (.txt .md .html .pdf)", file_count="multiple", elem_id="bd-upload"
+        )
+        status = gr.Textbox(label="Result", lines=4, elem_id="bd-upload-status")
+        table = gr.Dataframe(
+            self.sources_table(), headers=SOURCE_COLUMNS, interactive=False, elem_id="bd-library"
+        )
+        with gr.Row():
+            victim = self.source_picker("Remove a source", elem_id="bd-remove-source")
+            remove_btn = gr.Button("Remove", elem_id="bd-remove")
+        with gr.Row():
+            dated = self.source_picker("Set or correct a source's date", elem_id="bd-date-source")
+            new_date = gr.Textbox(label="Publication date (YYYY-MM-DD)", elem_id="bd-date")
+            date_btn = gr.Button("Set date", elem_id="bd-set-date")
+        files.upload(self.upload, [files], [status, table, *self.source_pickers])
+        remove_btn.click(self.remove, [victim], [status, table, *self.source_pickers])
+        dated.change(self.date_of, [dated], [new_date])
+        date_btn.click(self.set_date, [dated, new_date], [status, table])
 
-    def ask(question, history, answers, since, until, sources):
+    def settings_tab(self) -> None:
+        s = self.desk.settings
+        in_use = gr.Markdown(
+            f"LLM in use: `{render.escape(s.llm_backend)}` · embedder: `{render.escape(s.embedder)}`",
+            elem_id="bd-in-use",
+        )
+        backend = gr.Dropdown(
+            label="LLM backend",
+            choices=self.desk.backend_choices(),
+            value=s.llm_backend,
+            elem_id="bd-backend",
+        )
+        backend.change(self.switch, [backend], [in_use])
+
+    def eval_tab(self) -> None:
+        limit = gr.Number(label="Questions (empty = all)", precision=0)
+        eval_btn = gr.Button("Run the citation eval")
+        table, chart, download = (
+            gr.Markdown(),
+            gr.Image(label="Metrics", type="filepath"),
+            gr.File(label="Report"),
+        )
+        eval_btn.click(self.run_eval, [limit], [table, chart, download])
+
+    # --- chat handlers -------------------------------------------------------------------------
+    def ask(self, question, history, answers, since, until, sources):
+        """One chat turn: the draft while the LLM writes it, then the verified answer and its sources.
+        Every turn ends with one record in ``answers``, an error included, so later turns keep theirs."""
         history = history or []
         if not (question or "").strip():
             gr.Warning("Type a question about the ingested articles.")
             yield history, answers, gr.update(), gr.update(), ""
             return
-        previous = [m["content"] for m in history if m["role"] == "user"]
-        history = history + [{"role": "user", "content": question}, {"role": "assistant", "content": "…"}]
+        turn = history + [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": PENDING_REPLY},
+        ]
+        draft = ""
         try:
-            for kind, value in chat.stream(question, parse_scope(since, until, sources), previous):
-                if kind == "draft":
-                    history[-1] = {"role": "assistant", "content": f"<i>drafting, not yet verified:</i> {render.escape(value)}"}
-                    yield history, answers, gr.update(), gr.update(), ""
+            for event in self.answerer.stream(
+                question, parse_scope(since, until, sources), user_questions(history)
+            ):
+                if isinstance(event, DraftToken):
+                    draft += event.text
+                    yield self.drafting(turn, answers, draft)
                 else:
-                    data = value.to_json()
-                    # the warning of this answer only: it travels inside the Answer, never on a shared object
-                    history[-1] = {"role": "assistant", "content": render.answer_html(data["answer"], data["refused"], value.warning, data.get("short_answer"))}
-                    answers = answers + [data]
-                    yield history, answers, sources_for(data), render.copy_text(data), ""
+                    yield self.answered(turn, answers, event.answer)
         except Exception as exc:  # every turn must end with a record, whatever failed
-            record = error_record(exc)
-            history[-1] = {"role": "assistant", "content": render.escape(record["answer"])}
-            answers = answers + [record]  # one record per turn, so later turns keep their own sources
-            yield history, answers, render.sources_panel(record["citations"], {}), render.copy_text(record), ""
+            yield self.failed(turn, answers, exc)
 
-    def sources_for(answer_json: dict) -> str:
-        return render.sources_panel(answer_json["citations"], desk.source_index())
+    def drafting(self, turn: list[dict], answers: list[dict], draft: str) -> tuple:
+        shown = f"<i>drafting, not yet verified:</i> {render.escape(draft)}"
+        return with_reply(turn, shown), answers, gr.update(), gr.update(), ""
 
-    def select_answer(answers, evt: gr.SelectData):
+    def answered(self, turn: list[dict], answers: list[dict], answer: Answer) -> tuple:
+        data = answer.to_json()
+        # the warning of this answer only: it travels inside the Answer, never on a shared object
+        shown = render.answer_html(data["answer"], data["refused"], answer.warning, data.get("short_answer"))
+        return with_reply(turn, shown), answers + [data], self.sources_panel(data), render.copy_text(data), ""
+
+    def failed(self, turn: list[dict], answers: list[dict], exc: Exception) -> tuple:
+        record = error_record(exc)
+        panel = render.sources_panel(record["citations"], {})
+        return (
+            with_reply(turn, render.escape(record["answer"])),
+            answers + [record],
+            panel,
+            render.copy_text(record),
+            "",
+        )
+
+    def select_answer(self, answers, evt: gr.SelectData):
+        """Clicking a message shows the sources of its turn's answer."""
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        assistant = [a for a in answers]
-        turn = index // 2
-        if 0 <= turn < len(assistant):
-            return sources_for(assistant[turn]), render.copy_text(assistant[turn])
+        turn = index // 2  # a user message and its answer per turn
+        if 0 <= turn < len(answers):
+            return self.sources_panel(answers[turn]), render.copy_text(answers[turn])
         return gr.update(), gr.update()
 
-    def upload(files):
+    def new_conversation(self):
+        return [], [], "", ""
+
+    def sources_panel(self, answer_json: dict) -> str:
+        return render.sources_panel(answer_json["citations"], self.desk.source_index())
+
+    # --- library handlers ----------------------------------------------------------------------
+    def upload(self, files):
+        """Copy the uploads into the data folder and ingest them; one line per file that failed."""
         if not files:
-            return "No files chosen.", render.sources_table(desk.sources()), gr.update(choices=source_names())
-        folder = Path(desk.settings.data_dir) / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
+            return "No files chosen.", self.sources_table(), *self.refreshed_pickers()
         lines, paths = [], []
         for f in files:
             try:
-                target = folder / safe_upload_name(Path(getattr(f, "name", f)).name)
-                shutil.copyfile(getattr(f, "name", f), target)
-                paths.append(target)
+                paths.append(self.keep_upload(Path(getattr(f, "name", f))))
             except (BriefError, OSError) as exc:
                 lines.append(f"✗ {Path(str(f)).name}: {exc}")
         if paths:
-            report = desk.ingest(paths)
+            report = self.desk.ingest(paths)
             lines += [f"✗ {Path(s.path).name}: {s.reason}" for s in report.skipped]
             lines.append("✓ " + report.summary())
-        return "\n".join(lines), render.sources_table(desk.sources()), gr.update(choices=source_names())
+        return "\n".join(lines), self.sources_table(), *self.refreshed_pickers()
 
-    def remove(source):
+    def keep_upload(self, uploaded: Path) -> Path:
+        """Gradio's temporary copy moved under the data folder, where ingest records its path."""
+        folder = Path(self.desk.settings.data_dir) / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / safe_upload_name(uploaded.name)
+        shutil.copyfile(uploaded, target)
+        return target
+
+    def remove(self, source):
         if not source:
-            return "Choose a source to remove.", gr.update(), gr.update()
-        removed = desk.remove_source(source)
-        return f"Removed {source} ({removed} chunks).", render.sources_table(desk.sources()), gr.update(choices=source_names(), value=None)
+            return "Choose a source to remove.", gr.update(), *[gr.update()] * len(self.source_pickers)
+        removed = self.desk.remove_source(source)
+        # cleared, since the removed source may be chosen in any of them
+        return (
+            f"Removed {source} ({removed} chunks).",
+            self.sources_table(),
+            *self.refreshed_pickers(clear=True),
+        )
 
-    def brief(topic, since, until, sources, progress=gr.Progress()):
+    def date_of(self, source):
+        """The chosen source's current date, to correct in place."""
+        return next((r.date or "" for r in self.desk.sources() if r.source == source), "")
+
+    def set_date(self, source, stated):
+        try:
+            record = self.desk.set_source_date(source, (stated or "").strip())
+        except BriefError as exc:
+            return f"Error: {exc}", gr.update()
+        return f"{record.source} is now dated {record.date}.", self.sources_table()
+
+    def source_names(self) -> list[str]:
+        return [r.source for r in self.desk.sources()]
+
+    def sources_table(self) -> list[list]:
+        return render.sources_table(self.desk.sources())
+
+    def refreshed_pickers(self, clear: bool = False) -> list:
+        names = self.source_names()
+        return [
+            gr.update(choices=names, value=None) if clear else gr.update(choices=names)
+            for _ in self.source_pickers
+        ]
+
+    # --- briefing, settings and eval handlers --------------------------------------------------
+    def brief(self, topic, since, until, sources, progress=gr.Progress()):
         from rag.summarize import Summarizer
 
         try:
-            briefing = Summarizer(desk).summarize(topic=topic, scope=parse_scope(since, until, sources),
-                                                  progress=lambda d, t, name: progress(d / t, desc=name))
+            briefing = Summarizer(self.desk).summarize(
+                topic=topic,
+                scope=parse_scope(since, until, sources),
+                progress=lambda d, t, name: progress(d / t, desc=name),
+            )
         except BriefError as exc:
             return render.escape(f"Error: {exc}"), None
-        return render.markdown_safe(briefing.to_markdown()), render.briefing_files(briefing, Path(desk.settings.data_dir))
+        return render.markdown_safe(briefing.to_markdown()), render.briefing_files(
+            briefing, Path(self.desk.settings.data_dir)
+        )
 
-    def switch(name):
+    def switch(self, name):
         try:
-            shown = desk.switch_backend(name)
+            shown = self.desk.switch_backend(name)
         except BriefError as exc:
             return render.escape(f"Error: {exc}")
-        return f"LLM in use: `{render.escape(shown)}` · embedder: `{render.escape(desk.embedder.name)}`"
+        return f"LLM in use: `{render.escape(shown)}` · embedder: `{render.escape(self.desk.embedder.name)}`"
 
-    def run_eval(limit, progress=gr.Progress()):
+    def run_eval(self, limit, progress=gr.Progress()):
         from eval.report import comparison_table, write_outputs
         from eval.runner import run_eval as run
 
-        out = Path(desk.settings.data_dir) / "eval-report"
-        report = run(desk, desk.settings.eval_set, limit=int(limit) if limit else None, progress=lambda d, t, q: progress(d / t, desc=q))
+        out = Path(self.desk.settings.data_dir) / "eval-report"
+        questions = int(limit) if limit else None
+        report = run(
+            self.desk,
+            self.desk.settings.eval_set,
+            limit=questions,
+            progress=lambda d, t, q: progress(d / t, desc=q),
+        )
         write_outputs(report, out)
         return comparison_table(report), str(out / "chart.png"), str(out / "report.md")
 
-    with gr.Blocks(title="Briefing Desk") as app:
-        gr.Markdown(f"## Briefing Desk\nAnswers about your articles, every sentence checked against the passage it cites. "
-                    f"LLM: `{render.escape(desk.settings.llm_backend)}` · embedder: `{render.escape(desk.settings.embedder)}` · store: "
-                    f"`{'Chroma server' if desk.settings.server_mode else 'embedded Chroma'}`")
-        with gr.Tab("Chat"):
-            answers = gr.State([])
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(label="Conversation", height=420, sanitize_html=True, elem_id="bd-chat")
-                    question = gr.Textbox(label="Question", placeholder="How much additional aid did Harris announce for the region?", elem_id="bd-question")
-                    with gr.Row():
-                        ask_btn = gr.Button("Ask", variant="primary", elem_id="bd-ask")
-                        clear_btn = gr.Button("New conversation")
-                    with gr.Accordion("Filters", open=False):
-                        since = gr.Textbox(label="Since (YYYY-MM-DD)")
-                        until = gr.Textbox(label="Until (YYYY-MM-DD)")
-                        only = gr.Dropdown(label="Only these sources", choices=source_names(), multiselect=True)
-                with gr.Column(scale=2):
-                    gr.Markdown("### Sources")
-                    panel = gr.HTML('<div class="bd-empty">Ask a question to see its sources.</div>', elem_id="bd-sources")
-                    copy_box = gr.Textbox(label="Answer with references (copy)", lines=4, buttons=["copy"], elem_id="bd-copy")
-            inputs = [question, chatbot, answers, since, until, only]
-            outputs = [chatbot, answers, panel, copy_box, question]
-            ask_btn.click(ask, inputs, outputs)
-            question.submit(ask, inputs, outputs)
-            chatbot.select(select_answer, [answers], [panel, copy_box])
-            clear_btn.click(lambda: ([], [], "", ""), None, [chatbot, answers, panel, copy_box])
-        with gr.Tab("Briefing"):
-            with gr.Row():
-                topic = gr.Textbox(label="Topic (empty = everything)", elem_id="bd-topic")
-                b_since = gr.Textbox(label="Since (YYYY-MM-DD)")
-                b_until = gr.Textbox(label="Until (YYYY-MM-DD)")
-                b_only = gr.Dropdown(label="Only these sources", choices=source_names(), multiselect=True)
-            brief_btn = gr.Button("Generate briefing", variant="primary", elem_id="bd-brief")
-            briefing_md = gr.Markdown(elem_id="bd-briefing")
-            briefing_file = gr.File(label="Download: Markdown, HTML page, JSON", file_count="multiple", elem_id="bd-briefing-files")
-            brief_btn.click(brief, [topic, b_since, b_until, b_only], [briefing_md, briefing_file])
-        with gr.Tab("Library"):
-            files = gr.File(label="Add articles (.txt .md .html .pdf)", file_count="multiple", elem_id="bd-upload")
-            status = gr.Textbox(label="Upload result", lines=4, elem_id="bd-upload-status")
-            table = gr.Dataframe(render.sources_table(desk.sources()), headers=["source", "title", "date", "outlet", "chunks"], interactive=False)
-            with gr.Row():
-                victim = gr.Dropdown(label="Remove a source", choices=source_names())
-                remove_btn = gr.Button("Remove")
-            files.upload(upload, [files], [status, table, only])
-            remove_btn.click(remove, [victim], [status, table, only])
-        with gr.Tab("Settings"):
-            in_use = gr.Markdown(f"LLM in use: `{render.escape(desk.settings.llm_backend)}` · embedder: `{render.escape(desk.settings.embedder)}`", elem_id="bd-in-use")
-            backend = gr.Dropdown(label="LLM backend", choices=desk.backend_choices(), value=desk.settings.llm_backend, elem_id="bd-backend")
-            backend.change(switch, [backend], [in_use])
-        with gr.Tab("Eval"):
-            limit = gr.Number(label="Questions (empty = all)", precision=0)
-            eval_btn = gr.Button("Run the citation eval")
-            eval_table = gr.Markdown()
-            chart = gr.Image(label="Metrics", type="filepath")
-            download = gr.File(label="Report")
-            eval_btn.click(run_eval, [limit], [eval_table, chart, download])
-    return app
+
+def build_app(desk) -> gr.Blocks:
+    return BriefingDeskUI(desk).build()
 
 
 def serve(desk) -> None:
@@ -230,8 +363,15 @@ def serve(desk) -> None:
     app = build_app(desk)
     auth = (s.ui_username, s.ui_password.get_secret_value()) if s.ui_username and s.ui_password else None
     app.queue(default_concurrency_limit=s.ui_concurrency, max_size=s.ui_max_queue)
-    app.launch(server_name=s.ui_host, server_port=s.ui_port, auth=auth, share=False, show_error=False,
-               max_file_size=f"{int(s.max_file_mb)}mb", css=render.CSS)
+    app.launch(
+        server_name=s.ui_host,
+        server_port=s.ui_port,
+        auth=auth,
+        share=False,
+        show_error=False,
+        max_file_size=f"{int(s.max_file_mb)}mb",
+        css=render.CSS,
+    )
 
 
 def warm_up_quietly(desk) -> None:
