@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.errors import BriefError
+from rag.retrieve import check_date
 from rag.settings import Settings
 from vectorstore.embed import Embedder, make_embedder
 from vectorstore.ingest import IngestOptions, IngestReport, Progress, ingest
 from vectorstore.keyword import BM25Index
-from vectorstore.store import ChunkStore, SourceRecord, StoredChunk, StoreShape, open_client
+from vectorstore.store import STATUS_COMPLETE, ChunkStore, SourceRecord, StoredChunk, StoreShape, open_client
 
 
 @dataclass
@@ -30,8 +32,10 @@ class ChunkIndex:
     vectors: np.ndarray
 
     @classmethod
-    def build(cls, revision: str, chunks: list[StoredChunk], vectors: np.ndarray) -> "ChunkIndex":
-        return cls(revision, BM25Index([c.chunk_id for c in chunks], [c.text for c in chunks]), chunks, vectors)
+    def build(cls, revision: str, chunks: list[StoredChunk], vectors: np.ndarray) -> ChunkIndex:
+        return cls(
+            revision, BM25Index([c.chunk_id for c in chunks], [c.text for c in chunks]), chunks, vectors
+        )
 
     def lookup(self, ids: list[str]) -> tuple[list[StoredChunk], np.ndarray]:
         """Chunks and vectors for ids, in that order; ids the snapshot lacks are left out."""
@@ -50,13 +54,24 @@ class Desk:
     @cached_property
     def embedder(self) -> Embedder:
         s = self.settings
-        return make_embedder(s.embedder, device=s.embed_device, batch_size=s.embed_batch_size, model_dir=s.resolved_model_dir, threads=s.embed_threads)
+        return make_embedder(
+            s.embedder,
+            device=s.embed_device,
+            batch_size=s.embed_batch_size,
+            model_dir=s.resolved_model_dir,
+            threads=s.embed_threads,
+        )
 
     @cached_property
     def store(self) -> ChunkStore:
         s = self.settings
         client = open_client(Path(s.data_dir), s.chroma_host, s.chroma_port, s.chroma_timeout_s)
-        shape = StoreShape(embedder=self.embedder.name, dim=self.embedder.dim, chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap)
+        shape = StoreShape(
+            embedder=self.embedder.name,
+            dim=self.embedder.dim,
+            chunk_size=s.chunk_size,
+            chunk_overlap=s.chunk_overlap,
+        )
         return ChunkStore(client, shape, s.collection_prefix)
 
     @cached_property
@@ -72,7 +87,11 @@ class Desk:
         from rag.reader import Reader
 
         s = self.settings
-        return Reader(threshold=s.reader_threshold, max_length=s.reader_max_length, max_answer_tokens=s.reader_max_answer_tokens)
+        return Reader(
+            threshold=s.reader_threshold,
+            max_length=s.reader_max_length,
+            max_answer_tokens=s.reader_max_answer_tokens,
+        )
 
     @cached_property
     def llm(self):
@@ -101,7 +120,9 @@ class Desk:
         from rag.llm import make_llm
 
         if name not in self.backend_choices():
-            raise BriefError(f"backend '{name}' is not configured", fix="set BRIEF_LLM_BASE_URL for server backends")
+            raise BriefError(
+                f"backend '{name}' is not configured", fix="set BRIEF_LLM_BASE_URL for server backends"
+            )
         settings = self.settings.model_copy(update={"llm_backend": name})
         self.llm = make_llm(settings)
         self.settings = settings
@@ -134,13 +155,25 @@ class Desk:
     def ingest_options(self) -> IngestOptions:
         s = self.settings
         return IngestOptions(
-            chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap, max_bytes=int(s.max_file_mb * 1_000_000),
-            allowed_extensions=[e.lower() for e in s.allowed_extensions], write_batch_chunks=s.write_batch_chunks,
+            chunk_size=s.chunk_size,
+            chunk_overlap=s.chunk_overlap,
+            max_bytes=int(s.max_file_mb * 1_000_000),
+            allowed_extensions=[e.lower() for e in s.allowed_extensions],
+            write_batch_chunks=s.write_batch_chunks,
         )
 
-    def ingest(self, paths: list[Path], prune: bool = False, progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self, paths: list[Path], prune: bool = False, progress: Progress | None = None
+    ) -> IngestReport:
         with self._lock:
-            return ingest([Path(p) for p in paths], self.store, self.embedder, self.ingest_options(), prune=prune, progress=progress)
+            return ingest(
+                [Path(p) for p in paths],
+                self.store,
+                self.embedder,
+                self.ingest_options(),
+                prune=prune,
+                progress=progress,
+            )
 
     def sources(self) -> list[SourceRecord]:
         return self.store.list_sources()
@@ -148,3 +181,19 @@ class Desk:
     def remove_source(self, source: str) -> int:
         with self._lock:
             return self.store.delete_source(source)
+
+    def set_source_date(self, source: str, stated: str) -> SourceRecord:
+        """Set or correct a source's publication date (YYYY-MM-DD) without re-embedding it; returns its
+        updated record. Date filters and citations use the new date from the next question on."""
+        iso = check_date(stated, "publication date")
+        if iso is None:
+            raise BriefError("no publication date given", fix="type a date as YYYY-MM-DD")
+        if not source:
+            raise BriefError("no source chosen", fix="choose one of the ingested sources")
+        with self._lock:
+            known = self.store.get_source(source)
+            if known is None:
+                raise BriefError(f"no source named {source!r}", fix="pick one listed by `brief sources`")
+            if known.status != STATUS_COMPLETE:
+                raise BriefError(f"{source} was only partly ingested", fix="run `brief ingest` again first")
+            return self.store.set_source_date(source, iso)

@@ -15,9 +15,10 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class SourceRecord:
         return {k: ("" if v is None else v) for k, v in meta.items()}
 
     @classmethod
-    def from_chroma(cls, source: str, meta: dict[str, Any], text: str | None) -> "SourceRecord":
+    def from_chroma(cls, source: str, meta: dict[str, Any], text: str | None) -> SourceRecord:
         return cls(
             source=source,
             path=meta.get("path", ""),
@@ -146,7 +147,9 @@ def check_store_marker(data_dir: Path) -> None:
     try:
         found = json.loads(marker.read_text(encoding="utf-8")).get("schema")
     except (OSError, ValueError):
-        raise StoreError(f"{marker} is damaged", fix=f"delete {data_dir} and run `brief ingest` to rebuild") from None
+        raise StoreError(
+            f"{marker} is damaged", fix=f"delete {data_dir} and run `brief ingest` to rebuild"
+        ) from None
     if found != SCHEMA_VERSION:
         raise StoreError(
             f"the store in {data_dir} was written by schema version {found}, this version reads {SCHEMA_VERSION}",
@@ -171,14 +174,19 @@ class ChunkStore:
             self.sources = client.get_or_create_collection(f"{self.name}_src", embedding_function=None)
             self.revisions = client.get_or_create_collection(f"{self.name}_rev", embedding_function=None)
         except Exception as exc:
-            raise StoreError(f"cannot open collection {self.name} ({type(exc).__name__}: {str(exc)[:120]})", fix="rebuild with `brief ingest` into a fresh BRIEF_DATA_DIR") from None
+            raise StoreError(
+                f"cannot open collection {self.name} ({type(exc).__name__}: {str(exc)[:120]})",
+                fix="rebuild with `brief ingest` into a fresh BRIEF_DATA_DIR",
+            ) from None
 
     # --- source records ------------------------------------------------------------------------
     def list_sources(self, with_text: bool = False) -> list[SourceRecord]:
         include = ["metadatas", "documents"] if with_text else ["metadatas"]
         got = self.sources.get(include=include)
         docs = got.get("documents") or [None] * len(got["ids"])
-        records = [SourceRecord.from_chroma(i, m or {}, d) for i, m, d in zip(got["ids"], got["metadatas"], docs)]
+        records = [
+            SourceRecord.from_chroma(i, m or {}, d) for i, m, d in zip(got["ids"], got["metadatas"], docs)
+        ]
         return sorted(records, key=lambda r: r.source)
 
     def get_source(self, source: str) -> SourceRecord | None:
@@ -187,12 +195,31 @@ class ChunkStore:
             return None
         return SourceRecord.from_chroma(source, got["metadatas"][0] or {}, got["documents"][0])
 
+    def set_source_date(self, source: str, iso: str) -> SourceRecord | None:
+        """Relabel a source and every chunk of it with a publication date: metadata only, so text,
+        vectors and every other field stay as they are (no re-embedding). None when the source is unknown.
+
+        Chunks are relabelled before the record, so an interrupted call is redone by calling it again."""
+        record = self.get_source(source)
+        if record is None:
+            return None
+        got = self.chunks.get(where={"source": source}, include=["metadatas"])
+        relabelled = [
+            {**(meta or {}), "date": iso, "date_int": date_as_int(iso)} for meta in got["metadatas"]
+        ]
+        for lo, page in pages_of(got["ids"]):
+            self.chunks.update(ids=page, metadatas=relabelled[lo : lo + len(page)])
+        record.date = iso
+        self.put_statuses([record])  # metadata only, and bumps the revision so cached indexes see the date
+        return record
 
     # --- chunks --------------------------------------------------------------------------------
     def chunk_ids_of(self, source: str) -> set[str]:
         return set(self.chunks.get(where={"source": source}, include=[])["ids"])
 
-    def replace_sources(self, batch: list[tuple[SourceRecord, list[Chunk], bool]], vectors: np.ndarray) -> dict[str, set[str]]:
+    def replace_sources(
+        self, batch: list[tuple[SourceRecord, list[Chunk], bool]], vectors: np.ndarray
+    ) -> dict[str, set[str]]:
         """Store several sources' chunks, replacing what they had; safe to interrupt at any point.
 
         ``batch`` holds (record, chunks, maybe_has_old_chunks); returns the ids each source had
@@ -210,8 +237,18 @@ class ChunkStore:
             self.chunks.upsert(
                 ids=[c.chunk_id for c in page],
                 documents=[c.text for c in page],
-                embeddings=vectors[lo:lo + len(page)].tolist(),
-                metadatas=[{"source": c.source, "index": c.index, "start": c.start, "end": c.end, "date": dates[c.source][0], "date_int": dates[c.source][1]} for c in page],
+                embeddings=vectors[lo : lo + len(page)].tolist(),
+                metadatas=[
+                    {
+                        "source": c.source,
+                        "index": c.index,
+                        "start": c.start,
+                        "end": c.end,
+                        "date": dates[c.source][0],
+                        "date_int": dates[c.source][1],
+                    }
+                    for c in page
+                ],
             )
         for record, chunks, _ in batch:
             self.delete_chunk_ids(list(before[record.source] - {c.chunk_id for c in chunks}))
@@ -221,7 +258,12 @@ class ChunkStore:
 
     def put_sources(self, records: list[SourceRecord]) -> None:
         for _, page in pages_of(records):
-            self.sources.upsert(ids=[r.source for r in page], documents=[r.text for r in page], metadatas=[r.to_metadata() for r in page], embeddings=[SOURCE_VECTOR] * len(page))
+            self.sources.upsert(
+                ids=[r.source for r in page],
+                documents=[r.text for r in page],
+                metadatas=[r.to_metadata() for r in page],
+                embeddings=[SOURCE_VECTOR] * len(page),
+            )
         self.bump_revision()
 
     def put_statuses(self, records: list[SourceRecord]) -> None:
@@ -264,7 +306,9 @@ class ChunkStore:
         chunks: list[StoredChunk] = []
         vectors: list[np.ndarray] = [np.zeros((0, self.shape.dim), dtype=np.float32)]
         for got in self._pages(include=["metadatas", "documents"] + (["embeddings"] if with_vectors else [])):
-            chunks.extend(to_stored(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"]))
+            chunks.extend(
+                to_stored(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])
+            )
             if with_vectors:
                 vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
         return chunks, np.concatenate(vectors)
@@ -281,9 +325,13 @@ class ChunkStore:
     def count(self) -> int:
         return self.chunks.count()
 
-    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+    def query(
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
         """Nearest chunk ids with cosine similarity, best first (fewer than k when fewer match)."""
-        got = self.chunks.query(query_embeddings=[vector.tolist()], n_results=k, where=where or None, include=["distances"])
+        got = self.chunks.query(
+            query_embeddings=[vector.tolist()], n_results=k, where=where or None, include=["distances"]
+        )
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(got["ids"][0], got["distances"][0])]
 
     def revision(self) -> str:
@@ -307,8 +355,15 @@ class ChunkStore:
 def pages_of(items: list) -> Iterator[tuple[int, list]]:
     """(offset, slice) pairs of at most PAGE_SIZE items: one Chroma call each."""
     for lo in range(0, len(items), PAGE_SIZE):
-        yield lo, items[lo:lo + PAGE_SIZE]
+        yield lo, items[lo : lo + PAGE_SIZE]
 
 
 def to_stored(chunk_id: str, meta: dict[str, Any], text: str) -> StoredChunk:
-    return StoredChunk(chunk_id=chunk_id, source=meta["source"], start=int(meta["start"]), end=int(meta["end"]), text=text, date=meta.get("date") or None)
+    return StoredChunk(
+        chunk_id=chunk_id,
+        source=meta["source"],
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=text,
+        date=meta.get("date") or None,
+    )
