@@ -12,12 +12,17 @@ import os
 import platform
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from eval.metrics import percentile
+
+if TYPE_CHECKING:  # for annotations only: the models load inside each benchmark, after HF_HUB_OFFLINE is set
+    from rag.desk import Desk
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 EMBEDDER_CANDIDATES = ["minilm-torch", "minilm", "minilm-int8"]  # the reference first
@@ -42,13 +47,6 @@ SEED_QUESTIONS = [
 def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
     return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "date": time.strftime("%Y-%m-%d %H:%M")}
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo = int(k)
-    return ordered[lo] + (ordered[min(lo + 1, len(ordered) - 1)] - ordered[lo]) * (k - lo)
 
 
 def settings_for(data_dir: Path, models: Path, **extra):
@@ -105,7 +103,7 @@ def corpus_chunk_texts(corpus: Path, limit: int) -> list[str]:
     return texts
 
 
-def bench_ingest(sample: Path, work: Path, models: Path) -> tuple[dict, "Desk"]:
+def bench_ingest(sample: Path, work: Path, models: Path) -> tuple[dict, Desk]:
     """Ours vs the naive chain vs embedding our chunks bare, on the same sample of the corpus."""
     from rag.desk import Desk
 
@@ -206,12 +204,23 @@ def bench_answers(work: Path, models: Path) -> dict:
     totals, first_token = [], []
     for question in SEED_QUESTIONS:
         started = time.perf_counter()
-        seen: list[float] = []
-        answerer.ask(question, on_token=lambda t: seen.append(time.perf_counter()) if not seen else None)
+        first = FirstToken()
+        answerer.ask(question, on_token=first)
         totals.append((time.perf_counter() - started) * 1000)
-        if seen:
-            first_token.append((seen[0] - started) * 1000)
+        if first.at is not None:
+            first_token.append((first.at - started) * 1000)
     return {"p50_ms": percentile(totals, 50), "p95_ms": percentile(totals, 95), "ttft_p50_ms": percentile(first_token, 50) if first_token else None}
+
+
+class FirstToken:
+    """An on_token callback that notes when the first token of a streamed answer arrived."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def __call__(self, token: str) -> None:
+        if self.at is None:
+            self.at = time.perf_counter()
 
 
 def run_cli(args: list[str], data_dir: Path, models: Path) -> tuple[float, subprocess.CompletedProcess]:

@@ -103,9 +103,14 @@ def evaluate_grid(fit_sets: dict[str, tuple[list[Findings], list[bool]]]) -> lis
     evaluated = []
     for rules in all_rules():
         scores = {name: score(f, labels, rules) for name, (f, labels) in fit_sets.items()}
-        mean = lambda k: sum(s[k] for s in scores.values()) / len(scores)  # noqa: E731
-        evaluated.append(((round(mean("accuracy"), 6), round(mean("precision"), 6), rules.threshold), rules, scores))
+        key = (round(mean_over(scores, "accuracy"), 6), round(mean_over(scores, "precision"), 6), rules.threshold)
+        evaluated.append((key, rules, scores))
     return evaluated
+
+
+def mean_over(scores: dict[str, dict[str, float]], metric: str) -> float:
+    """One metric's mean over the fitting sets."""
+    return sum(s[metric] for s in scores.values()) / len(scores)
 
 
 def options(evaluated: list[tuple[tuple, Rules, dict]]) -> dict[str, dict]:

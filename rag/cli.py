@@ -6,11 +6,15 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from rag.errors import BriefError
 from rag.settings import PROJECT_ROOT, Settings, load_settings
+
+if TYPE_CHECKING:  # for annotations only: the CLI imports retrieval (and numpy) when a command needs it
+    from rag.retrieve import Scope
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
@@ -93,7 +97,7 @@ def add_scope_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", action="append", help="only this source file (repeatable)")
 
 
-def scope_from(args) -> "Scope":
+def scope_from(args) -> Scope:
     from rag.retrieve import Scope
 
     return Scope.parse(since=args.since, until=args.until, sources=args.source)

@@ -4,7 +4,7 @@ retrieval timing on a small real store (the full run is `make bench`, not a test
 from __future__ import annotations
 
 from bench.corpus import generate
-from bench.run import TARGETS, bench_retrieval, judge_runtimes, table
+from bench.run import TARGETS, FirstToken, bench_retrieval, judge_runtimes, table
 
 
 def test_corpus_is_repeatable_and_varied(tmp_path):
@@ -60,3 +60,12 @@ def test_retrieval_timing_reports_every_stage(fake_desk):
     assert timing["chunks"] == fake_desk.store.count() > 0
     for stage in ("", "embed_query_", "dense_chroma_", "keyword_bm25_"):
         assert 0 < timing[f"{stage}p50_ms"] <= timing[f"{stage}p95_ms"]
+
+
+def test_first_token_time_is_the_first_tokens():
+    first = FirstToken()
+    assert first.at is None
+    first("The")
+    noted = first.at
+    first(" aid")
+    assert noted is not None and first.at == noted

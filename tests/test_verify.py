@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-from rag.settings import Settings
 from rag.verify import Passage, Rules, Verifier
 
 PASSAGE = Passage(
