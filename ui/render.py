@@ -16,7 +16,9 @@ MARKER = re.compile(r"\[(\d{1,3})\]")
 REFUSED_HTML = '<div class="bd-refused">The articles do not say. Nothing was found in the ingested articles that answers this question.</div>'
 
 
-def answer_html(answer_text: str, refused: bool, warning: str | None = None, short_answer: str | None = None) -> str:
+def answer_html(
+    answer_text: str, refused: bool, warning: str | None = None, short_answer: str | None = None
+) -> str:
     """The answer with its [n] markers as chips that link to the matching source card, its short
     answer (which the answer text starts with) in bold, under the answer's own warning if it has one
     (e.g. the LLM failed and the quoted evidence answers instead)."""
@@ -26,24 +28,51 @@ def answer_html(answer_text: str, refused: bool, warning: str | None = None, sho
     safe = escape(answer_text)
     if short_answer and safe.startswith(escape(short_answer)):
         head = escape(short_answer)
-        safe = f'<strong class="bd-short">{head}</strong>' + safe[len(head):]
-    return note + MARKER.sub(lambda m: f'<a class="bd-chip" href="#bd-src-{m.group(1)}" title="source {m.group(1)}">{m.group(1)}</a>', safe)
+        safe = f'<strong class="bd-short">{head}</strong>' + safe[len(head) :]
+    return note + MARKER.sub(
+        lambda m: (
+            f'<a class="bd-chip" href="#bd-src-{m.group(1)}" title="source {m.group(1)}">{m.group(1)}</a>'
+        ),
+        safe,
+    )
 
 
 def highlighted_passage(source_text: str, start: int, end: int, context: int = CONTEXT_CHARS) -> str:
     """The quote at [start, end) wrapped in <mark>, inside some escaped surrounding text."""
     lo, hi = max(0, start - context), min(len(source_text), end + context)
     before, quote, after = source_text[lo:start], source_text[start:end], source_text[end:hi]
-    return ("…" if lo else "") + escape(before) + "<mark>" + escape(quote) + "</mark>" + escape(after) + ("…" if hi < len(source_text) else "")
+    return (
+        ("…" if lo else "")
+        + escape(before)
+        + "<mark>"
+        + escape(quote)
+        + "</mark>"
+        + escape(after)
+        + ("…" if hi < len(source_text) else "")
+    )
 
 
 def source_card(citation: dict, record) -> str:
     """One cited passage: number, title, outlet, date, and the quote highlighted in context."""
-    meta = " · ".join(escape(x) for x in (citation.get("source", ""), getattr(record, "outlet", None) or "", citation.get("date") or "undated") if x)
-    body = highlighted_passage(record.text, citation["start"], citation["end"]) if record is not None else f"<mark>{escape(citation['quote'])}</mark>"
-    return (f'<div class="bd-source" id="bd-src-{int(citation["n"])}"><div class="bd-source-head"><span class="bd-chip">{int(citation["n"])}</span> '
-            f'<b>{escape(citation.get("title") or citation.get("source", ""))}</b><div class="bd-meta">{meta}</div></div>'
-            f'<div class="bd-passage">{body}</div></div>')
+    meta = " · ".join(
+        escape(x)
+        for x in (
+            citation.get("source", ""),
+            getattr(record, "outlet", None) or "",
+            citation.get("date") or "undated",
+        )
+        if x
+    )
+    body = (
+        highlighted_passage(record.text, citation["start"], citation["end"])
+        if record is not None
+        else f"<mark>{escape(citation['quote'])}</mark>"
+    )
+    return (
+        f'<div class="bd-source" id="bd-src-{int(citation["n"])}"><div class="bd-source-head"><span class="bd-chip">{int(citation["n"])}</span> '
+        f'<b>{escape(citation.get("title") or citation.get("source", ""))}</b><div class="bd-meta">{meta}</div></div>'
+        f'<div class="bd-passage">{body}</div></div>'
+    )
 
 
 def sources_panel(citations: list[dict], records: dict) -> str:
@@ -54,7 +83,10 @@ def sources_panel(citations: list[dict], records: dict) -> str:
 
 def copy_text(answer_json: dict) -> str:
     """The answer followed by its numbered references, as plain text to paste elsewhere."""
-    refs = [f"[{c['n']}] {c['source']} ({c.get('date') or 'undated'}): \"{c['quote']}\"" for c in answer_json.get("citations", [])]
+    refs = [
+        f'[{c["n"]}] {c["source"]} ({c.get("date") or "undated"}): "{c["quote"]}"'
+        for c in answer_json.get("citations", [])
+    ]
     return "\n".join([answer_json.get("answer", "")] + ([""] + refs if refs else []))
 
 
@@ -66,8 +98,11 @@ def markdown_safe(markdown: str) -> str:
 def briefing_files(briefing, folder: Path) -> list[str]:
     """The briefing as Markdown, a self-contained HTML page and JSON, written for download."""
     folder.mkdir(parents=True, exist_ok=True)
-    exports = {"briefing.md": briefing.to_markdown(), "briefing.html": briefing.to_html(),
-               "briefing.json": json.dumps(briefing.to_json(), ensure_ascii=False, indent=1)}
+    exports = {
+        "briefing.md": briefing.to_markdown(),
+        "briefing.html": briefing.to_html(),
+        "briefing.json": json.dumps(briefing.to_json(), ensure_ascii=False, indent=1),
+    }
     for name, text in exports.items():
         (folder / name).write_text(text, encoding="utf-8")
     return [str(folder / name) for name in exports]
@@ -78,7 +113,9 @@ def sources_table(records) -> list[list]:
 
 
 def metrics_markdown(rows: list[tuple[str, str]]) -> str:
-    return "\n".join(["| metric | value |", "| --- | --- |"] + [f"| {escape(k)} | {escape(v)} |" for k, v in rows])
+    return "\n".join(
+        ["| metric | value |", "| --- | --- |"] + [f"| {escape(k)} | {escape(v)} |" for k, v in rows]
+    )
 
 
 CSS = """
