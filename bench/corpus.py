@@ -10,8 +10,33 @@ from pathlib import Path
 from rag.toolkit import clean_document, split_sentences
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-NAMES = ["Harris", "Blinken", "Mayorkas", "Bárcena", "Alcalde", "Jara", "Salazar", "Sandoval", "Montezuma", "Ebrard", "Sheinbaum", "Trudeau"]
-PLACES = ["Matamoros", "Tapachula", "Ciudad Juárez", "Tijuana", "Nogales", "Reynosa", "Monterrey", "Oaxaca", "Chiapas", "San Diego", "El Paso"]
+NAMES = [
+    "Harris",
+    "Blinken",
+    "Mayorkas",
+    "Bárcena",
+    "Alcalde",
+    "Jara",
+    "Salazar",
+    "Sandoval",
+    "Montezuma",
+    "Ebrard",
+    "Sheinbaum",
+    "Trudeau",
+]
+PLACES = [
+    "Matamoros",
+    "Tapachula",
+    "Ciudad Juárez",
+    "Tijuana",
+    "Nogales",
+    "Reynosa",
+    "Monterrey",
+    "Oaxaca",
+    "Chiapas",
+    "San Diego",
+    "El Paso",
+]
 OUTLETS = ["Reuters", "EFE", "Latin Times", "Mexico News Daily", "El Comercio", "AP"]
 NAME_RE = re.compile(r"\b(" + "|".join(NAMES[:9]) + r")\b")
 PLACE_RE = re.compile(r"\b(" + "|".join(PLACES[:7]) + r")\b")
@@ -22,7 +47,7 @@ def seed_sentences() -> list[str]:
     sentences = []
     for path in sorted(SEEDS.glob("*.txt")):
         text = clean_document(path.read_text(encoding="utf-8")).text
-        sentences += [text[s.start:s.end] for s in split_sentences(text) if len(text[s.start:s.end]) > 40]
+        sentences += [text[s.start : s.end] for s in split_sentences(text) if len(text[s.start : s.end]) > 40]
     return sentences
 
 
@@ -35,10 +60,13 @@ def vary(sentence: str, rng: random.Random) -> str:
 def article(rng: random.Random, pool: list[str], sentences: int) -> str:
     lines = []
     if rng.random() < 0.6:
-        lines.append(f"date {rng.randint(2019, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} " + vary(rng.choice(pool), rng))
+        lines.append(
+            f"date {rng.randint(2019, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} "
+            + vary(rng.choice(pool), rng)
+        )
     body = [vary(rng.choice(pool), rng) for _ in range(sentences)]
     for i in range(0, len(body), 3):  # paragraphs of three sentences
-        lines.append(" ".join(body[i:i + 3]))
+        lines.append(" ".join(body[i : i + 3]))
     if rng.random() < 0.5:
         lines.append(f"Source: {rng.choice(OUTLETS)}")
     return "\n\n".join(lines) + "\n"

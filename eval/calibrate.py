@@ -68,7 +68,9 @@ class CachedEmbedder:
 
 def public_pairs(part: str) -> list[dict]:
     titles = set(squad.split_of(Path(PUBLIC_SOURCE))[part])
-    rows = [json.loads(line) for line in PUBLIC_PAIRS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in PUBLIC_PAIRS.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     return [r for r in rows if r["article"] in titles]
 
 
@@ -103,7 +105,11 @@ def evaluate_grid(fit_sets: dict[str, tuple[list[Findings], list[bool]]]) -> lis
     evaluated = []
     for rules in all_rules():
         scores = {name: score(f, labels, rules) for name, (f, labels) in fit_sets.items()}
-        key = (round(mean_over(scores, "accuracy"), 6), round(mean_over(scores, "precision"), 6), rules.threshold)
+        key = (
+            round(mean_over(scores, "accuracy"), 6),
+            round(mean_over(scores, "precision"), 6),
+            rules.threshold,
+        )
         evaluated.append((key, rules, scores))
     return evaluated
 
@@ -120,7 +126,10 @@ def options(evaluated: list[tuple[tuple, Rules, dict]]) -> dict[str, dict]:
     for key in ("max_new_words", "names_from_context", "role_order", "role_slots", "substitutions"):
         for value in GRID[key]:
             best = max((e for e in evaluated if getattr(e[1], key) == value), key=lambda e: e[0])
-            shown[f"{key}={value}"] = {"rules": best[1].__dict__, "fit": {n: {k: round(v, 3) for k, v in m.items()} for n, m in best[2].items()}}
+            shown[f"{key}={value}"] = {
+                "rules": best[1].__dict__,
+                "fit": {n: {k: round(v, 3) for k, v in m.items()} for n, m in best[2].items()},
+            }
     return shown
 
 
@@ -128,7 +137,9 @@ def by_kind(pairs: list[dict], predictions: list[bool]) -> dict[str, dict]:
     """Per kind: how many pairs, and the share judged supported (recall for positives, let-through for negatives)."""
     kinds: dict[str, dict] = {}
     for pair, predicted in zip(pairs, predictions):
-        k = kinds.setdefault(pair["kind"], {"supported": pair["supported"], "pairs": 0, "judged_supported": 0})
+        k = kinds.setdefault(
+            pair["kind"], {"supported": pair["supported"], "pairs": 0, "judged_supported": 0}
+        )
         k["pairs"] += 1
         k["judged_supported"] += int(predicted)
     for k in kinds.values():
@@ -141,39 +152,59 @@ def report_on(pairs: list[dict], findings: list[Findings], rules: Rules) -> dict
     old = [old_decision(f) for f in findings]
     new = [not decide(f, rules) for f in findings]
     rounded = lambda m: {k: round(v, 3) for k, v in m.items()}  # noqa: E731
-    return {"pairs": len(pairs), "old": rounded(classifier_metrics(old, labels)), "new": rounded(classifier_metrics(new, labels)),
-            "old_by_kind": by_kind(pairs, old), "new_by_kind": by_kind(pairs, new)}
+    return {
+        "pairs": len(pairs),
+        "old": rounded(classifier_metrics(old, labels)),
+        "new": rounded(classifier_metrics(new, labels)),
+        "old_by_kind": by_kind(pairs, old),
+        "new_by_kind": by_kind(pairs, new),
+    }
 
 
 def print_report(name: str, result: dict) -> None:
     print(f"\n{name}: {result['pairs']} report pairs")
     for which in ("old", "new"):
         m = result[which]
-        print(f"  {which}: accuracy {m['accuracy']:.3f} precision {m['precision']:.3f} recall {m['recall']:.3f}")
+        print(
+            f"  {which}: accuracy {m['accuracy']:.3f} precision {m['precision']:.3f} recall {m['recall']:.3f}"
+        )
     for kind, new in result["new_by_kind"].items():
         old = result["old_by_kind"][kind]
         label = "passes (recall)" if new["supported"] else "gets through"
-        print(f"  {kind:22s} {new['pairs']:4d} {label:16s} old {old['share_judged_supported']:.0%}  new {new['share_judged_supported']:.0%}")
+        print(
+            f"  {kind:22s} {new['pairs']:4d} {label:16s} old {old['share_judged_supported']:.0%}  new {new['share_judged_supported']:.0%}"
+        )
 
 
 def main() -> int:
     settings = load_settings()
     verifier = Verifier(CachedEmbedder(Desk(settings).embedder))
-    sets = {"public": (public_pairs("fit"), public_pairs("report")),
-            "seeds": (support_pairs(settings.support_set, "fit"), support_pairs(settings.support_set, "report"))}
+    sets = {
+        "public": (public_pairs("fit"), public_pairs("report")),
+        "seeds": (support_pairs(settings.support_set, "fit"), support_pairs(settings.support_set, "report")),
+    }
     every = [p for fit, report in sets.values() for p in fit + report]
     verifier.embedder.prime([p["sentence"] for p in every] + [p["passage"] for p in every])
-    found = {name: tuple([verifier.findings(p["sentence"], passages_of(p)) for p in part] for part in parts)
-             for name, parts in sets.items()}
+    found = {
+        name: tuple([verifier.findings(p["sentence"], passages_of(p)) for p in part] for part in parts)
+        for name, parts in sets.items()
+    }
     fit_sets = {name: (found[name][0], [bool(p["supported"]) for p in sets[name][0]]) for name in sets}
     evaluated = evaluate_grid(fit_sets)
     _, rules, fit_scores = max(evaluated, key=lambda e: e[0])
     shown = options(evaluated)
     for name, option in shown.items():
-        print(f"  best with {name}: " + "; ".join(f"{n} accuracy {m['accuracy']:.3f} recall {m['recall']:.3f}" for n, m in option["fit"].items()))
+        print(
+            f"  best with {name}: "
+            + "; ".join(
+                f"{n} accuracy {m['accuracy']:.3f} recall {m['recall']:.3f}" for n, m in option["fit"].items()
+            )
+        )
     print(f"chosen on {sum(len(s[0]) for s in sets.values())} fitting pairs: {rules}")
     for name, s in fit_scores.items():
-        print(f"  fit {name}: accuracy {s['accuracy']:.3f} precision {s['precision']:.3f} recall {s['recall']:.3f}")
+        print(
+            f"  fit {name}: accuracy {s['accuracy']:.3f} precision {s['precision']:.3f} recall {s['recall']:.3f}"
+        )
     results = {name: report_on(sets[name][1], found[name][1], rules) for name in sets}
     for name, result in results.items():
         print_report(name, result)
@@ -185,14 +216,19 @@ def write_report(rules: Rules, sets: dict, fit_scores: dict, results: dict, show
     report = {
         "measured_at": time.strftime("%Y-%m-%d", time.gmtime()),
         "chosen_rules": rules.__dict__,
-        "fitted_on": {"public": f"{PUBLIC_PAIRS.name}, pairs of the 'fit' articles of {PUBLIC_SOURCE} in splits.json ({len(sets['public'][0])} pairs)",
-                      "seeds": f"support.jsonl, pairs of the seeds split's 'fit' articles ({len(sets['seeds'][0])} pairs)",
-                      "objective": "mean accuracy of the two fitting sets; ties to higher mean precision, then the stricter threshold, then the earlier value in the grid (listed in order of preference)", "grid": GRID},
+        "fitted_on": {
+            "public": f"{PUBLIC_PAIRS.name}, pairs of the 'fit' articles of {PUBLIC_SOURCE} in splits.json ({len(sets['public'][0])} pairs)",
+            "seeds": f"support.jsonl, pairs of the seeds split's 'fit' articles ({len(sets['seeds'][0])} pairs)",
+            "objective": "mean accuracy of the two fitting sets; ties to higher mean precision, then the stricter threshold, then the earlier value in the grid (listed in order of preference)",
+            "grid": GRID,
+        },
         "fit_scores": fit_scores,
         "options_on_fit": shown,
         "old_verifier": "commit 1a4814e: names from anywhere in the chunk; coverage floor 0.5; similarity >= 0.5 unless coverage >= 0.85; no order or new-word checks",
-        "report": {"public": {"on": f"pairs of the 'report' articles of {PUBLIC_SOURCE}", **results["public"]},
-                   "seeds": {"on": "support.jsonl pairs of the seeds split's 'report' articles", **results["seeds"]}},
+        "report": {
+            "public": {"on": f"pairs of the 'report' articles of {PUBLIC_SOURCE}", **results["public"]},
+            "seeds": {"on": "support.jsonl pairs of the seeds split's 'report' articles", **results["seeds"]},
+        },
     }
     REPORT_FILE.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 

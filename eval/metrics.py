@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 Entails = Callable[[str, list[str]], bool]
-REQUIRED_KEYS = {"id": str, "question": str, "gold_short_answers": list, "gold_sources": list, "answerable": bool}
+REQUIRED_KEYS = {
+    "id": str,
+    "question": str,
+    "gold_short_answers": list,
+    "gold_sources": list,
+    "answerable": bool,
+}
 MARKERS = re.compile(r"\s*\[(\d{1,3})\]")
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"'¿¡])")
 
@@ -44,7 +50,9 @@ def contains_alias(answer: str, alias: str) -> bool:
 
 def answer_correct(answer: str, gold_short_answers: list[list[str]]) -> bool:
     """Right when every inner list has at least one alias in the answer."""
-    return bool(gold_short_answers) and all(any(contains_alias(answer, a) for a in aliases) for aliases in gold_short_answers)
+    return bool(gold_short_answers) and all(
+        any(contains_alias(answer, a) for a in aliases) for aliases in gold_short_answers
+    )
 
 
 def split_sentences_with_markers(answer: str) -> list[tuple[str, list[int]]]:
@@ -84,7 +92,7 @@ def citation_scores(sentences: list[tuple[str, list[str]]], entails: Entails) ->
             continue
         supported += 1
         for i, passage in enumerate(passages):
-            rest = passages[:i] + passages[i + 1:]
+            rest = passages[:i] + passages[i + 1 :]
             if entails(claim, [passage]) or not (rest and entails(claim, rest)):
                 relevant += 1
     return CitationScores(
@@ -134,7 +142,12 @@ def classifier_metrics(predictions: list[bool], labels: list[bool]) -> dict[str,
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"accuracy": correct / len(labels) if labels else 0.0, "precision": precision, "recall": recall, "f1": f1}
+    return {
+        "accuracy": correct / len(labels) if labels else 0.0,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
 
 
 def load_eval_set(path: Path) -> list[dict]:
@@ -157,7 +170,9 @@ def load_eval_set(path: Path) -> list[dict]:
         if row["id"] in ids:
             raise ValueError(f"{where}: duplicate id '{row['id']}'")
         if row["answerable"] and not all(isinstance(a, list) and a for a in row["gold_short_answers"]):
-            raise ValueError(f"{where}: an answerable row needs gold_short_answers as non-empty lists of aliases")
+            raise ValueError(
+                f"{where}: an answerable row needs gold_short_answers as non-empty lists of aliases"
+            )
         ids.add(row["id"])
         rows.append(row)
     if not rows:
@@ -198,7 +213,12 @@ class GoldCitationScores:
     supported: bool
 
 
-def gold_citation_scores(citations: list[dict], gold_sources: list[str], gold_short_answers: list[list[str]], answer_cites: list[int]) -> GoldCitationScores:
+def gold_citation_scores(
+    citations: list[dict],
+    gold_sources: list[str],
+    gold_short_answers: list[list[str]],
+    answer_cites: list[int],
+) -> GoldCitationScores:
     gold = set(gold_sources)
     correct = 0
     for c in citations:
@@ -207,4 +227,6 @@ def gold_citation_scores(citations: list[dict], gold_sources: list[str], gold_sh
             ok = contains_gold(c["quote"], gold_short_answers)
         correct += ok
     gold_quotes = " ".join(c["quote"] for c in citations if c["source"] in gold)
-    return GoldCitationScores(len(citations), correct, bool(gold_quotes) and contains_gold(gold_quotes, gold_short_answers))
+    return GoldCitationScores(
+        len(citations), correct, bool(gold_quotes) and contains_gold(gold_quotes, gold_short_answers)
+    )

@@ -20,7 +20,10 @@ from rag.prompts import load_prompt
 
 NAIVE_CHUNK_SIZE, NAIVE_CHUNK_OVERLAP, NAIVE_K = 1000, 200, 4  # the tutorial's values, on purpose
 NAIVE_STOP = ["\n\n", "\nQuestion:"]
-SAYS_UNKNOWN = re.compile(r"(don'?t|do not|does not) know|not (found|mentioned|stated)|no information|cannot (answer|be answered)|not say", re.I)
+SAYS_UNKNOWN = re.compile(
+    r"(don'?t|do not|does not) know|not (found|mentioned|stated)|no information|cannot (answer|be answered)|not say",
+    re.I,
+)
 
 
 @dataclass
@@ -54,14 +57,20 @@ def build_naive_store(documents: dict[str, str], embeddings=None):
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     docs = [Document(page_content=text, metadata={"source": name}) for name, text in documents.items()]
-    splits = RecursiveCharacterTextSplitter(chunk_size=NAIVE_CHUNK_SIZE, chunk_overlap=NAIVE_CHUNK_OVERLAP).split_documents(docs)
-    store = Chroma.from_documents(splits, embeddings or naive_embeddings(), collection_name=f"naive_{uuid.uuid4().hex[:8]}")
+    splits = RecursiveCharacterTextSplitter(
+        chunk_size=NAIVE_CHUNK_SIZE, chunk_overlap=NAIVE_CHUNK_OVERLAP
+    ).split_documents(docs)
+    store = Chroma.from_documents(
+        splits, embeddings or naive_embeddings(), collection_name=f"naive_{uuid.uuid4().hex[:8]}"
+    )
     return store, len(splits)
 
 
 def parse_citations(answer: str, contexts: list[str], sources: list[str]) -> list[dict[str, Any]]:
     """One citation per [n] the chain wrote that points at a chunk it was shown."""
-    used = dict.fromkeys(n for _, ns in split_sentences_with_markers(answer) for n in ns if 1 <= n <= len(contexts))
+    used = dict.fromkeys(
+        n for _, ns in split_sentences_with_markers(answer) for n in ns if 1 <= n <= len(contexts)
+    )
     return [{"n": n, "source": sources[n - 1], "quote": contexts[n - 1]} for n in used]
 
 
@@ -78,10 +87,19 @@ class NaiveChain:
         docs = self.store.similarity_search(question, k=NAIVE_K)
         contexts, sources = [d.page_content for d in docs], [d.metadata["source"] for d in docs]
         prompt = load_prompt("naive_answer")
-        chain = RunnableLambda(lambda q: prompt.render(contexts=contexts, question=q)) | self.llm | StrOutputParser()
+        chain = (
+            RunnableLambda(lambda q: prompt.render(contexts=contexts, question=q))
+            | self.llm
+            | StrOutputParser()
+        )
         text = chain.invoke(question).strip()
         refused = bool(SAYS_UNKNOWN.search(text)) or not text
         return NaiveAnswer(
-            question=question, answer=text, refused=refused, contexts=contexts, sources=sources,
-            seconds=time.perf_counter() - started, citations=[] if refused else parse_citations(text, contexts, sources),
+            question=question,
+            answer=text,
+            refused=refused,
+            contexts=contexts,
+            sources=sources,
+            seconds=time.perf_counter() - started,
+            citations=[] if refused else parse_citations(text, contexts, sources),
         )

@@ -72,11 +72,17 @@ def comparison_table(report) -> str:
         lines.append(f"| {label} | " + " | ".join(fmt(report.systems[n], key, kind) for n in names) + " |")
     by_article = ours.get("by_article") or {}
     if by_article:
-        lines += ["", "Accuracy by article (Briefing Desk): " + "; ".join(
-            f"{title} {fmt(m, 'accuracy', 'pct')}" for title, m in by_article.items())]
+        lines += [
+            "",
+            "Accuracy by article (Briefing Desk): "
+            + "; ".join(f"{title} {fmt(m, 'accuracy', 'pct')}" for title, m in by_article.items()),
+        ]
     v = report.verifier
-    lines += ["", f"Verifier on the {v['n']} labelled pairs of the '{v['part']}' part of the support set (threshold chosen on the 'fit' part): "
-                  f"accuracy {100 * v['accuracy']:.1f}%, precision {100 * v['precision']:.1f}%, recall {100 * v['recall']:.1f}%"]
+    lines += [
+        "",
+        f"Verifier on the {v['n']} labelled pairs of the '{v['part']}' part of the support set (threshold chosen on the 'fit' part): "
+        f"accuracy {100 * v['accuracy']:.1f}%, precision {100 * v['precision']:.1f}%, recall {100 * v['recall']:.1f}%",
+    ]
     return "\n".join(lines)
 
 
@@ -91,7 +97,9 @@ def write_outputs(report, out: Path) -> None:
         write_chart(report, out / "chart.png")
         (out / "report.md").write_text(markdown_report(report), encoding="utf-8")
     except OSError as exc:
-        raise BriefError(f"cannot write the eval report to {out}: {exc.strerror}", fix="choose a writable --out folder") from None
+        raise BriefError(
+            f"cannot write the eval report to {out}: {exc.strerror}", fix="choose a writable --out folder"
+        ) from None
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -126,7 +134,12 @@ def write_chart(report, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 4))
     for i, name in enumerate(names):
         values = [100 * (report.systems[name].get(k) or 0) for k in CHART_METRICS]
-        ax.bar([x + (i - (len(names) - 1) / 2) * width for x in range(len(labels))], values, width, label=SYSTEM_LABELS.get(name, name))
+        ax.bar(
+            [x + (i - (len(names) - 1) / 2) * width for x in range(len(labels))],
+            values,
+            width,
+            label=SYSTEM_LABELS.get(name, name),
+        )
     ax.set_xticks(list(range(len(labels))), labels, rotation=20, ha="right")
     ax.set_ylim(0, 100)
     ax.set_ylabel("%")
@@ -138,11 +151,23 @@ def write_chart(report, path: Path) -> None:
 
 
 def markdown_report(report) -> str:
-    lines = ["# Citation eval report", "", comparison_table(report), "", "## Per question (Briefing Desk)", "",
-             "| id | right | refused | short answer | answer |", "| --- | --- | --- | --- | --- |"]
+    lines = [
+        "# Citation eval report",
+        "",
+        comparison_table(report),
+        "",
+        "## Per question (Briefing Desk)",
+        "",
+        "| id | right | refused | short answer | answer |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for r in report.results["ours"]:
         v = r.verdicts
-        right = ("yes" if v["refused"] else "no") if not r.answerable else ("yes" if v.get("short_correct") else "no")
+        right = (
+            ("yes" if v["refused"] else "no")
+            if not r.answerable
+            else ("yes" if v.get("short_correct") else "no")
+        )
         answer = r.output.answer.replace("|", "\\|").replace("\n", " ")[:160]
         short = (v["prediction"] if r.answerable else "").replace("|", "\\|")[:60]
         lines.append(f"| {r.id} | {right} | {'yes' if v['refused'] else 'no'} | {short} | {answer} |")

@@ -57,9 +57,14 @@ class RowResult:
 # --- systems ----------------------------------------------------------------------------------------
 def ours_output(answer: Answer, latency_ms: float) -> Output:
     return Output(
-        answer=answer.answer, refused=answer.refused, citations=[c.to_json() for c in answer.citations],
-        short_answer=answer.short_answer, answer_cites=answer.short_answer_cites,
-        retrieved_sources=answer.retrieved_sources, contexts=[e.text for e in answer.evidence], latency_ms=latency_ms,
+        answer=answer.answer,
+        refused=answer.refused,
+        citations=[c.to_json() for c in answer.citations],
+        short_answer=answer.short_answer,
+        answer_cites=answer.short_answer_cites,
+        retrieved_sources=answer.retrieved_sources,
+        contexts=[e.text for e in answer.evidence],
+        latency_ms=latency_ms,
     )
 
 
@@ -76,7 +81,9 @@ def run_ours(desk, rows: list[dict], progress: Progress | None) -> tuple[list[Ou
 
 
 def refuse_everything(answers: list[Answer]) -> list[Output]:
-    return [Output(answer="", refused=True, citations=[], retrieved_sources=a.retrieved_sources) for a in answers]
+    return [
+        Output(answer="", refused=True, citations=[], retrieved_sources=a.retrieved_sources) for a in answers
+    ]
 
 
 def top_sentence(answers: list[Answer]) -> list[Output]:
@@ -85,24 +92,45 @@ def top_sentence(answers: list[Answer]) -> list[Output]:
     outputs = []
     for a in answers:
         if not a.evidence:
-            outputs.append(Output(answer="", refused=True, citations=[], retrieved_sources=a.retrieved_sources))
+            outputs.append(
+                Output(answer="", refused=True, citations=[], retrieved_sources=a.retrieved_sources)
+            )
             continue
         e = a.evidence[0]
         citation = {"n": 1, "source": e.source, "quote": e.text, "start": e.start, "end": e.end}
-        outputs.append(Output(answer=f"{e.text} [1]", refused=False, citations=[citation], short_answer=e.text, answer_cites=[1],
-                              retrieved_sources=a.retrieved_sources, contexts=[e.text]))
+        outputs.append(
+            Output(
+                answer=f"{e.text} [1]",
+                refused=False,
+                citations=[citation],
+                short_answer=e.text,
+                answer_cites=[1],
+                retrieved_sources=a.retrieved_sources,
+                contexts=[e.text],
+            )
+        )
     return outputs
 
 
-def run_naive(desk, rows: list[dict], source_texts: dict[str, str], progress: Progress | None) -> list[Output]:
+def run_naive(
+    desk, rows: list[dict], source_texts: dict[str, str], progress: Progress | None
+) -> list[Output]:
     from eval.naive import NaiveChain
 
     chain = NaiveChain(source_texts, desk.llm, desk.settings.llm_max_tokens)
     outputs = []
     for i, row in enumerate(rows, 1):
         naive = chain.ask(row["question"])
-        outputs.append(Output(answer=naive.answer, refused=naive.refused, citations=naive.citations,
-                              retrieved_sources=list(dict.fromkeys(naive.sources)), contexts=naive.contexts, latency_ms=naive.seconds * 1000))
+        outputs.append(
+            Output(
+                answer=naive.answer,
+                refused=naive.refused,
+                citations=naive.citations,
+                retrieved_sources=list(dict.fromkeys(naive.sources)),
+                contexts=naive.contexts,
+                latency_ms=naive.seconds * 1000,
+            )
+        )
         report_progress(progress, i, len(rows), f"naive {row['id']}")
     return outputs
 
@@ -123,7 +151,9 @@ def prediction_of(out: Output) -> str:
     return " ".join(M.MARKERS.sub(" ", text).split())
 
 
-def score_row(row: dict, out: Output, entails: M.Entails | None, source_texts: dict[str, str]) -> dict[str, Any]:
+def score_row(
+    row: dict, out: Output, entails: M.Entails | None, source_texts: dict[str, str]
+) -> dict[str, Any]:
     """Every per-question verdict; `entails` None skips the verifier's column."""
     prediction = prediction_of(out)
     exact, f1 = squad.best_scores(row["gold_answers"] if row["answerable"] else [], prediction)
@@ -136,19 +166,41 @@ def score_row(row: dict, out: Output, entails: M.Entails | None, source_texts: d
         v["reciprocal_rank"] = M.reciprocal_rank(out.retrieved_sources, row["gold_sources"])
         if not out.refused:
             judged = M.gold_citation_scores(out.citations, row["gold_sources"], gold, out.answer_cites)
-            v.update(gold_citations=judged.n_citations, gold_citations_correct=judged.n_correct, gold_supported=judged.supported)
+            v.update(
+                gold_citations=judged.n_citations,
+                gold_citations_correct=judged.n_correct,
+                gold_supported=judged.supported,
+            )
     if not out.refused and entails is not None:
         quotes = {c["n"]: c["quote"] for c in out.citations}
-        sentences = [(text, [quotes[n] for n in ns if n in quotes]) for text, ns in M.split_sentences_with_markers(out.answer)]
+        sentences = [
+            (text, [quotes[n] for n in ns if n in quotes])
+            for text, ns in M.split_sentences_with_markers(out.answer)
+        ]
         s = M.citation_scores(sentences, entails)
-        v.update(verifier_recall=s.recall, verifier_precision=s.precision, n_sentences=s.n_sentences, n_citations=s.n_citations)
+        v.update(
+            verifier_recall=s.recall,
+            verifier_precision=s.precision,
+            n_sentences=s.n_sentences,
+            n_citations=s.n_citations,
+        )
     v["quotes_valid"] = [M.quote_valid(c["quote"], source_texts.get(c["source"], "")) for c in out.citations]
     v["short_answer_words"] = len(prediction.split()) if row["answerable"] and not out.refused else None
     return v
 
 
 def score_all(rows: list[dict], outputs: list[Output], entails, source_texts) -> list[RowResult]:
-    return [RowResult(r["id"], r["question"], r["answerable"], o, score_row(r, o, entails, source_texts), r.get("article")) for r, o in zip(rows, outputs)]
+    return [
+        RowResult(
+            r["id"],
+            r["question"],
+            r["answerable"],
+            o,
+            score_row(r, o, entails, source_texts),
+            r.get("article"),
+        )
+        for r, o in zip(rows, outputs)
+    ]
 
 
 def right(v: dict[str, Any], answerable: bool) -> bool:
@@ -194,14 +246,25 @@ def summarise(results: list[RowResult]) -> dict[str, Any]:
     n_sent, n_cit = sum(v["n_sentences"] for v in cited), sum(v["n_citations"] for v in cited)
     latencies = [r.output.latency_ms for r in results if r.output.latency_ms]
     out.update(
-        n=len(results), n_answerable=len(answerable), n_unanswerable=len(unanswerable), counts=counts, hit_k=HIT_K,
-        exact_match=mean(r.verdicts["exact"] for r in results), f1=mean(r.verdicts["f1"] for r in results),
-        has_ans_exact=mean(v["exact"] for v in answerable), has_ans_f1=mean(v["f1"] for v in answerable),
-        no_ans_exact=mean(v["exact"] for v in unanswerable), no_ans_f1=mean(v["f1"] for v in unanswerable),
+        n=len(results),
+        n_answerable=len(answerable),
+        n_unanswerable=len(unanswerable),
+        counts=counts,
+        hit_k=HIT_K,
+        exact_match=mean(r.verdicts["exact"] for r in results),
+        f1=mean(r.verdicts["f1"] for r in results),
+        has_ans_exact=mean(v["exact"] for v in answerable),
+        has_ans_f1=mean(v["f1"] for v in answerable),
+        no_ans_exact=mean(v["exact"] for v in unanswerable),
+        no_ans_f1=mean(v["f1"] for v in unanswerable),
         mrr=mean(v["reciprocal_rank"] for v in answerable),
         # ALCE micro-averages with OUR verifier as the entailment model: not independent of the pipeline
-        citation_recall_verifier=(sum(v["verifier_recall"] * v["n_sentences"] for v in cited) / n_sent) if n_sent else None,
-        citation_precision_verifier=(sum(v["verifier_precision"] * v["n_citations"] for v in cited) / n_cit) if n_cit else None,
+        citation_recall_verifier=(sum(v["verifier_recall"] * v["n_sentences"] for v in cited) / n_sent)
+        if n_sent
+        else None,
+        citation_precision_verifier=(sum(v["verifier_precision"] * v["n_citations"] for v in cited) / n_cit)
+        if n_cit
+        else None,
         short_answer_words_median=M.percentile(words, 50) if words else None,
         p50_ms=round(M.percentile(latencies, 50)) if latencies else None,
         p95_ms=round(M.percentile(latencies, 95)) if latencies else None,
@@ -221,7 +284,11 @@ def verifier_report(verifier: Verifier, support_path: Path, part: str = "report"
     calibrated on the 'fit' part, `python -m eval.calibrate`)."""
     rows = support_pairs(support_path, part)
     predictions = [verifier.supports(r["sentence"], [Passage(text=r["passage"])]) for r in rows]
-    return {"n": len(rows), "part": part, **M.classifier_metrics(predictions, [bool(r["supported"]) for r in rows])}
+    return {
+        "n": len(rows),
+        "part": part,
+        **M.classifier_metrics(predictions, [bool(r["supported"]) for r in rows]),
+    }
 
 
 def support_pairs(path: Path, part: str) -> list[dict]:
@@ -250,19 +317,41 @@ class EvalReport:
 
     def metrics_json(self) -> dict[str, Any]:
         others = {name: m for name, m in self.systems.items() if name != "ours"}
-        return {**self.ours, "backend": self.backend, "eval_set": self.eval_set, "split": self.split, "articles": self.articles,
-                "measured_at": self.measured_at, "verifier": self.verifier, "others": others}
+        return {
+            **self.ours,
+            "backend": self.backend,
+            "eval_set": self.eval_set,
+            "split": self.split,
+            "articles": self.articles,
+            "measured_at": self.measured_at,
+            "verifier": self.verifier,
+            "others": others,
+        }
 
 
-SYSTEM_LABELS = {"ours": "Briefing Desk", "naive": "naive LangChain chain", "refuse_all": "refuse everything", "top_sentence": "top retrieved sentence"}
+SYSTEM_LABELS = {
+    "ours": "Briefing Desk",
+    "naive": "naive LangChain chain",
+    "refuse_all": "refuse everything",
+    "top_sentence": "top retrieved sentence",
+}
 
 
-def run_eval(desk, eval_set: Path, compare: bool = False, limit: int | None = None, progress: Progress | None = None,
-             split: str | None = None, articles: str | None = None) -> EvalReport:
+def run_eval(
+    desk,
+    eval_set: Path,
+    compare: bool = False,
+    limit: int | None = None,
+    progress: Progress | None = None,
+    split: str | None = None,
+    articles: str | None = None,
+) -> EvalReport:
     try:
         evalset = load_eval_questions(eval_set, split=split, articles=articles, limit=limit)
     except (OSError, ValueError) as exc:
-        raise BriefError(f"cannot use eval set {eval_set}: {exc}", fix="see the eval set format in the README") from None
+        raise BriefError(
+            f"cannot use eval set {eval_set}: {exc}", fix="see the eval set format in the README"
+        ) from None
     with store_for(desk, evalset, progress) as target:
         if not target.sources():
             raise BriefError("nothing is ingested", fix="run `brief ingest` first")
@@ -274,14 +363,25 @@ def evaluate(desk, evalset: EvalSet, set_name: str, compare: bool, progress: Pro
     verifier = desk.verifier
     entails = verifier_entails(verifier)
     outputs, answers = run_ours(desk, evalset.rows, progress)
-    systems_out = {"ours": outputs, "refuse_all": refuse_everything(answers), "top_sentence": top_sentence(answers)}
+    systems_out = {
+        "ours": outputs,
+        "refuse_all": refuse_everything(answers),
+        "top_sentence": top_sentence(answers),
+    }
     if compare:
         systems_out["naive"] = run_naive(desk, evalset.rows, source_texts, progress)
-    results = {name: score_all(evalset.rows, outs, entails, source_texts) for name, outs in systems_out.items()}
+    results = {
+        name: score_all(evalset.rows, outs, entails, source_texts) for name, outs in systems_out.items()
+    }
     return EvalReport(
-        eval_set=set_name, split=evalset.split, backend=desk.llm.name, measured_at=time.strftime("%Y-%m-%d"),
-        systems={name: summarise(rs) for name, rs in results.items()}, verifier=verifier_report(verifier, desk.settings.support_set),
-        articles=evalset.articles, results=results,
+        eval_set=set_name,
+        split=evalset.split,
+        backend=desk.llm.name,
+        measured_at=time.strftime("%Y-%m-%d"),
+        systems={name: summarise(rs) for name, rs in results.items()},
+        verifier=verifier_report(verifier, desk.settings.support_set),
+        articles=evalset.articles,
+        results=results,
     )
 
 
@@ -306,12 +406,25 @@ def throwaway_desk(desk, root: Path, documents: dict[str, str], progress: Progre
     docs.mkdir(parents=True)
     for name, text in documents.items():
         (docs / name).write_text(text, encoding="utf-8")
-    settings = desk.settings.model_copy(update={"data_dir": root / "store", "model_dir": desk.settings.resolved_model_dir, "chroma_host": None})
+    settings = desk.settings.model_copy(
+        update={
+            "data_dir": root / "store",
+            "model_dir": desk.settings.resolved_model_dir,
+            "chroma_host": None,
+        }
+    )
     target = Desk(settings)
-    for backend in ("embedder", "reader", "llm"):  # share the models the user's desk already loaded (cached properties)
+    for backend in (
+        "embedder",
+        "reader",
+        "llm",
+    ):  # share the models the user's desk already loaded (cached properties)
         if backend in desk.__dict__:
             target.__dict__[backend] = desk.__dict__[backend]
-    target.ingest([docs], progress=(lambda d, t, name: report_progress(progress, d, t, f"ingest {name}")) if progress else None)
+    target.ingest(
+        [docs],
+        progress=(lambda d, t, name: report_progress(progress, d, t, f"ingest {name}")) if progress else None,
+    )
     return target
 
 

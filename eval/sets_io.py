@@ -35,7 +35,9 @@ class EvalSet:
         return bool(self.documents)
 
 
-def load_eval_questions(path: Path, split: str | None = None, articles: str | None = None, limit: int | None = None) -> EvalSet:
+def load_eval_questions(
+    path: Path, split: str | None = None, articles: str | None = None, limit: int | None = None
+) -> EvalSet:
     """Read a set, keep one part of its split, then the chosen articles, then `limit` questions
     spread evenly over what is left. ValueError with the reason on anything wrong."""
     spec = squad.split_of(path)
@@ -43,14 +45,18 @@ def load_eval_questions(path: Path, split: str | None = None, articles: str | No
     if part not in SPLIT_PARTS:
         raise ValueError(f"unknown split '{part}' (use one of {', '.join(SPLIT_PARTS)})")
     if part != "all" and not spec:
-        raise ValueError(f"no fitting/reporting split is recorded for {Path(path).name} in {squad.SPLITS_FILE.name}; use --split all")
+        raise ValueError(
+            f"no fitting/reporting split is recorded for {Path(path).name} in {squad.SPLITS_FILE.name}; use --split all"
+        )
     if squad.is_squad_file(path):
         evalset = squad_questions(path, spec, part, articles)
     else:
         if articles:
             raise ValueError("--articles applies to SQuAD JSON sets only")
         rows = [with_flat_golds(r) for r in M.load_eval_set(path)]
-        evalset = EvalSet(Path(path).name, [r for r in rows if part == "all" or row_part(r, spec) == part], part)
+        evalset = EvalSet(
+            Path(path).name, [r for r in rows if part == "all" or row_part(r, spec) == part], part
+        )
     evalset.rows = spread(evalset.rows, limit)
     if not evalset.rows:
         raise ValueError(f"no questions in the '{part}' part")
@@ -85,7 +91,9 @@ def squad_questions(path: Path, spec: dict | None, part: str, articles: str | No
     rows: list[dict] = []
     for article in chosen:
         names = [paragraph_source(article.title, i) for i in range(len(article.paragraphs))]
-        documents.update({name: paragraph_document(article.title, text) for name, text in zip(names, article.paragraphs)})
+        documents.update(
+            {name: paragraph_document(article.title, text) for name, text in zip(names, article.paragraphs)}
+        )
         rows += [squad_row(q, names[q.paragraph]) for q in article.questions]
     return EvalSet(Path(path).name, rows, part, documents, [a.title for a in chosen])
 
@@ -112,6 +120,11 @@ def paragraph_document(title: str, paragraph: str) -> str:
 def squad_row(q: squad.SquadQuestion, source: str) -> dict:
     golds = list(dict.fromkeys(q.answers))
     return {
-        "id": q.id, "question": q.question, "answerable": q.answerable, "gold_sources": [source] if q.answerable else [],
-        "gold_short_answers": [golds] if golds else [], "gold_answers": golds, "article": q.article,
+        "id": q.id,
+        "question": q.question,
+        "answerable": q.answerable,
+        "gold_sources": [source] if q.answerable else [],
+        "gold_short_answers": [golds] if golds else [],
+        "gold_answers": golds,
+        "article": q.article,
     }

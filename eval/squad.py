@@ -100,7 +100,9 @@ def load_squad(path: Path) -> list[SquadArticle]:
                 for qa in para["qas"]:
                     answers = [] if qa.get("is_impossible") else [x["text"] for x in qa.get("answers", [])]
                     plausible = [x["text"] for x in qa.get("plausible_answers", [])]
-                    questions.append(SquadQuestion(str(qa["id"]), str(qa["question"]), answers, title, p, plausible))
+                    questions.append(
+                        SquadQuestion(str(qa["id"]), str(qa["question"]), answers, title, p, plausible)
+                    )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"article {a}: missing field {exc}") from None
         articles.append(SquadArticle(title, paragraphs, questions))

@@ -34,21 +34,52 @@ YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")
 NUMBER = re.compile(r"\d[\d,.]*")
 # A capitalised run: 'Destiny's Child', 'Sino-Tibetan', 'Ministry of Rites'.
 NAME_RUN = re.compile(r"[A-Z][\w’'.\-]*(?:\s+(?:of|the|de|and)?\s*[A-Z][\w’'.\-]*)*")
-AUXILIARY = re.compile(r"\b(is|are|was|were|has|have|had|will|would|can|could|should|may|might|must|does|did)\b")
+AUXILIARY = re.compile(
+    r"\b(is|are|was|were|has|have|had|will|would|can|could|should|may|might|must|does|did)\b"
+)
 # Derivational suffixes that mark a word class (adjectives, participles, agent nouns...): a word
 # swapped for another with the same ending reads as fluent as the original, like 'medieval'/'modern'.
-SUFFIXES = ("ern", "ial", "al", "ic", "ive", "ous", "ful", "less", "able", "ible", "ed", "ing", "ly", "ist", "ian", "ary", "est")
+SUFFIXES = (
+    "ern",
+    "ial",
+    "al",
+    "ic",
+    "ive",
+    "ous",
+    "ful",
+    "less",
+    "able",
+    "ible",
+    "ed",
+    "ing",
+    "ly",
+    "ist",
+    "ian",
+    "ary",
+    "est",
+)
 JOINERS = frozenset({"and", "or", "&", "of", "the", "with"})
 
 
-def build_pairs(data: list[SquadArticle], per_article: int = SENTENCES_PER_ARTICLE, seed: int = SEED) -> list[dict]:
+def build_pairs(
+    data: list[SquadArticle], per_article: int = SENTENCES_PER_ARTICLE, seed: int = SEED
+) -> list[dict]:
     rows: list[dict] = []
     for article in data:
         rng = random.Random(f"{seed}:{article.title}")
         for n, (sentence, answer, paragraph) in enumerate(sample_sentences(article, per_article, rng)):
             for kind, claim, supported in pairs_for(sentence, answer, paragraph, rng):
-                rows.append({"id": f"{article.title}:{n}:{kind}", "article": article.title, "kind": kind,
-                             "supported": supported, "sentence": claim, "passage": sentence, "context": paragraph})
+                rows.append(
+                    {
+                        "id": f"{article.title}:{n}:{kind}",
+                        "article": article.title,
+                        "kind": kind,
+                        "supported": supported,
+                        "sentence": claim,
+                        "passage": sentence,
+                        "context": paragraph,
+                    }
+                )
     return rows
 
 
@@ -73,7 +104,7 @@ def sentence_holding(paragraph: str, answer: str) -> str | None:
         return None
     for span in split_sentences(paragraph):
         if span.start <= at < span.end and at + len(answer) <= span.end:
-            return paragraph[span.start:span.end]
+            return paragraph[span.start : span.end]
     return None
 
 
@@ -139,11 +170,17 @@ def swap_names(sentence: str) -> str | None:
     names only joined by 'and'/'of' are skipped (swapping 'A and B' keeps the meaning)."""
     runs = [m for m in NAME_RUN.finditer(sentence) if names(m.group())]
     for i, a in enumerate(runs):
-        for b in runs[i + 1:]:
-            between = re.findall(r"[a-z]+", sentence[a.end():b.start()])
+        for b in runs[i + 1 :]:
+            between = re.findall(r"[a-z]+", sentence[a.end() : b.start()])
             if names(a.group()) & names(b.group()) or not set(between) - JOINERS:
                 continue
-            return sentence[:a.start()] + b.group() + sentence[a.end():b.start()] + a.group() + sentence[b.end():]
+            return (
+                sentence[: a.start()]
+                + b.group()
+                + sentence[a.end() : b.start()]
+                + a.group()
+                + sentence[b.end() :]
+            )
     return None
 
 
@@ -155,7 +192,9 @@ def substitute_word(sentence: str, paragraph: str, rng: random.Random) -> str | 
         suffix = next((s for s in SUFFIXES if word.endswith(s)), None)
         if suffix is None:
             continue
-        pool = sorted({w for w in re.findall(r"\b[a-z]{5,}\b", paragraph) if w.endswith(suffix)} - in_sentence)
+        pool = sorted(
+            {w for w in re.findall(r"\b[a-z]{5,}\b", paragraph) if w.endswith(suffix)} - in_sentence
+        )
         pool = [w for w in pool if w[:4] != word[:4]]  # not another form of the same word
         if pool:
             candidates.append((word, pool))
@@ -169,7 +208,7 @@ def insert_negation(sentence: str) -> str | None:
     if has_negation(sentence):
         return None
     match = AUXILIARY.search(sentence)
-    return sentence[:match.end()] + " not" + sentence[match.end():] if match else None
+    return sentence[: match.end()] + " not" + sentence[match.end() :] if match else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,12 +38,17 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # last resort: one line, the traceback only on request
         if os.environ.get("BRIEF_DEBUG"):
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (run with BRIEF_DEBUG=1 for details)", file=sys.stderr)
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (run with BRIEF_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="brief", description="Ask questions about news articles and get answers with verified citations.")
+    parser = argparse.ArgumentParser(
+        prog="brief", description="Ask questions about news articles and get answers with verified citations."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("config", help="print the effective settings")
@@ -75,7 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topic")
     add_scope_args(p)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--out", type=Path, action="append", help="write the briefing to this file: .md, .html (self-contained page) or .json (repeatable)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        action="append",
+        help="write the briefing to this file: .md, .html (self-contained page) or .json (repeatable)",
+    )
     p.set_defaults(handler=cmd_summarize)
 
     for plugin in command_plugins():
@@ -150,13 +160,17 @@ def ingest_with_date(desk, paths: list[Path], stated: str, prune: bool, progress
     from vectorstore.ingest import ingest
 
     if not paths:
-        raise BriefError("--date needs the files it applies to", fix="brief ingest FILE ... --date YYYY-MM-DD")
+        raise BriefError(
+            "--date needs the files it applies to", fix="brief ingest FILE ... --date YYYY-MM-DD"
+        )
     try:
         iso = date.fromisoformat(stated).isoformat()
     except ValueError:
         raise BriefError(f"--date {stated!r} is not a date", fix="write it as YYYY-MM-DD") from None
     options = replace(desk.ingest_options(), date=iso)
-    return ingest([Path(p) for p in paths], desk.store, desk.embedder, options, prune=prune, progress=progress)
+    return ingest(
+        [Path(p) for p in paths], desk.store, desk.embedder, options, prune=prune, progress=progress
+    )
 
 
 class progress_bar:
@@ -186,14 +200,26 @@ class progress_bar:
 
 def cmd_sources(args, settings: Settings) -> int:
     records = make_desk(settings).sources()
-    rows = [{"source": r.source, "title": r.title, "date": r.date, "outlet": r.outlet, "chunks": r.n_chunks, "status": r.status} for r in records]
+    rows = [
+        {
+            "source": r.source,
+            "title": r.title,
+            "date": r.date,
+            "outlet": r.outlet,
+            "chunks": r.n_chunks,
+            "status": r.status,
+        }
+        for r in records
+    ]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     elif not rows:
         print("no sources yet: run `brief ingest` (default: seeds/)")
     else:
         for row in rows:
-            print(f"{row['source']}\t{row['date'] or '-'}\t{row['outlet'] or '-'}\t{row['chunks']} chunks\t{row['title']}")
+            print(
+                f"{row['source']}\t{row['date'] or '-'}\t{row['outlet'] or '-'}\t{row['chunks']} chunks\t{row['title']}"
+            )
     return 0
 
 
@@ -225,7 +251,12 @@ def ask_batch(answerer, path: Path, scope, as_json: bool) -> int:
 
     for row in read_batch(path):
         answer = answerer.ask(row["question"], scope=scope, qid=row.get("id"))
-        print(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else f"[{row.get('id')}] {answer.to_text()}\n", flush=True)
+        print(
+            json.dumps(answer.to_json(), ensure_ascii=False)
+            if as_json
+            else f"[{row.get('id')}] {answer.to_text()}\n",
+            flush=True,
+        )
     return 0
 
 
@@ -236,7 +267,11 @@ def cmd_summarize(args, settings: Settings) -> int:
     summarizer = Summarizer(make_desk(settings))
     with progress_bar(disabled=args.json) as progress:
         briefing = summarizer.summarize(topic=args.topic, scope=scope_from(args), progress=progress)
-    exports = {"md": briefing.to_markdown, "html": briefing.to_html, "json": lambda: json.dumps(briefing.to_json(), ensure_ascii=False, indent=1)}
+    exports = {
+        "md": briefing.to_markdown,
+        "html": briefing.to_html,
+        "json": lambda: json.dumps(briefing.to_json(), ensure_ascii=False, indent=1),
+    }
     for path, kind in formats:
         write_text_safely(path, exports[kind]())
         print(f"wrote {path}", file=sys.stderr)

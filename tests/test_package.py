@@ -17,8 +17,21 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 AID_Q = "How much additional aid did Harris announce for the region?"
-NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", ".brief", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-                                     ".hypothesis", "docs", "results", "reports", "tests")
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    ".brief",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    "docs",
+    "results",
+    "reports",
+    "tests",
+)
 PROBE = """
 import json, sys
 import eval, prompts, rag, rag.cli, ui, vectorstore
@@ -49,9 +62,30 @@ def installed_wheel(tmp_path_factory) -> Path:
     shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
     # no build isolation: the venv's setuptools builds it, so no registry access is needed here
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(dist), str(source)], tmp, env, 300)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(dist),
+            str(source),
+        ],
+        tmp,
+        env,
+        300,
+    )
     wheel = next(dist.glob("briefing_desk-*.whl"))
-    run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)], tmp, env, 300)
+    run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        tmp,
+        env,
+        300,
+    )
     return target
 
 
@@ -68,14 +102,23 @@ def outside_env(installed_wheel, tmp_path, make_settings) -> dict[str, str]:
 def test_wheel_ships_its_prompts_presets_and_eval_sets(installed_wheel, outside_env, tmp_path):
     found = json.loads(run([sys.executable, "-c", PROBE], tmp_path, outside_env))
     assert all(Path(f).is_relative_to(installed_wheel) for f in found["modules"]), found["modules"]
-    assert {"answer", "condense"} <= set(found["prompts"]) and found["answer_prompt_variables"] == ["evidence", "question"]
+    assert {"answer", "condense"} <= set(found["prompts"]) and found["answer_prompt_variables"] == [
+        "evidence",
+        "question",
+    ]
     assert found["fast_retrieval_k"] == 4
-    assert Path(found["eval_set"]).is_relative_to(installed_wheel) and found["eval_set_exists"] and found["support_set_exists"]
+    assert (
+        Path(found["eval_set"]).is_relative_to(installed_wheel)
+        and found["eval_set_exists"]
+        and found["support_set_exists"]
+    )
 
 
 def test_installed_brief_ingests_the_seeds_and_answers(installed_wheel, outside_env, tmp_path):
     brief = [sys.executable, str(installed_wheel / "bin" / "brief")]
-    report = json.loads(run([*brief, "ingest", str(ROOT / "seeds"), "--json", "--quiet"], tmp_path, outside_env))
+    report = json.loads(
+        run([*brief, "ingest", str(ROOT / "seeds"), "--json", "--quiet"], tmp_path, outside_env)
+    )
     assert report["new_sources"] == 5
     answer = json.loads(run([*brief, "ask", AID_Q, "--json"], tmp_path, outside_env))
     assert not answer["refused"] and any("$310 million" in c["quote"] for c in answer["citations"])

@@ -21,7 +21,9 @@ def test_rrf_uses_ranks_not_the_raw_scores():
     dense = [("a", 0.99), ("b", 0.10)]
     keyword = [("b", 50.0), ("a", 0.01)]
     rescaled = [("b", 1.0), ("a", 0.9)]
-    assert reciprocal_rank_fusion([dense, keyword], [1, 1], 60) == reciprocal_rank_fusion([dense, rescaled], [1, 1], 60)
+    assert reciprocal_rank_fusion([dense, keyword], [1, 1], 60) == reciprocal_rank_fusion(
+        [dense, rescaled], [1, 1], 60
+    )
 
 
 def test_rrf_weights_decide_between_the_rankings():
@@ -40,7 +42,10 @@ def test_rrf_ties_keep_the_order_of_the_first_ranking():
 
 def test_a_larger_rrf_constant_flattens_rank_differences():
     ranking = [[("a", 1.0), ("b", 0.5)]]
-    steep, flat = dict(reciprocal_rank_fusion(ranking, [1.0], 1)), dict(reciprocal_rank_fusion(ranking, [1.0], 600))
+    steep, flat = (
+        dict(reciprocal_rank_fusion(ranking, [1.0], 1)),
+        dict(reciprocal_rank_fusion(ranking, [1.0], 600)),
+    )
     assert steep["a"] / steep["b"] > flat["a"] / flat["b"] > 1.0
 
 
@@ -114,7 +119,10 @@ def test_bm25_rare_terms_weigh_more_than_common_ones(index):
 
 
 def test_bm25_prefers_the_shorter_document_at_equal_term_frequency():
-    index = BM25Index(["short", "long"], ["migrants crossed", "migrants crossed " + "the long border river valley town " * 5])
+    index = BM25Index(
+        ["short", "long"],
+        ["migrants crossed", "migrants crossed " + "the long border river valley town " * 5],
+    )
     hits = index.search("migrants", k=2)
     assert [cid for cid, _ in hits] == ["short", "long"] and hits[0][1] > hits[1][1]
 

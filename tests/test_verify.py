@@ -14,7 +14,9 @@ PASSAGE = Passage(
     text="Harris recently announced US $310 million in additional aid for the region, which has been hit hard by the coronavirus pandemic and recent hurricanes.",
     context="The Biden administration has said it is determined to improve the rule of law. Harris recently announced US $310 million in additional aid for the region.",
 )
-TALKS = Passage(text="The meeting between López Obrador and Harris came a day after the federal government sent a diplomatic note to the United States.")
+TALKS = Passage(
+    text="The meeting between López Obrador and Harris came a day after the federal government sent a diplomatic note to the United States."
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,25 +27,31 @@ def verifier(models_root):
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("claim", [
-    "Harris announced $310 million in additional aid for the region.",
-    "US $310 million in additional aid for the region, hit hard by the pandemic and hurricanes, was announced by Harris.",
-    "The region, hit by the pandemic and hurricanes, will get US $310 million in additional aid announced by Harris.",
-    "Harris recently announced US $310 million in additional aid for the region.",
-])
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Harris announced $310 million in additional aid for the region.",
+        "US $310 million in additional aid for the region, hit hard by the pandemic and hurricanes, was announced by Harris.",
+        "The region, hit by the pandemic and hurricanes, will get US $310 million in additional aid announced by Harris.",
+        "Harris recently announced US $310 million in additional aid for the region.",
+    ],
+)
 def test_supported_sentences_pass(verifier, claim):
     verdict = verifier.check(claim, [PASSAGE])
     assert verdict.supported, verdict.problems
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("claim, problem", [
-    ("Harris announced $410 million in additional aid for the region.", "number 410"),
-    ("Trudeau announced $310 million in additional aid for the region.", "name trudeau"),
-    ("Harris did not announce any additional aid for the region.", "negation"),
-    ("Harris announced $310 million in additional aid for the region on Tuesday.", "date word tuesday"),
-    ("Mexico will build a border wall paid for by remittances.", "words are in the source"),
-])
+@pytest.mark.parametrize(
+    "claim, problem",
+    [
+        ("Harris announced $410 million in additional aid for the region.", "number 410"),
+        ("Trudeau announced $310 million in additional aid for the region.", "name trudeau"),
+        ("Harris did not announce any additional aid for the region.", "negation"),
+        ("Harris announced $310 million in additional aid for the region on Tuesday.", "date word tuesday"),
+        ("Mexico will build a border wall paid for by remittances.", "words are in the source"),
+    ],
+)
 def test_unsupported_sentences_fail_with_a_reason(verifier, claim, problem):
     verdict = verifier.check(claim, [PASSAGE])
     assert not verdict.supported
@@ -80,18 +88,43 @@ def problems_of(verifier, claim, text, context="", rules=None):
 DEFAULT_RULES = Rules.from_settings()
 
 
-@pytest.mark.parametrize("claim, text, problem", [
-    ("The modern town hall was rebuilt in 1870.", "The medieval town hall was rebuilt in 1870.", "'modern' stands where the source says 'medieval'"),
-    ("The policy was extended in May.", "The policy ended in May.", "'extended' stands where the source says 'ended'"),
-    ("Mexico refused to receive the migrants.", "Mexico agreed to receive the migrants.", "'refused' stands where the source says 'agreed'"),
-    ("The long treaty was signed by wealthy rival northern cities, towns, ports and guilds of the coast in 1410.",
-     "The long treaty was signed by the cities, towns, ports and guilds of the coast in 1410.", "words not in the source: northern, rival, wealthy"),
-    ("Globex promised the loan to Acme.", "Acme promised the loan to Globex.", "roles swapped"),
-    ("The village was attacked by Wolfram, who carried off the children with Brandt in pursuit.",
-     "The village was attacked by Brandt, who carried off the children with Wolfram in pursuit.", "roles swapped: wolfram stands where the source has brandt"),
-    ("The bridge was finished in 1932.", "The bridge was not finished in 1932.", "negation is dropped"),
-    ("The bridge was not finished in 1932.", "The bridge was finished in 1932.", "negation not in the source"),
-])
+@pytest.mark.parametrize(
+    "claim, text, problem",
+    [
+        (
+            "The modern town hall was rebuilt in 1870.",
+            "The medieval town hall was rebuilt in 1870.",
+            "'modern' stands where the source says 'medieval'",
+        ),
+        (
+            "The policy was extended in May.",
+            "The policy ended in May.",
+            "'extended' stands where the source says 'ended'",
+        ),
+        (
+            "Mexico refused to receive the migrants.",
+            "Mexico agreed to receive the migrants.",
+            "'refused' stands where the source says 'agreed'",
+        ),
+        (
+            "The long treaty was signed by wealthy rival northern cities, towns, ports and guilds of the coast in 1410.",
+            "The long treaty was signed by the cities, towns, ports and guilds of the coast in 1410.",
+            "words not in the source: northern, rival, wealthy",
+        ),
+        ("Globex promised the loan to Acme.", "Acme promised the loan to Globex.", "roles swapped"),
+        (
+            "The village was attacked by Wolfram, who carried off the children with Brandt in pursuit.",
+            "The village was attacked by Brandt, who carried off the children with Wolfram in pursuit.",
+            "roles swapped: wolfram stands where the source has brandt",
+        ),
+        ("The bridge was finished in 1932.", "The bridge was not finished in 1932.", "negation is dropped"),
+        (
+            "The bridge was not finished in 1932.",
+            "The bridge was finished in 1932.",
+            "negation not in the source",
+        ),
+    ],
+)
 def test_swaps_fail_with_a_reason(fast_verifier, claim, text, problem):
     problems = problems_of(fast_verifier, claim, text)
     assert any(problem in p for p in problems), problems
@@ -99,20 +132,54 @@ def test_swaps_fail_with_a_reason(fast_verifier, claim, text, problem):
 
 def test_wrong_entity_from_the_chunk_fails_unless_a_pronoun_refers_back(fast_verifier):
     context = "Acme and Globex met on Friday. The company announced a merger on Monday. She announced a merger on Monday."
-    wrong = problems_of(fast_verifier, "Globex announced a merger on Monday.", "The company announced a merger on Monday.", context)
+    wrong = problems_of(
+        fast_verifier,
+        "Globex announced a merger on Monday.",
+        "The company announced a merger on Monday.",
+        context,
+    )
     assert any("globex is not in the cited sentence" in p for p in wrong), wrong
     resolved = "Maria Lopez ran Acme. She announced a merger on Monday."
-    assert problems_of(fast_verifier, "Maria Lopez announced a merger on Monday.", "She announced a merger on Monday.", resolved) == []
+    assert (
+        problems_of(
+            fast_verifier,
+            "Maria Lopez announced a merger on Monday.",
+            "She announced a merger on Monday.",
+            resolved,
+        )
+        == []
+    )
     never = dataclasses.replace(DEFAULT_RULES, names_from_context="never")
-    assert problems_of(fast_verifier, "Maria Lopez announced a merger on Monday.", "She announced a merger on Monday.", resolved, never)
+    assert problems_of(
+        fast_verifier,
+        "Maria Lopez announced a merger on Monday.",
+        "She announced a merger on Monday.",
+        resolved,
+        never,
+    )
 
 
-@pytest.mark.parametrize("claim, text", [
-    ("Smith was elected by Jones as chair.", "Jones elected Smith as chair."),  # passive: order flips with 'by'
-    ("Jara, the governor of Oaxaca, announced the decision.", "Oaxaca Governor Jara announced the decision."),  # apposition
-    ("The castle was rebuilt in 1870.", "The medieval castle, a popular attraction, was rebuilt in 1870."),  # trimmed
-    ("Apple released the iPod Nano in September.", "In September, Apple released the iPod Nano."),  # reordered
-])
+@pytest.mark.parametrize(
+    "claim, text",
+    [
+        (
+            "Smith was elected by Jones as chair.",
+            "Jones elected Smith as chair.",
+        ),  # passive: order flips with 'by'
+        (
+            "Jara, the governor of Oaxaca, announced the decision.",
+            "Oaxaca Governor Jara announced the decision.",
+        ),  # apposition
+        (
+            "The castle was rebuilt in 1870.",
+            "The medieval castle, a popular attraction, was rebuilt in 1870.",
+        ),  # trimmed
+        (
+            "Apple released the iPod Nano in September.",
+            "In September, Apple released the iPod Nano.",
+        ),  # reordered
+    ],
+)
 def test_paraphrases_that_keep_the_facts_pass(fast_verifier, claim, text):
     assert problems_of(fast_verifier, claim, text) == []
 
@@ -121,27 +188,70 @@ def test_passive_rewrite_fails_only_under_the_strict_order_rule(fast_verifier):
     strict = dataclasses.replace(DEFAULT_RULES, role_order="strict")
     assert problems_of(fast_verifier, "Smith was elected by Jones.", "Jones elected Smith.", rules=strict)
     passive = dataclasses.replace(DEFAULT_RULES, role_order="passive")
-    assert problems_of(fast_verifier, "Smith was elected by Jones.", "Jones elected Smith.", rules=passive) == []
+    assert (
+        problems_of(fast_verifier, "Smith was elected by Jones.", "Jones elected Smith.", rules=passive) == []
+    )
 
 
 def test_names_in_a_list_are_not_taken_for_a_swap(fast_verifier):
-    text = "The game will be released in Europe on March 4; in Australia on March 5; and in Japan on March 10."
+    text = (
+        "The game will be released in Europe on March 4; in Australia on March 5; and in Japan on March 10."
+    )
     assert problems_of(fast_verifier, text, text) == []
 
 
 # --- the pair generator --------------------------------------------------------------------------------
-TINY_SQUAD = {"version": "v2.0", "data": [{"title": "Tiny", "paragraphs": [{
-    "context": ("Acme Corporation was founded in 1901 by John Smith in Boston. In 1950, Smith sold the company "
-                "to Globex Industries for 40 million dollars. The medieval castle near Boston was rebuilt in 1870 "
-                "and is a popular attraction, drawing visitors from Chicago. Its modern wing, which cost 300 million "
-                "dollars, was added in 1925."),
-    "qas": [
-        {"id": "q1", "question": "When was Acme founded?", "answers": [{"text": "1901", "answer_start": 32}], "is_impossible": False},
-        {"id": "q2", "question": "Who bought the company?", "answers": [{"text": "Globex Industries", "answer_start": 98}], "is_impossible": False},
-        {"id": "q3", "question": "For how much?", "answers": [{"text": "300 million dollars", "answer_start": 290}], "is_impossible": False},
-        {"id": "q4", "question": "What was rebuilt?", "answers": [{"text": "castle", "answer_start": 156}], "is_impossible": False},
-        {"id": "q5", "question": "Who founded Globex?", "answers": [], "plausible_answers": [{"text": "John Smith", "answer_start": 46}], "is_impossible": True},
-    ]}]}]}
+TINY_SQUAD = {
+    "version": "v2.0",
+    "data": [
+        {
+            "title": "Tiny",
+            "paragraphs": [
+                {
+                    "context": (
+                        "Acme Corporation was founded in 1901 by John Smith in Boston. In 1950, Smith sold the company "
+                        "to Globex Industries for 40 million dollars. The medieval castle near Boston was rebuilt in 1870 "
+                        "and is a popular attraction, drawing visitors from Chicago. Its modern wing, which cost 300 million "
+                        "dollars, was added in 1925."
+                    ),
+                    "qas": [
+                        {
+                            "id": "q1",
+                            "question": "When was Acme founded?",
+                            "answers": [{"text": "1901", "answer_start": 32}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "q2",
+                            "question": "Who bought the company?",
+                            "answers": [{"text": "Globex Industries", "answer_start": 98}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "q3",
+                            "question": "For how much?",
+                            "answers": [{"text": "300 million dollars", "answer_start": 290}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "q4",
+                            "question": "What was rebuilt?",
+                            "answers": [{"text": "castle", "answer_start": 156}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "id": "q5",
+                            "question": "Who founded Globex?",
+                            "answers": [],
+                            "plausible_answers": [{"text": "John Smith", "answer_start": 46}],
+                            "is_impossible": True,
+                        },
+                    ],
+                }
+            ],
+        }
+    ],
+}
 
 
 @pytest.fixture
@@ -158,7 +268,15 @@ def test_pair_generator_is_deterministic_and_its_negatives_differ(tiny_pairs):
     rows = tiny_pairs()
     assert rows == tiny_pairs()
     kinds = {r["kind"] for r in rows}
-    assert {"verbatim", "wrong_date", "wrong_entity", "wrong_number", "swapped_actor", "substituted_modifier", "negation"} <= kinds
+    assert {
+        "verbatim",
+        "wrong_date",
+        "wrong_entity",
+        "wrong_number",
+        "swapped_actor",
+        "substituted_modifier",
+        "negation",
+    } <= kinds
     for r in rows:
         assert r["article"] == "Tiny" and r["passage"] in r["context"]
         assert r["supported"] == (r["kind"] in {"verbatim", "partial"})
@@ -179,4 +297,6 @@ def test_substitution_check_survives_tokens_that_fold_to_nothing():
     from rag.textfacts import substituted_words
 
     claim = "Harris ' said the region's aid is ’ new."
-    assert substituted_words(claim, "Harris ' announced the region's aid ’ today.", ["new"]) == [("new", "today")]
+    assert substituted_words(claim, "Harris ' announced the region's aid ’ today.", ["new"]) == [
+        ("new", "today")
+    ]

@@ -12,9 +12,49 @@ from dataclasses import dataclass
 
 # Words that end in a period without ending a sentence.
 ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "gov", "sen", "rep", "pres", "lt", "col",
-    "capt", "sgt", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "no", "vs", "etc", "inc", "ltd", "co", "corp", "dept", "approx", "est", "fig", "vol", "ft", "mt",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "sr",
+    "jr",
+    "st",
+    "gen",
+    "gov",
+    "sen",
+    "rep",
+    "pres",
+    "lt",
+    "col",
+    "capt",
+    "sgt",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "no",
+    "vs",
+    "etc",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "dept",
+    "approx",
+    "est",
+    "fig",
+    "vol",
+    "ft",
+    "mt",
 }
 BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9¿¡ÁÉÍÓÚÑ])|\n+")
 WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
@@ -114,7 +154,14 @@ def split_long(text: str, span: Span, limit: int) -> list[Span]:
 
 
 def make_chunk(source: str, index: int, start: int, end: int, text: str) -> Chunk:
-    return Chunk(chunk_id=chunk_id(source, start, end), source=source, index=index, start=start, end=end, text=text[start:end])
+    return Chunk(
+        chunk_id=chunk_id(source, start, end),
+        source=source,
+        index=index,
+        start=start,
+        end=end,
+        text=text[start:end],
+    )
 
 
 def chunk_id(source: str, start: int, end: int) -> str:

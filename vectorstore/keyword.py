@@ -59,7 +59,10 @@ class BM25Index:
                 postings[term].append((doc, tf))
         self.lengths = lengths
         self.avg_length = float(lengths.mean()) if len(ids) else 0.0
-        self.postings = {t: (np.array([d for d, _ in p], dtype=np.int32), np.array([f for _, f in p], dtype=np.float32)) for t, p in postings.items()}
+        self.postings = {
+            t: (np.array([d for d, _ in p], dtype=np.int32), np.array([f for _, f in p], dtype=np.float32))
+            for t, p in postings.items()
+        }
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -28,7 +28,9 @@ def read_document(path: Path, max_bytes: int, allowed_extensions: list[str]) -> 
     """Load one file; raises SkipFile with a user-readable reason for anything we will not ingest."""
     ext = path.suffix.lower()
     if ext not in allowed_extensions:
-        raise SkipFile(f"unsupported file type '{ext or '(none)'}' (supported: {', '.join(allowed_extensions)})")
+        raise SkipFile(
+            f"unsupported file type '{ext or '(none)'}' (supported: {', '.join(allowed_extensions)})"
+        )
     data = read_bytes(path, max_bytes)
     content_hash = hashlib.sha256(data).hexdigest()
     loader = LOADERS.get(ext, load_text)
@@ -44,7 +46,9 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
         if size == 0:
             raise SkipFile("empty file")
         if size > max_bytes:
-            raise SkipFile(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit (setting max_file_mb)")
+            raise SkipFile(
+                f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit (setting max_file_mb)"
+            )
         with path.open("rb") as fh:
             return fh.read()
     except PermissionError:
@@ -68,8 +72,36 @@ def load_text(data: bytes) -> tuple[str, dict[str, str]]:
     return decode_text(data), {}
 
 
-HTML_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "nav", "footer", "form", "button", "aside")
-HTML_BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "blockquote", "header")
+HTML_DROP_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "svg",
+    "nav",
+    "footer",
+    "form",
+    "button",
+    "aside",
+)
+HTML_BLOCK_TAGS = (
+    "p",
+    "div",
+    "br",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "section",
+    "article",
+    "blockquote",
+    "header",
+)
 
 
 def load_html(data: bytes) -> tuple[str, dict[str, str]]:
@@ -90,13 +122,22 @@ def load_html(data: bytes) -> tuple[str, dict[str, str]]:
 def trafilatura_extract(html: str) -> tuple[str, dict[str, str]]:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True,
-                                      date_extraction_params={"extensive_search": False, "original_date": True})
+    doc = trafilatura.bare_extraction(
+        html,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        favor_precision=True,
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
     if doc is None:
         return "", {}
     found = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    hints = {key: str(found[field]).strip() for key, field in (("title", "title"), ("date", "date"), ("outlet", "sitename"), ("author", "author"))
-             if found.get(field)}
+    hints = {
+        key: str(found[field]).strip()
+        for key, field in (("title", "title"), ("date", "date"), ("outlet", "sitename"), ("author", "author"))
+        if found.get(field)
+    }
     text = (found.get("text") or "").strip()
     return re.sub(r"\n+", "\n\n", text), hints  # one paragraph per line -> blank-line paragraphs
 

@@ -63,7 +63,9 @@ def export_fp32(source: Path, target: Path) -> None:
         import torch
         from transformers import AutoModel
     except ImportError as exc:
-        raise BackendUnavailable(f"exporting the ONNX embedder needs {exc.name}", fix="run `make install`") from None
+        raise BackendUnavailable(
+            f"exporting the ONNX embedder needs {exc.name}", fix="run `make install`"
+        ) from None
 
     class LastHiddenState(torch.nn.Module):
         # transformers 5 takes these only as keywords; the exporter passes positionals
@@ -72,7 +74,9 @@ def export_fp32(source: Path, target: Path) -> None:
             self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     model = LastHiddenState(AutoModel.from_pretrained(str(source), local_files_only=True).eval())
     ids = torch.full((2, 8), 100, dtype=torch.long)
@@ -80,9 +84,19 @@ def export_fp32(source: Path, target: Path) -> None:
     example = (ids, mask, torch.zeros_like(ids))
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
     with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer notes about shape-dependent Python branches, none of which vary here
-        torch.onnx.export(model, example, str(target), input_names=list(INPUTS), output_names=["last_hidden_state"],
-                          dynamic_axes=axes, opset_version=EXPORT_OPSET, dynamo=False)
+        warnings.simplefilter(
+            "ignore"
+        )  # tracer notes about shape-dependent Python branches, none of which vary here
+        torch.onnx.export(
+            model,
+            example,
+            str(target),
+            input_names=list(INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=EXPORT_OPSET,
+            dynamo=False,
+        )
 
 
 def quantize_int8(fp32: Path, target: Path) -> None:
@@ -111,7 +125,9 @@ class OnnxMiniLM:
             import onnxruntime as ort
             from tokenizers import Tokenizer
         except ImportError as exc:
-            raise BackendUnavailable(f"the ONNX embedder needs {exc.name}", fix="run `make install`") from None
+            raise BackendUnavailable(
+                f"the ONNX embedder needs {exc.name}", fix="run `make install`"
+            ) from None
         source = packaged_model_dir()
         max_tokens = json.loads((source / "sentence_bert_config.json").read_text())["max_seq_length"]
         self.tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
@@ -124,7 +140,9 @@ class OnnxMiniLM:
         # no busy-waiting between runs (matters if intra-op threads are ever raised again): with two,
         # idle spinning threads held both cores after each query and MMR took 8 ms instead of 0.05
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])  # run() is thread-safe
+        self.session = ort.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )  # run() is thread-safe
         self.pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1, thread_name_prefix="embed")
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
@@ -132,9 +150,13 @@ class OnnxMiniLM:
             return np.zeros((0, self.session.get_outputs()[0].shape[-1]), dtype=np.float32)
         # similar lengths batched together: padding to the longest in a batch is wasted work
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        groups = [order[lo:lo + batch_size] for lo in range(0, len(order), batch_size)]
+        groups = [order[lo : lo + batch_size] for lo in range(0, len(order), batch_size)]
         batches = [[texts[i] for i in rows] for rows in groups]
-        results = [self.encode_batch(batches[0])] if len(batches) == 1 else list(self.pool.map(self.encode_batch, batches))
+        results = (
+            [self.encode_batch(batches[0])]
+            if len(batches) == 1
+            else list(self.pool.map(self.encode_batch, batches))
+        )
         out = np.zeros((len(texts), results[0].shape[1]), dtype=np.float32)
         for rows, vectors in zip(groups, results):
             out[rows] = vectors
@@ -144,7 +166,9 @@ class OnnxMiniLM:
         encoded = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        hidden = self.session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
@@ -157,7 +181,9 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
 
     quantized = False
 
-    def __init__(self, batch_size: int = 8, model_dir: str | Path | None = None, threads: int = 0, **_: object):
+    def __init__(
+        self, batch_size: int = 8, model_dir: str | Path | None = None, threads: int = 0, **_: object
+    ):
         super().__init__(batch_size=batch_size)
         self.model_dir = Path(model_dir or ".brief/models")
         self.threads = threads
