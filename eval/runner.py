@@ -227,50 +227,73 @@ def summarise(results: list[RowResult]) -> dict[str, Any]:
     """Metrics of one system. Every share also has its [count, total] under 'counts'."""
     answerable = [r.verdicts for r in results if r.answerable]
     unanswerable = [r.verdicts for r in results if not r.answerable]
-    answered = [v for v in answerable if not v["refused"]]
-    judged_sum = lambda key: sum(v.get(key, 0) for v in answered)  # noqa: E731
-    cited = [r.verdicts for r in results if "verifier_recall" in r.verdicts]
-    counts = {
-        "accuracy": proportion(right(r.verdicts, r.answerable) for r in results),
-        "answer_em_recall": proportion(v["short_correct"] for v in answerable),
-        "answer_lenient_recall": proportion(v["lenient_correct"] for v in answerable),
-        "citation_precision": [judged_sum("gold_citations_correct"), judged_sum("gold_citations")],
-        "citation_recall": proportion(v["gold_supported"] for v in answered),
-        "quote_validity": proportion(ok for r in results for ok in r.verdicts["quotes_valid"]),
-        "source_hit_at_k": proportion(v["hit_at_k"] for v in answerable),
-        "refusal_accuracy": proportion(v["refused"] for v in unanswerable),
-        "false_refusal_rate": proportion(v["refused"] for v in answerable),
-    }
+    counts = share_counts(results, answerable, unanswerable)
     out: dict[str, Any] = {key: (k / n if n else None) for key, (k, n) in counts.items()}
-    words = [v["short_answer_words"] for v in answerable if v["short_answer_words"] is not None]
-    n_sent, n_cit = sum(v["n_sentences"] for v in cited), sum(v["n_citations"] for v in cited)
-    latencies = [r.output.latency_ms for r in results if r.output.latency_ms]
     out.update(
         n=len(results),
         n_answerable=len(answerable),
         n_unanswerable=len(unanswerable),
         counts=counts,
         hit_k=HIT_K,
-        exact_match=mean(r.verdicts["exact"] for r in results),
-        f1=mean(r.verdicts["f1"] for r in results),
-        has_ans_exact=mean(v["exact"] for v in answerable),
-        has_ans_f1=mean(v["f1"] for v in answerable),
-        no_ans_exact=mean(v["exact"] for v in unanswerable),
-        no_ans_f1=mean(v["f1"] for v in unanswerable),
-        mrr=mean(v["reciprocal_rank"] for v in answerable),
-        # ALCE micro-averages with OUR verifier as the entailment model: not independent of the pipeline
-        citation_recall_verifier=(sum(v["verifier_recall"] * v["n_sentences"] for v in cited) / n_sent)
-        if n_sent
-        else None,
-        citation_precision_verifier=(sum(v["verifier_precision"] * v["n_citations"] for v in cited) / n_cit)
-        if n_cit
-        else None,
-        short_answer_words_median=M.percentile(words, 50) if words else None,
-        p50_ms=round(M.percentile(latencies, 50)) if latencies else None,
-        p95_ms=round(M.percentile(latencies, 95)) if latencies else None,
+        **score_means(results, answerable, unanswerable),
+        **verifier_averages(results),
+        **length_and_latency(results, answerable),
         by_article=accuracy_by_article(results),
     )
     return out
+
+
+def share_counts(
+    results: list[RowResult], answerable: list[dict], unanswerable: list[dict]
+) -> dict[str, list[int]]:
+    """[count, total] of every share metric."""
+    answered = [v for v in answerable if not v["refused"]]
+    return {
+        "accuracy": proportion(right(r.verdicts, r.answerable) for r in results),
+        "answer_em_recall": proportion(v["short_correct"] for v in answerable),
+        "answer_lenient_recall": proportion(v["lenient_correct"] for v in answerable),
+        "citation_precision": [
+            sum(v.get("gold_citations_correct", 0) for v in answered),
+            sum(v.get("gold_citations", 0) for v in answered),
+        ],
+        "citation_recall": proportion(v["gold_supported"] for v in answered),
+        "quote_validity": proportion(ok for r in results for ok in r.verdicts["quotes_valid"]),
+        "source_hit_at_k": proportion(v["hit_at_k"] for v in answerable),
+        "refusal_accuracy": proportion(v["refused"] for v in unanswerable),
+        "false_refusal_rate": proportion(v["refused"] for v in answerable),
+    }
+
+
+def score_means(results: list[RowResult], answerable: list[dict], unanswerable: list[dict]) -> dict[str, Any]:
+    """Official SQuAD 2.0 exact match and F1 (all, has-answer, no-answer) and the sources' MRR."""
+    return {
+        "exact_match": mean(r.verdicts["exact"] for r in results),
+        "f1": mean(r.verdicts["f1"] for r in results),
+        "has_ans_exact": mean(v["exact"] for v in answerable),
+        "has_ans_f1": mean(v["f1"] for v in answerable),
+        "no_ans_exact": mean(v["exact"] for v in unanswerable),
+        "no_ans_f1": mean(v["f1"] for v in unanswerable),
+        "mrr": mean(v["reciprocal_rank"] for v in answerable),
+    }
+
+
+def verifier_averages(results: list[RowResult]) -> dict[str, float | None]:
+    """ALCE micro-averages with OUR verifier as the entailment model: not independent of the pipeline."""
+    cited = [r.verdicts for r in results if "verifier_recall" in r.verdicts]
+    n_sent, n_cit = sum(v["n_sentences"] for v in cited), sum(v["n_citations"] for v in cited)
+    recall = sum(v["verifier_recall"] * v["n_sentences"] for v in cited) / n_sent if n_sent else None
+    precision = sum(v["verifier_precision"] * v["n_citations"] for v in cited) / n_cit if n_cit else None
+    return {"citation_recall_verifier": recall, "citation_precision_verifier": precision}
+
+
+def length_and_latency(results: list[RowResult], answerable: list[dict]) -> dict[str, Any]:
+    words = [v["short_answer_words"] for v in answerable if v["short_answer_words"] is not None]
+    latencies = [r.output.latency_ms for r in results if r.output.latency_ms]
+    return {
+        "short_answer_words_median": M.percentile(words, 50) if words else None,
+        "p50_ms": round(M.percentile(latencies, 50)) if latencies else None,
+        "p95_ms": round(M.percentile(latencies, 95)) if latencies else None,
+    }
 
 
 def mean(values) -> float | None:
