@@ -50,11 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
         prog="brief", description="Ask questions about news articles and get answers with verified citations."
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    for register in (register_config, register_ingest, register_sources, register_ask, register_summarize):
+        register(sub)
+    for plugin in command_plugins():
+        plugin(sub)
+    return parser
 
+
+# Each subcommand registers itself the way the plugins (eval, ui) do: register(subparsers).
+def register_config(sub) -> None:
     p = sub.add_parser("config", help="print the effective settings")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_config)
 
+
+def register_ingest(sub) -> None:
     p = sub.add_parser("ingest", help="add or update files and folders (default: seeds/)")
     p.add_argument("paths", nargs="*", type=Path)
     p.add_argument("--prune", action="store_true", help="remove sources whose files are gone")
@@ -63,10 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", help="set (or correct) the publication date of the given files, YYYY-MM-DD")
     p.set_defaults(handler=cmd_ingest)
 
+
+def register_sources(sub) -> None:
     p = sub.add_parser("sources", help="list ingested sources")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_sources)
 
+
+def register_ask(sub) -> None:
     p = sub.add_parser("ask", help="answer a question with citations")
     p.add_argument("question", nargs="?")
     p.add_argument("--batch", type=Path, help="JSONL file; answer every row's 'question'")
@@ -76,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-stream", action="store_true", help="print the answer only when verified")
     p.set_defaults(handler=cmd_ask, overrides=lambda a: {"retrieval_k": a.k})
 
+
+def register_summarize(sub) -> None:
     p = sub.add_parser("summarize", help="write a cited briefing")
     p.add_argument("--topic")
     add_scope_args(p)
@@ -87,10 +103,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the briefing to this file: .md, .html (self-contained page) or .json (repeatable)",
     )
     p.set_defaults(handler=cmd_summarize)
-
-    for plugin in command_plugins():
-        plugin(sub)
-    return parser
 
 
 def command_plugins() -> list[Callable]:
