@@ -390,14 +390,18 @@ BRIEFING_TARGET_S = 600  # issue 14: a topic briefing over the 2,000-article cor
 
 
 def table(results: dict) -> str:
-    m, i, sc, rt, a, c = (results[k] for k in ("machine", "ingest", "scale", "retrieval", "answers", "cold"))
+    m, i, sc = (results[k] for k in ("machine", "ingest", "scale"))
     lines = [
         f"Measured {m['date']} on {m['cpus']} x {m['cpu']}, Python {m['python']}; corpus {sc['articles']} articles / {sc['chunks']} chunks, "
         f"ingest ratios on a {i['articles']}-article sample ({i['ours_chunks']} chunks ours, {i['naive_chunks']} naive). Took {results['took_s'] / 60:.1f} min.",
         "",
-        "| benchmark | target | measured | met |",
-        "| --- | --- | --- | --- |",
     ]
+    return "\n".join(lines + target_rows(results) + [""] + embedder_rows(results) + [""] + details(results))
+
+
+def target_rows(results: dict) -> list[str]:
+    """The targets table: each benchmark's target, measured value and whether it is met."""
+    lines = ["| benchmark | target | measured | met |", "| --- | --- | --- | --- |"]
     for label, get, target, ok in TARGETS:
         value = get(results)
         shown = ("yes" if value else "no") if target == "yes" else f"{value:,.2f}"
@@ -407,8 +411,11 @@ def table(results: dict) -> str:
         lines.append(
             f"| briefing on a topic over the full corpus, embedded default (s) | < {BRIEFING_TARGET_S} | {b['corpus_s']:,.2f} | {met} |"
         )
-    lines += [
-        "",
+    return lines
+
+
+def embedder_rows(results: dict) -> list[str]:
+    lines = [
         "| embedder runtime | chunks/s | vs PyTorch | source hit@5 | answer recall | within 1 point |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
@@ -416,8 +423,13 @@ def table(results: dict) -> str:
         lines.append(
             f"| {name} | {run['chunks_per_s']:.1f} | {run['speedup_vs_torch']:.2f}x | {run['source_hit_at_k']:.1%} | {run['answer_recall']:.1%} | {'yes' if run['within_one_point'] else 'no'} |"
         )
-    lines += [
-        "",
+    return lines
+
+
+def details(results: dict) -> list[str]:
+    """The measurements behind the targets, one sentence per benchmark."""
+    i, sc, rt, a, c = (results[k] for k in ("ingest", "scale", "retrieval", "answers", "cold"))
+    lines = [
         f"Ingest (sample): ours {i['ours_s']:.1f} s ({i['ours_chunks_per_s']:.1f} chunks/s), naive chain {i['naive_s']:.1f} s ({i['naive_chunks_per_s']:.1f} chunks/s), "
         f"bare embedding of our chunks {i['bare_embed_s']:.1f} s. Growing the store to {sc['chunks']:,} chunks: {sc['chunks_per_s']:.1f} chunks/s.",
         f"Retrieval at {rt['chunks']:,} chunks: p50 {rt['p50_ms']:.1f} ms, p95 {rt['p95_ms']:.1f} ms; of which query embedding p50 {rt['embed_query_p50_ms']:.1f} ms, "
@@ -430,10 +442,28 @@ def table(results: dict) -> str:
             f'Briefing on "{b["topic"]}" over the corpus: {b["corpus_s"]:.0f} s, {b["corpus_sources_cited"]} articles cited ({b["corpus_scope"]}). '
             f"Seeds briefing: {b['seeds_s']:.0f} s, {b['seeds_rewrites']['kept']} of {b['seeds_rewrites']['attempted']} LLM rewrites kept."
         )
-    return "\n".join(lines)
+    return lines
+
+
+QUICK_ARTICLES, QUICK_SAMPLE = 200, 60  # --quick: a smoke run
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    n, sample_n = (
+        (QUICK_ARTICLES, QUICK_SAMPLE) if args.quick else (args.articles, min(args.sample, args.articles))
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="brief-bench-") as tmp:
+        results = run_benchmarks(Path(tmp), n, sample_n)
+    results["took_s"] = time.perf_counter() - started
+    write_results(results)
+    print(table(results))
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--articles", type=int, default=2000, help="corpus size (2,000 articles is about 21k chunks)"
@@ -444,41 +474,47 @@ def main(argv: list[str] | None = None) -> int:
         default=400,
         help="articles on which ours, the naive chain and bare embedding are compared",
     )
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 200 articles, 60 of them compared")
-    args = parser.parse_args(argv)
-    n, sample_n = (200, 60) if args.quick else (args.articles, min(args.sample, args.articles))
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a smoke run: {QUICK_ARTICLES} articles, {QUICK_SAMPLE} of them compared",
+    )
+    return parser.parse_args(argv)
+
+
+def make_corpus(work: Path, n: int, sample_n: int) -> Path:
+    """The corpus of n articles under work/corpus, and a copy of its first sample_n in the returned folder."""
     from bench.corpus import generate
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="brief-bench-") as tmp:
-        work, models = Path(tmp), Path(tmp) / "models"
-        paths = generate(work / "corpus", n)
-        sample = work / "sample"
-        sample.mkdir()
-        for path in paths[:sample_n]:
-            shutil.copy(path, sample / path.name)
-        results: dict = {"machine": machine()}
-        step("embedder runtimes: speed and eval quality")
-        results["embedders"] = bench_embedders(sample, work, models)
-        step(f"ingest {sample_n} articles: ours, the naive chain, bare embedding")
-        results["ingest"], big = bench_ingest(sample, work, models)
-        step(f"grow the store to {n} articles")
-        results["scale"] = bench_scale(big, work / "corpus")
-        step("retrieval")
-        results["retrieval"] = bench_retrieval(big)
-        step("answers")
-        results["answers"] = bench_answers(work, models)
-        step("briefings: a topic over the corpus, and the seeds")
-        results["briefing"] = bench_briefing(big, work, models)
-        step("cold start")
-        results["cold"] = bench_cold(work, models)
-        step("ui memory")
-        results["memory"] = bench_memory(work / "ours", models)
-    results["took_s"] = time.perf_counter() - started
-    write_results(results)
-    print(table(results))
-    return 0
+    paths = generate(work / "corpus", n)
+    sample = work / "sample"
+    sample.mkdir()
+    for path in paths[:sample_n]:
+        shutil.copy(path, sample / path.name)
+    return sample
+
+
+def run_benchmarks(work: Path, n: int, sample_n: int) -> dict:
+    models = work / "models"
+    sample = make_corpus(work, n, sample_n)
+    results: dict = {"machine": machine()}
+    step("embedder runtimes: speed and eval quality")
+    results["embedders"] = bench_embedders(sample, work, models)
+    step(f"ingest {sample_n} articles: ours, the naive chain, bare embedding")
+    results["ingest"], big = bench_ingest(sample, work, models)
+    step(f"grow the store to {n} articles")
+    results["scale"] = bench_scale(big, work / "corpus")
+    step("retrieval")
+    results["retrieval"] = bench_retrieval(big)
+    step("answers")
+    results["answers"] = bench_answers(work, models)
+    step("briefings: a topic over the corpus, and the seeds")
+    results["briefing"] = bench_briefing(big, work, models)
+    step("cold start")
+    results["cold"] = bench_cold(work, models)
+    step("ui memory")
+    results["memory"] = bench_memory(work / "ours", models)
+    return results
 
 
 def step(message: str) -> None:
