@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
 from fakes import free_port
-
 from rag.errors import BriefError
 from ui import render
 from ui.app import safe_upload_name
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 AID_Q = "How much additional aid did Harris announce for the region?"
 PAYLOAD = "Border memo. <script>window.__pwned=1;document.title='PWNED'</script> <img src=x onerror=\"window.__pwned=2\"> The caravan memo lists 4,321 volunteers at the Tapachula shelter."
 
@@ -30,8 +35,14 @@ def test_answer_html_escapes_and_turns_markers_into_chips():
 
 
 def test_short_answer_is_shown_first_in_bold_and_escaped():
-    html = render.answer_html('<i>US</i> $310 million [1]. \u201cHarris announced <i>US</i> $310 million.\u201d [1].', refused=False, short_answer="<i>US</i> $310 million")
-    assert html.startswith('<strong class="bd-short">&lt;i&gt;US&lt;/i&gt; $310 million</strong> <a class="bd-chip"')
+    html = render.answer_html(
+        "<i>US</i> $310 million [1]. \u201cHarris announced <i>US</i> $310 million.\u201d [1].",
+        refused=False,
+        short_answer="<i>US</i> $310 million",
+    )
+    assert html.startswith(
+        '<strong class="bd-short">&lt;i&gt;US&lt;/i&gt; $310 million</strong> <a class="bd-chip"'
+    )
     assert "<i>" not in html
 
 
@@ -49,11 +60,16 @@ def test_highlight_marks_exactly_the_quote_and_escapes_the_rest():
 
 
 def test_copy_text_lists_references():
-    text = render.copy_text({"answer": "A [1].", "citations": [{"n": 1, "source": "s.txt", "date": None, "quote": "q"}]})
+    text = render.copy_text(
+        {"answer": "A [1].", "citations": [{"n": 1, "source": "s.txt", "date": None, "quote": "q"}]}
+    )
     assert text == 'A [1].\n\n[1] s.txt (undated): "q"'
 
 
-@pytest.mark.parametrize("name, expected", [("../../etc/passwd", "passwd"), ("C:\\temp\\a b.txt", "a b.txt"), ("x<script>.md", "x_script_.md")])
+@pytest.mark.parametrize(
+    "name, expected",
+    [("../../etc/passwd", "passwd"), ("C:\\temp\\a b.txt", "a b.txt"), ("x<script>.md", "x_script_.md")],
+)
 def test_upload_names_cannot_escape_the_uploads_folder(name, expected):
     assert safe_upload_name(name) == expected
 
@@ -64,6 +80,7 @@ def test_upload_name_that_becomes_empty_is_refused():
 
 
 # --- in the browser ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def ui_desk(real_desk, tmp_path_factory, seeds_dir_session):
@@ -83,7 +100,9 @@ def server(ui_desk):
     port = free_port()
     app = build_app(ui_desk)
     app.queue(default_concurrency_limit=2)
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=render.CSS)
+    app.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=render.CSS
+    )
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -114,7 +133,10 @@ def page(browser, server):
 def ask(page, question: str) -> None:
     page.fill("#bd-question textarea", question)
     page.click("#bd-ask")
-    page.wait_for_function("document.querySelector('#bd-sources') && (document.querySelector('#bd-sources mark') || document.querySelector('#bd-chat').innerText.includes('do not say'))", timeout=120_000)
+    page.wait_for_function(
+        "document.querySelector('#bd-sources') && (document.querySelector('#bd-sources mark') || document.querySelector('#bd-chat').innerText.includes('do not say'))",
+        timeout=120_000,
+    )
 
 
 @pytest.mark.browser
@@ -141,7 +163,9 @@ def test_uploaded_document_with_script_renders_as_text_and_can_be_asked_about(pa
     doc.write_text(PAYLOAD, encoding="utf-8")
     page.get_by_role("tab", name="Library").click()
     page.set_input_files("#bd-upload input[type=file]", str(doc))
-    page.wait_for_function("document.querySelector('#bd-upload-status textarea').value.includes('new chunks')", timeout=120_000)
+    page.wait_for_function(
+        "document.querySelector('#bd-upload-status textarea').value.includes('new chunks')", timeout=120_000
+    )
     page.get_by_role("tab", name="Chat").click()
     ask(page, "How many volunteers does the caravan memo list at the Tapachula shelter?")
     assert "4,321" in page.inner_text("#bd-chat")
@@ -157,10 +181,40 @@ def test_generate_a_briefing_in_the_browser(page):
     page.get_by_role("tab", name="Briefing").click()
     page.click("#bd-brief")
     # the briefing asks the embedded LLM for the lines a trim cannot make standalone: minutes on a busy 2-core machine
-    page.wait_for_function("document.querySelector('#bd-briefing') && document.querySelector('#bd-briefing').innerText.includes('Timeline')", timeout=300_000)
+    page.wait_for_function(
+        "document.querySelector('#bd-briefing') && document.querySelector('#bd-briefing').innerText.includes('Timeline')",
+        timeout=300_000,
+    )
     text = page.inner_text("#bd-briefing")
     assert "Briefing: all sources" in text and "Who's who" in text and "003_ab779828a3a3face.txt" in text
 
 
+@pytest.mark.browser
+@pytest.mark.model
+def test_set_a_sources_date_in_the_library_tab(page, ui_desk):
+    source = "000_df1640d7f614f3c2.txt"  # dated in its text; not a source the other browser tests cite
+    stated = next(r.date for r in ui_desk.sources() if r.source == source)
+    page.get_by_role("tab", name="Library").click()
+    page.fill("#bd-date-source input", source)
+    page.get_by_role("option", name=source).click()
+    # choosing a source shows its current date, ready to correct (wait, or it would overwrite ours)
+    page.wait_for_function(
+        f"document.querySelector('#bd-date textarea').value === '{stated}'", timeout=30_000
+    )
+    page.fill("#bd-date textarea", "2001-02-03")
+    page.click("#bd-set-date")
+    page.wait_for_function(
+        "document.querySelector('#bd-upload-status textarea').value.includes('is now dated')", timeout=60_000
+    )
+    assert page.input_value("#bd-upload-status textarea") == f"{source} is now dated 2001-02-03."
+    page.wait_for_function(
+        "document.querySelector('#bd-library').innerText.includes('2001-02-03')", timeout=30_000
+    )
+    assert ui_desk.store.get_source(source).date == "2001-02-03"
+
+
 def test_markdown_safe_neutralises_html():
-    assert render.markdown_safe("- point <img src=x onerror=alert(1)> [1]") == "- point &lt;img src=x onerror=alert(1)&gt; [1]"
+    assert (
+        render.markdown_safe("- point <img src=x onerror=alert(1)> [1]")
+        == "- point &lt;img src=x onerror=alert(1)&gt; [1]"
+    )

@@ -97,8 +97,10 @@ class BriefingDeskUI:
         )
 
     def source_picker(self, label: str, multiselect: bool = False, elem_id: str | None = None) -> gr.Dropdown:
+        """A dropdown of the ingested sources, none chosen (Gradio would choose the first one)."""
+        empty = [] if multiselect else None
         picker = gr.Dropdown(
-            label=label, choices=self.source_names(), multiselect=multiselect, elem_id=elem_id
+            label=label, choices=self.source_names(), value=empty, multiselect=multiselect, elem_id=elem_id
         )
         self.source_pickers.append(picker)
         return picker
