@@ -1,0 +1,37 @@
+"""The joint choice of gate thresholds and reader margin (eval.fit_gate) on synthetic feature rows."""
+
+import numpy as np
+
+from eval import fit_gate
+
+# columns: relevance, coverage, salient coverage, reader margin, reader span holds a gold answer
+ANSWERABLE = [[0.8, 0.6, 1.0, 4.0, 1], [0.7, 0.5, 1.0, 3.0, 1], [0.7, 0.5, 1.0, 2.0, 0], [0.6, 0.4, 1.0, 1.5, 1]]
+UNANSWERABLE = [[0.7, 0.5, 1.0, -2.0, 0], [0.65, 0.5, 1.0, 0.5, 0], [0.2, 0.1, 0.0, 5.0, 0]]
+
+
+def table():
+    return np.array(ANSWERABLE + UNANSWERABLE, dtype=float), np.array([True] * 4 + [False] * 3)
+
+
+def test_score_counts_a_wrong_span_as_no_better_than_a_refusal():
+    features, labels = table()
+    everything = {"gate_min_relevance": 0.0, "gate_min_coverage": 0.0, "gate_min_salient_coverage": 0.0, "reader_threshold": -10.0}
+    result = fit_gate.score(features, labels, everything)
+    assert result["answerable_right"] == 0.75  # 3 of 4: the third span is wrong although answered
+    assert result["answerable_refused"] == 0.0 and result["unanswerable_refused"] == 0.0
+
+
+def test_sweep_separates_by_margin_and_gate_and_keeps_the_refusal_promise():
+    features, labels = table()
+    best = fit_gate.sweep(features, labels)[0]
+    assert best["answerable_refused"] <= fit_gate.MAX_ANSWERABLE_REFUSED
+    assert best["unanswerable_refused"] == 1.0  # the margin drops the first two, the gate the third
+    assert 0.5 <= best["reader_threshold"] < 1.5
+    assert best["balanced_accuracy"] == round((0.75 + 1.0) / 2, 4)
+
+
+def test_sweep_puts_points_that_refuse_too_many_answerable_questions_last():
+    features, labels = table()
+    results = fit_gate.sweep(features, labels)
+    over = [r["answerable_refused"] > fit_gate.MAX_ANSWERABLE_REFUSED for r in results]
+    assert over == sorted(over)  # every admissible point before every inadmissible one
