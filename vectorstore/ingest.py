@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vectorstore.chunk import Chunk, chunk_text
-from vectorstore.clean import clean_document
+from vectorstore.clean import CleanedDocument, clean_document
 from vectorstore.embed import Embedder
 from vectorstore.errors import SkipFile
-from vectorstore.loaders import read_document
+from vectorstore.loaders import RawDocument, read_document
 from vectorstore.store import STATUS_COMPLETE, ChunkStore, SourceRecord
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file name)
@@ -137,6 +137,30 @@ def prepare_file(
     options: IngestOptions,
     report: IngestReport,
 ) -> Prepared | None:
+    """A new or changed file, cleaned and chunked with its source record; None (and counted in the
+    report) for a repeated name, an unreadable or unchanged file, or one empty after cleaning."""
+    raw = read_changed(path, known, claimed, options, report)
+    if raw is None:
+        return None
+    cleaned = clean_document(raw.text, raw.hints)
+    chunks = chunk_text(cleaned.text, path.name, options.chunk_size, options.chunk_overlap)
+    if not chunks:
+        report.skipped.append(Skipped(str(path), "nothing left after removing page boilerplate"))
+        return None
+    old = known.get(path.name)
+    record = source_record(path, raw, cleaned, options.date, len(chunks))
+    return Prepared(record, chunks, is_update=old is not None, old_chunks=old.n_chunks if old else 0)
+
+
+def read_changed(
+    path: Path,
+    known: dict[str, SourceRecord],
+    claimed: dict[str, Path],
+    options: IngestOptions,
+    report: IngestReport,
+) -> RawDocument | None:
+    """The file as read, unless its name was already given in this run, it cannot be read, or it is
+    stored unchanged (each counted in the report)."""
     source = path.name
     if source in claimed:
         report.skipped.append(
@@ -151,33 +175,38 @@ def prepare_file(
     except SkipFile as skip:
         report.skipped.append(Skipped(str(path), skip.reason))
         return None
-    old = known.get(source)
-    if (
-        old
-        and old.content_hash == raw.content_hash
-        and old.status == STATUS_COMPLETE
-        and options.date in (None, old.date)
-    ):
+    if is_unchanged(known.get(source), raw.content_hash, options.date):
         report.unchanged_sources += 1
         return None
-    cleaned = clean_document(raw.text, raw.hints)
-    chunks = chunk_text(cleaned.text, source, options.chunk_size, options.chunk_overlap)
-    if not chunks:
-        report.skipped.append(Skipped(str(path), "nothing left after removing page boilerplate"))
-        return None
-    record = SourceRecord(
-        source=source,
+    return raw
+
+
+def is_unchanged(old: SourceRecord | None, content_hash: str, date: str | None) -> bool:
+    """Stored completely with the same content, and no new date given for it."""
+    return bool(
+        old
+        and old.content_hash == content_hash
+        and old.status == STATUS_COMPLETE
+        and date in (None, old.date)
+    )
+
+
+def source_record(
+    path: Path, raw: RawDocument, cleaned: CleanedDocument, date: str | None, n_chunks: int
+) -> SourceRecord:
+    """The record of a file about to be written (its status is set once all its chunks are stored)."""
+    return SourceRecord(
+        source=path.name,
         path=str(path.resolve()),
         title=cleaned.title,
-        date=options.date or cleaned.date,
+        date=date or cleaned.date,
         outlet=cleaned.outlet,
         content_hash=raw.content_hash,
-        n_chunks=len(chunks),
+        n_chunks=n_chunks,
         status="",
         ingested_at=time.time(),
         text=cleaned.text,
     )
-    return Prepared(record, chunks, is_update=old is not None, old_chunks=old.n_chunks if old else 0)
 
 
 def write_batch(batch: list[Prepared], store: ChunkStore, embedder: Embedder, report: IngestReport) -> None:
