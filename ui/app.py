@@ -67,9 +67,8 @@ class BriefingDeskUI:
     def __init__(self, desk):
         self.desk = desk
         self.answerer = Answerer(desk)
-        self.source_pickers: list[
-            gr.Dropdown
-        ] = []  # every source-name dropdown, refreshed on library changes
+        # every dropdown of source names: each is refreshed when the library changes
+        self.source_pickers: list[gr.Dropdown] = []
 
     # --- layout: one method per tab ------------------------------------------------------------
     def build(self) -> gr.Blocks:
