@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 
 from rag.retrieve import Retrieved
-from rag.textfacts import NUMBER, content_terms, names
+from rag.settings import Settings, default_settings
+from rag.textfacts import MONTHS, NUMBER, WEEKDAYS, content_terms, names
 from vectorstore.chunk import split_sentences
 from vectorstore.embed import Embedder
 
@@ -24,11 +25,11 @@ WANTS_NAME = re.compile(
     re.I,
 )
 DATE_LIKE = re.compile(
-    r"\b(19|20)\d{2}\b|\b(january|february|march|april|may|june|july|august|september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|last month|next month|this month)\b",
+    r"\b(19|20)\d{2}\b|\b("
+    + "|".join(MONTHS + WEEKDAYS + ("last month", "next month", "this month"))
+    + r")\b",
     re.I,
 )
-TYPE_BONUS = 0.12  # added to a sentence that holds the kind of fact the question asks for
-KEYWORD_WEIGHT = 0.35  # share of question terms found, mixed into the dense similarity
 
 
 @dataclass
@@ -66,15 +67,12 @@ def holds_kind(sentence: str, kind: str | None) -> bool:
     return True
 
 
-WINDOW_LOOKBACK = 400  # characters searched backwards for the previous sentence
-
-
 def candidate_sentences(
-    retrieved: list[Retrieved], titles: dict[str, str], texts: dict[str, str]
+    retrieved: list[Retrieved], titles: dict[str, str], texts: dict[str, str], lookback: int
 ) -> list[Evidence]:
     """Every sentence of the retrieved chunks once (chunks overlap), with offsets into its source.
-    ``window`` adds the sentence before it from the source text: "That stopped ... in May" means
-    little alone."""
+    ``window`` adds the sentence before it from the source text (searched ``lookback`` characters
+    back): "That stopped ... in May" means little alone."""
     found: dict[tuple[str, int], Evidence] = {}
     for hit in retrieved:
         chunk = hit.chunk
@@ -82,7 +80,7 @@ def candidate_sentences(
             start, end = chunk.start + span.start, chunk.start + span.end
             if (chunk.source, start) not in found:
                 text = chunk.text[span.start : span.end]
-                window = previous_sentence(texts.get(chunk.source, ""), start) + text
+                window = previous_sentence(texts.get(chunk.source, ""), start, lookback) + text
                 found[(chunk.source, start)] = Evidence(
                     chunk.source,
                     titles.get(chunk.source, chunk.source),
@@ -99,14 +97,16 @@ def candidate_sentences(
     return list(found.values())
 
 
-def previous_sentence(source_text: str, start: int) -> str:
-    before = split_sentences(source_text, max(0, start - WINDOW_LOOKBACK), start) if source_text else []
+def previous_sentence(source_text: str, start: int, lookback: int) -> str:
+    before = split_sentences(source_text, max(0, start - lookback), start) if source_text else []
     return source_text[before[-1].start : start] if before else ""
 
 
-def score_sentences(question: str, candidates: list[Evidence], embedder: Embedder) -> list[Evidence]:
+def score_sentences(
+    question: str, candidates: list[Evidence], embedder: Embedder, settings: Settings
+) -> list[Evidence]:
     """Score and sort candidates, best first: the better of the sentence's and its window's
-    similarity, plus shares of question terms and the kind of fact asked for."""
+    similarity, plus shares of question terms and the kind of fact asked for (weights from settings)."""
     if not candidates:
         return []
     n = len(candidates)
@@ -119,8 +119,8 @@ def score_sentences(question: str, candidates: list[Evidence], embedder: Embedde
         cand.relevance = float(max(sim, window_sim))
         cand.score = (
             cand.relevance
-            + KEYWORD_WEIGHT * overlap
-            + (TYPE_BONUS if kind and holds_kind(cand.text, kind) else 0.0)
+            + settings.evidence_keyword_weight * overlap
+            + (settings.evidence_type_bonus if kind and holds_kind(cand.text, kind) else 0.0)
         )
     return sorted(candidates, key=lambda c: -c.score)
 
@@ -132,5 +132,10 @@ def select_evidence(
     texts: dict[str, str],
     embedder: Embedder,
     n: int,
+    settings: Settings | None = None,
 ) -> list[Evidence]:
-    return score_sentences(question, candidate_sentences(retrieved, titles, texts), embedder)[:n]
+    """The n best sentences for the question, scored with the evidence_* settings (their defaults when
+    no settings are given)."""
+    settings = settings or default_settings()
+    candidates = candidate_sentences(retrieved, titles, texts, settings.evidence_window_lookback)
+    return score_sentences(question, candidates, embedder, settings)[:n]

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
 
     # --- evidence, verification, refusal --------------------------------------------------------
     evidence_sentences: int = Field(4, ge=1, le=30, description="Evidence sentences shown to the LLM.")
+    evidence_keyword_weight: float = Field(0.35, ge=0, le=2, description="Ranking evidence sentences: weight of the share of the question's content words found in a sentence (with the one before it), added to its cosine similarity to the question.")
+    evidence_type_bonus: float = Field(0.12, ge=0, le=1, description="Ranking evidence sentences: score added to a sentence holding the kind of fact the question asks for (a number for 'how many', a year, month or weekday for 'when', a name for 'who').")
+    evidence_window_lookback: int = Field(400, ge=0, le=5000, description="Characters of the source searched backwards for the sentence before an evidence sentence, which is scored with it ('That stopped ... in May' means little alone).")
     min_relevance: float = Field(0.35, ge=-1, le=1, description="Briefings: best topic-to-chunk cosine similarity below which a --topic counts as not covered by the articles.")
     gate_min_relevance: float = Field(0.5, ge=-1, le=1, description="Refuse without reading when no evidence sentence (with the one before it) reaches this cosine similarity to the question. Chosen by `python -m eval.fit_gate` on the public SQuAD 2.0 fitting articles, never on our eval sets.")
     gate_min_coverage: float = Field(0.0, ge=0, le=1, description="Refuse when the best-covered evidence window holds less than this share of the question's content words (0: off; `python -m eval.fit_gate` found no gain from it on the public fitting articles).")
@@ -215,6 +218,12 @@ def load_preset(name: str) -> dict[str, Any]:
     if name not in preset_names():
         raise BriefError(f"unknown preset '{name}'", fix=f"set the preset (BRIEF_PRESET) to one of: {', '.join(preset_names())}")
     return json.loads(resources.files("rag").joinpath("presets", f"{name}.json").read_text(encoding="utf-8"))
+
+
+def default_settings() -> Settings:
+    """The fields' defaults alone: no environment, brief.toml or preset read (for code called without
+    a desk's settings)."""
+    return Settings.model_construct()
 
 
 def load_settings(**overrides: Any) -> Settings:

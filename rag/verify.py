@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.settings import Settings
+from rag.settings import Settings, default_settings
 from rag.textfacts import (
     content_terms,
     has_negation,
@@ -71,19 +71,15 @@ class Rules:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, threshold: float | None = None) -> Rules:
         """The rules a settings object holds (its defaults when None); threshold overrides when given."""
-        values = (
-            settings.model_dump()
-            if settings is not None
-            else {k: f.default for k, f in Settings.model_fields.items()}
-        )
+        s = settings or default_settings()
         return cls(
-            values["support_threshold"] if threshold is None else threshold,
-            values["support_coverage_floor"],
-            values["support_max_new_words"],
-            values["support_names_from_context"],
-            values["support_role_order"],
-            values["support_role_slots"],
-            values["support_substitutions"],
+            s.support_threshold if threshold is None else threshold,
+            s.support_coverage_floor,
+            s.support_max_new_words,
+            s.support_names_from_context,
+            s.support_role_order,
+            s.support_role_slots,
+            s.support_substitutions,
         )
 
 

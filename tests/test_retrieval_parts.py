@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rag.evidence import Evidence, previous_sentence, score_sentences
 from rag.retrieve import mmr, reciprocal_rank_fusion
+from rag.settings import Settings, default_settings
 from vectorstore.keyword import BM25Index, tokenize
 
 
@@ -152,3 +154,37 @@ def test_bm25_query_of_stopwords_or_unknown_words_finds_nothing(index):
 
 def test_bm25_empty_index_finds_nothing():
     assert BM25Index([], []).search("aid", k=5) == []
+
+
+# ---------------------------------------------------------------- evidence scoring weights come from settings
+
+
+class SameVector:
+    """Every text the same unit vector: relevance ties, so only the settings' weights separate sentences."""
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return np.ones((len(texts), 2)) / np.sqrt(2)
+
+
+def candidates(*texts: str) -> list[Evidence]:
+    return [Evidence("a.txt", "A", None, "c0", i, i + len(t), t, t, 0.0, 0.0, t) for i, t in enumerate(texts)]
+
+
+def test_evidence_weights_are_the_settings():
+    question = "How many migrants crossed the border?"
+    plain, numbered = "Migrants crossed the border.", "It happened 300 times."
+    default = score_sentences(question, candidates(numbered, plain), SameVector(), default_settings())
+    assert default[0].text == plain  # the question's words outweigh the number at the defaults
+    bonus = Settings.model_construct(evidence_keyword_weight=0.1, evidence_type_bonus=0.5)
+    ranked = score_sentences(question, candidates(plain, numbered), SameVector(), bonus)
+    assert ranked[0].text == numbered and ranked[0].score == pytest.approx(1.0 + 0.5)
+    assert ranked[1].score == pytest.approx(
+        1.0 + 0.1 * 3 / 4
+    )  # 'migrants', 'crossed', 'border' of four terms
+
+
+def test_the_window_looks_back_as_far_as_the_setting():
+    text = "Aid was announced in May. That stopped in June."
+    start = text.index("That")
+    assert previous_sentence(text, start, lookback=400) == "Aid was announced in May. "
+    assert previous_sentence(text, start, lookback=0) == ""
