@@ -8,13 +8,23 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from rag.briefing_actors import Actor, merge, mentions_in
+from rag.briefing_actors import Actor, mentions_in, merge
 from rag.briefing_model import NOT_STATED, Briefing
-from rag.briefing_text import GENERIC_QUESTION, figures_in, is_pending, is_quotation, question_from, resolve_date, trim_sentence
+from rag.briefing_text import (
+    GENERIC_QUESTION,
+    default,
+    figures_in,
+    is_pending,
+    is_quotation,
+    question_from,
+    resolve_date,
+    trim_sentence,
+)
 from vectorstore.keyword import STOPWORDS, fold
 
 
@@ -60,7 +70,9 @@ def pick_records(desk, records: list, topic_vector: np.ndarray | None) -> list:
     return sorted((by_source[s] for s in picked), key=lambda r: r.source)
 
 
-def mmr_sources(sources: list[str], owner: np.ndarray, vectors: np.ndarray, limit: int, lam: float) -> list[str]:
+def mmr_sources(
+    sources: list[str], owner: np.ndarray, vectors: np.ndarray, limit: int, lam: float
+) -> list[str]:
     means = np.zeros((len(sources), vectors.shape[1]), dtype=np.float32)
     np.add.at(means, owner, vectors)
     means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-9)
@@ -80,18 +92,21 @@ def mmr_sources(sources: list[str], owner: np.ndarray, vectors: np.ndarray, limi
 # --- the briefing --------------------------------------------------------------------------------------
 def build(summarizer, notes: list, records: list, rewriter, tick: Ticker) -> Briefing:
     s = summarizer.settings
-    actors = who_is_who(notes)
+    actors = who_is_who(notes, s.summary_similar_first_names)
     people = person_names(actors)
     ranked = rank_notes(notes, s.summary_duplicate_similarity)
-    top, rest = split_bottom_line(ranked, s.summary_bottom_line, s.summary_point_max_words)
+    top, rest = split_bottom_line(ranked, s)
     theme_notes = round_robin(rest, s.summary_points)
     briefing = Briefing(topic=None, scope="")
     briefing.bottom_line = [write_point(summarizer, rewriter, n, people, tick) for n in top]
     points = {id(n): write_point(summarizer, rewriter, n, people, tick) for n in theme_notes}
-    briefing.themes = [{"label": label, "points": [points[id(n)] for n in group]}
-                       for label, group in themes(theme_notes, s.summary_max_themes, s.summary_theme_similarity)]
+    briefing.themes = [
+        {"label": label, "points": [points[id(n)] for n in group]} for label, group in themes(theme_notes, s)
+    ]
     briefing.figures = key_figures(summarizer, notes, s.summary_max_figures)
-    briefing.timeline, briefing.undated_events = timeline(summarizer, notes, s.summary_max_timeline, s.summary_max_undated)
+    briefing.timeline, briefing.undated_events = timeline(
+        summarizer, notes, s.summary_max_timeline, s.summary_max_undated
+    )
     briefing.actors = [actor_entry(summarizer, a, notes) for a in actors[: s.summary_max_actors]]
     briefing.open_questions = open_questions(summarizer, rewriter, notes, s.summary_max_questions, tick)
     return briefing
@@ -112,10 +127,13 @@ def rank_notes(notes: list, duplicate_similarity: float) -> list:
     return unique
 
 
-def split_bottom_line(ranked: list, size: int, max_words: int) -> tuple[list, list]:
+def split_bottom_line(ranked: list, s) -> tuple[list, list]:
     """The best sentence of each article first (so the bottom line spans the articles), among those
     short enough once trimmed (a bottom line is read at a glance); then the rest."""
-    short = [n for n in ranked if len(trim_sentence(n.text, max_words).split()) <= max_words]
+    size, most = s.summary_bottom_line, s.summary_point_max_words
+    short = [
+        n for n in ranked if len(trim_sentence(n.text, most, s.summary_min_trimmed_words).split()) <= most
+    ]
     top = round_robin(short, size)
     top += round_robin([n for n in ranked if n not in top], size - len(top))
     chosen = {id(n) for n in top}
@@ -137,26 +155,30 @@ def round_robin(ranked: list, size: int) -> list:
 
 def write_point(summarizer, rewriter, note, people: list[str], tick: Ticker) -> dict[str, Any]:
     context = summarizer.context(note)
-    line = rewriter.point(note.text, context, last_person(context, people))
+    line = rewriter.point(
+        note.text, context, last_person(context, people, summarizer.settings.summary_subject_words)
+    )
     tick.step("writing")
     return summarizer.item(line, note)
 
 
-def last_person(context: str, people: list[str]) -> str | None:
+def last_person(
+    context: str, people: list[str], subject_words: int = default("summary_subject_words")
+) -> str | None:
     """Who a following 'he' or 'she' most likely is: the last person who is the subject of a
-    sentence of the context (named at its start, or right before 'said'/'told'). None when no
-    sentence has a person as subject: then the pronoun is left as written."""
+    sentence of the context (named within subject_words of its start, or right before
+    'said'/'told'). None when no sentence has a person as subject: the pronoun stays as written."""
     found = []
     for sentence in re.split(r"(?<=[.!?”])\s+", context):
         for name in people:
             at = sentence.find(name)
-            subject = at >= 0 and (len(sentence[:at].split()) <= SUBJECT_WORDS or re.match(r"\s+(?:also\s+)?(?:said|told|added)\b", sentence[at + len(name):]))
+            subject = at >= 0 and (
+                len(sentence[:at].split()) <= subject_words
+                or re.match(r"\s+(?:also\s+)?(?:said|told|added)\b", sentence[at + len(name) :])
+            )
             if subject:
                 found.append((context.rfind(sentence), at, name))
     return max(found)[2] if found else None
-
-
-SUBJECT_WORDS = 2  # a name this close to a sentence's start (after a title such as 'President') is its subject
 
 
 def person_names(actors: list[Actor]) -> list[str]:
@@ -164,75 +186,125 @@ def person_names(actors: list[Actor]) -> list[str]:
 
 
 # --- themes --------------------------------------------------------------------------------------------
-def themes(notes: list, most: int, similarity: float) -> list[tuple[str, list]]:
+def themes(notes: list, s) -> list[tuple[str, list]]:
     """Points grouped by average-link clustering of their vectors; each group labelled by the words
     that set it apart from the other points. Groups keep the order of their best point."""
     groups = [[n] for n in notes]
     while len(groups) > 1:
-        pairs = [(average_similarity(a, b), i, j) for i, a in enumerate(groups) for j, b in enumerate(groups) if i < j]
+        pairs = [
+            (average_similarity(a, b), i, j)
+            for i, a in enumerate(groups)
+            for j, b in enumerate(groups)
+            if i < j
+        ]
         best, i, j = max(pairs)
-        if best < similarity and len(groups) <= most:
+        if best < s.summary_theme_similarity and len(groups) <= s.summary_max_themes:
             break
         groups[i] += groups.pop(j)
-    return [(label(group, notes), group) for group in groups]
+    return [(label(group, notes, s), group) for group in groups]
 
 
 def average_similarity(a: list, b: list) -> float:
     return float(np.mean([x.vector @ y.vector for x in a for y in b]))
 
 
-def label(group: list, everything: list) -> str:
-    """The two or three terms most particular to a group (tf-idf over the points), as a short label."""
-    df = Counter(w for n in everything for w in label_terms(n.text))
-    tf = Counter(w for n in group for w in label_terms(n.text))
+def label(group: list, everything: list, s) -> str:
+    """The phrase most particular to a group (tf-idf over the points; a phrase is one content word
+    or two adjacent ones, so 'work visas' can beat 'visas'), then the best one sharing no word with
+    it: a short label such as 'Deportation flights, cooperation'."""
+    phrases = [label_phrases(n.text, s) for n in everything]
+    df = Counter(p for found in phrases for p in found)
+    tf = Counter(p for n in group for p in label_phrases(n.text, s))
     proper = {fold(w) for n in group for w in re.findall(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'\-]+", n.text)}
-    weight = {w: tf[w] * math.log(1 + len(everything) / df[w]) * specificity(w) * (NAME_LABEL_WEIGHT if w in proper else 1.0) for w in tf}
-    ranked = sorted(tf, key=lambda w: (-weight[w], w))
-    shown = [display_form(w, group) for w in ranked[:3]]
-    return ", ".join(shown).capitalize() if shown else "Other developments"
+
+    def weight(phrase: tuple[str, ...]) -> float:
+        named = s.summary_name_label_weight if set(phrase) & proper else 1.0
+        return (
+            tf[phrase]
+            * math.log(1 + len(everything) / df[phrase])
+            * sum(specificity(w, s) for w in phrase)
+            * named
+        )
+
+    shown: list[tuple[str, ...]] = []
+    for phrase in sorted(tf, key=lambda p: (-weight(p), p)):
+        if len(shown) < s.summary_label_phrases and not any(set(phrase) & set(kept) for kept in shown):
+            shown.append(phrase)
+    text = ", ".join(display_form(phrase, group) for phrase in shown)
+    return text[:1].upper() + text[1:] if text else "Other developments"
 
 
-def label_terms(text: str) -> set[str]:
-    """Words that can name a theme: not function words, adverbs or the commonest words of English."""
-    words = (fold(t) for t in re.findall(r"[\w’'\-]+", text))
-    return {w for w in words if len(w) >= LABEL_MIN_CHARS and w.isalpha() and not w.endswith("ly")
-            and w not in STOPWORDS and w not in REPORTING and specificity(w) > 0}
+def label_phrases(text: str, s) -> set[tuple[str, ...]]:
+    """Content words of a sentence and pairs of adjacent ones (punctuation and other words break a pair)."""
+    found: set[tuple[str, ...]] = set()
+    previous = None
+    for token in re.findall(r"[\w’'\-]+|[^\w\s]", text):
+        word = fold(token)
+        if not is_label_word(word, s):
+            previous = None
+            continue
+        found.add((word,))
+        if previous:
+            found.add((previous, word))
+        previous = word
+    return found
 
 
-def specificity(word: str) -> float:
+def is_label_word(word: str, s) -> bool:
+    """A word that can name a theme: not a function word, adverb, past form or one of the commonest
+    words of English."""
+    return (
+        len(word) >= s.summary_label_min_chars
+        and word.isalpha()
+        and not word.endswith(("ly", "ed"))
+        and word not in STOPWORDS
+        and word not in REPORTING
+        and specificity(word, s) > 0
+    )
+
+
+def specificity(word: str, s) -> float:
     """How particular a word is (wordfreq's Zipf scale turned round): 'deportation' high, 'able' zero."""
     from vectorstore.glue import zipf
 
-    return max(0.0, LABEL_COMMON_ZIPF - zipf(word, "en"))
+    return max(0.0, s.summary_label_common_zipf - zipf(word, "en"))
 
 
-LABEL_MIN_CHARS = 4
-LABEL_COMMON_ZIPF = 5.0  # words at least this common in English ('close', 'able', 'although') never label a theme
-NAME_LABEL_WEIGHT = 0.5  # a theme is better named by what happens ('aid', 'visas') than by who is in it
-REPORTING = frozenset("said says told added according also would could should will have been being their there which these those while".split())
+REPORTING = frozenset(
+    "said says told added according also would could should will have been being their there which these those while".split()
+)
 
 
-def display_form(term: str, group: list) -> str:
-    """A term as the points write it ('lópez' -> 'López')."""
+def display_form(phrase: tuple[str, ...], group: list) -> str:
+    """A phrase as the points write it (('lópez', 'obrador') -> 'López Obrador')."""
     for note in group:
-        for word in re.findall(r"[\w’'\-]+", note.text):
-            if fold(word) == term:
-                return word
-    return term
+        words = re.findall(r"[\w’'\-]+", note.text)
+        for i in range(len(words) - len(phrase) + 1):
+            if tuple(fold(w) for w in words[i : i + len(phrase)]) == phrase:
+                return " ".join(words[i : i + len(phrase)])
+    return " ".join(phrase)
 
 
 # --- figures, timeline, questions -------------------------------------------------------------------------
 def key_figures(summarizer, notes: list, most: int) -> list[dict[str, Any]]:
     """Amounts, shares and counts, the weightiest first (money, percentages, millions, thousands,
     then small counts), each once."""
-    found = [(figure_weight(f), -n.score, f, w, n) for n in notes for f, w in figures_in(n.text)]
+    what_words = summarizer.settings.summary_what_max_words
+    found = [(figure_weight(f), -n.score, f, w, n) for n in notes for f, w in figures_in(n.text, what_words)]
     rows, seen = [], set()
     for _, _, figure, what, note in sorted(found, key=lambda x: (-x[0], x[1])):
         if (figure, what.split()[0].lower()) in seen or len(rows) >= most:
             continue
         seen.add((figure, what.split()[0].lower()))
         date = summarizer.event_date(note)
-        rows.append({"figure": figure, "what": what, "date": None if date == NOT_STATED else date, "citations": [summarizer.cite(note)]})
+        rows.append(
+            {
+                "figure": figure,
+                "what": what,
+                "date": None if date == NOT_STATED else date,
+                "citations": [summarizer.cite(note)],
+            }
+        )
     return rows
 
 
@@ -258,8 +330,14 @@ def timeline(summarizer, notes: list, most: int, most_undated: int) -> tuple[lis
             dated.append((when, note))
         elif relative and len(undated) < most_undated:
             undated.append((expression, note))
-    out = [{"date": when, "event": n.text, "citations": [summarizer.cite(n)]} for when, n in sorted(dated, key=lambda d: (d[0], d[1].source, d[1].start))]
-    apart = [{"when": e, "event": n.text, "note": "article undated", "citations": [summarizer.cite(n)]} for e, n in undated]
+    out = [
+        {"date": when, "event": n.text, "citations": [summarizer.cite(n)]}
+        for when, n in sorted(dated, key=lambda d: (d[0], d[1].source, d[1].start))
+    ]
+    apart = [
+        {"when": e, "event": n.text, "note": "article undated", "citations": [summarizer.cite(n)]}
+        for e, n in undated
+    ]
     return out, apart
 
 
@@ -267,7 +345,14 @@ def open_questions(summarizer, rewriter, notes: list, most: int, tick: Ticker) -
     """Pending statements as questions; those whose own grammar gives a question come first, so the
     LLM (and the plain 'has this happened' form) is needed for as few as possible."""
     pending = [n for n in sorted(notes, key=lambda n: -n.score) if is_pending(n.text)]
-    specific = [n for n in pending if not question_from(n.text, summarizer.settings.summary_point_max_words).startswith(GENERIC_QUESTION)]
+    s = summarizer.settings
+    specific = [
+        n
+        for n in pending
+        if not question_from(n.text, s.summary_point_max_words, s.summary_min_trimmed_words).startswith(
+            GENERIC_QUESTION
+        )
+    ]
     rest = [n for n in pending if n not in specific]
     out = []
     for note in round_robin(specific, most) + round_robin(rest, most)[: max(0, most - len(specific))]:
@@ -279,10 +364,10 @@ def open_questions(summarizer, rewriter, notes: list, most: int, tick: Ticker) -
 
 
 # --- who's who -------------------------------------------------------------------------------------------
-def who_is_who(notes: list) -> list[Actor]:
+def who_is_who(notes: list, similar_first_names: float) -> list[Actor]:
     """People and bodies named in the sentences read, most mentioned first."""
     mentions = [m for i, note in enumerate(notes) for m in mentions_in(note.text, i)]
-    actors = merge(mentions)
+    actors = merge(mentions, similar_first_names)
     return sorted(actors, key=lambda a: (-len(a.mentions), a.kind != "person", a.name))
 
 
@@ -294,25 +379,46 @@ def actor_entry(summarizer, actor: Actor, notes: list) -> dict[str, Any]:
     cited = {id(notes[m.sentence]): notes[m.sentence] for m in (with_role[:1] + named[:1])}
     role = actor.role or ("organisation" if actor.kind == "body" else "named in the articles")
     aliases = sorted((set(actor.variants) | actor.aliases) - {actor.name})
-    return {"name": actor.name, "aliases": aliases, "role": role, "kind": actor.kind,
-            "citations": [summarizer.cite(n) for n in sorted(cited.values(), key=lambda n: (n.source, n.start))]}
+    return {
+        "name": actor.name,
+        "aliases": aliases,
+        "role": role,
+        "kind": actor.kind,
+        "citations": [summarizer.cite(n) for n in sorted(cited.values(), key=lambda n: (n.source, n.start))],
+    }
 
 
 # --- scope and sources -------------------------------------------------------------------------------------
 def scope_line(chosen: list, records: list, topic: str | None, stats) -> str:
     dated = sorted(r.date for r in chosen if r.date)
-    parts = [f"{len(chosen)} articles" + (f" (picked from {len(records)} in scope)" if len(chosen) < len(records) else "")]
+    parts = [
+        f"{len(chosen)} articles"
+        + (f" (picked from {len(records)} in scope)" if len(chosen) < len(records) else "")
+    ]
     if dated:
         parts.append(f"dated {dated[0]} to {dated[-1]}" if dated[0] != dated[-1] else f"dated {dated[0]}")
     if len(dated) < len(chosen):
         parts.append(f"{len(chosen) - len(dated)} without a stated date")
     if topic:
         parts.append(f"topic: {topic}")
-    parts.append(f"{stats.kept} of {stats.attempted} LLM rewrites kept ({stats.backend})" if stats.attempted else "no LLM rewrites (quoted sentences)")
+    parts.append(
+        f"{stats.kept} of {stats.attempted} LLM rewrites kept ({stats.backend})"
+        if stats.attempted
+        else "no LLM rewrites (quoted sentences)"
+    )
     return " · ".join(parts)
 
 
 def source_list(chosen: list, citations: list) -> list[dict[str, Any]]:
     cited = Counter(c.source for c in citations)
-    return [{"source": r.source, "title": r.title, "outlet": r.outlet, "date": r.date, "citations": cited[r.source]}
-            for r in chosen if cited[r.source]]
+    return [
+        {
+            "source": r.source,
+            "title": r.title,
+            "outlet": r.outlet,
+            "date": r.date,
+            "citations": cited[r.source],
+        }
+        for r in chosen
+        if cited[r.source]
+    ]

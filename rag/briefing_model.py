@@ -38,10 +38,22 @@ class Briefing:
         return f"Briefing: {self.topic}" if self.topic else "Briefing: all sources"
 
     def to_json(self) -> dict[str, Any]:
-        return {"title": self.title, "topic": self.topic, "scope": self.scope, "bottom_line": self.bottom_line, "themes": self.themes,
-                "figures": self.figures, "timeline": self.timeline, "undated_events": self.undated_events, "actors": self.actors,
-                "open_questions": self.open_questions, "sources": self.sources, "citations": [c.to_json() for c in self.citations],
-                "rewrites": self.rewrites, "timings_ms": self.timings_ms}
+        return {
+            "title": self.title,
+            "topic": self.topic,
+            "scope": self.scope,
+            "bottom_line": self.bottom_line,
+            "themes": self.themes,
+            "figures": self.figures,
+            "timeline": self.timeline,
+            "undated_events": self.undated_events,
+            "actors": self.actors,
+            "open_questions": self.open_questions,
+            "sources": self.sources,
+            "citations": [c.to_json() for c in self.citations],
+            "rewrites": self.rewrites,
+            "timings_ms": self.timings_ms,
+        }
 
     def to_markdown(self) -> str:
         return "\n".join(markdown_lines(self)) + "\n"
@@ -56,7 +68,7 @@ def marks(item: dict[str, Any]) -> str:
 
 def source_label(source: dict[str, Any]) -> str:
     parts = [source.get("outlet") or "outlet not stated", source.get("date") or NOT_STATED]
-    return f"{source['source']}: \"{source['title']}\" ({', '.join(parts)})"
+    return f'{source["source"]}: "{source["title"]}" ({", ".join(parts)})'
 
 
 def markdown_lines(b: Briefing) -> list[str]:
@@ -65,11 +77,24 @@ def markdown_lines(b: Briefing) -> list[str]:
     lines += ["", "## Developments by theme"]
     for theme in b.themes:
         lines += ["", f"### {theme['label']}", ""] + [f"- {p['text']}" for p in theme["points"]]
-    lines += ["", "## Key figures", "", "| figure | what it counts | date | source |", "| --- | --- | --- | --- |"]
-    lines += [f"| {cell(f['figure'])} | {cell(f['what'])} | {f['date'] or NOT_STATED} | {marks(f)} |" for f in b.figures]
+    lines += [
+        "",
+        "## Key figures",
+        "",
+        "| figure | what it counts | date | source |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {cell(f['figure'])} | {cell(f['what'])} | {f['date'] or NOT_STATED} | {marks(f)} |"
+        for f in b.figures
+    ]
     lines += ["", "## Timeline", ""] + [f"- **{t['date']}**: {t['event']} {marks(t)}" for t in b.timeline]
     if b.undated_events:
-        lines += ["", "_Not on the timeline: their articles state no date and the sentence gives no year:_", ""]
+        lines += [
+            "",
+            "_Not on the timeline: their articles state no date and the sentence gives no year:_",
+            "",
+        ]
         lines += [f"- **{u['when']}** ({u['note']}): {u['event']} {marks(u)}" for u in b.undated_events]
     lines += ["", "## Who's who", ""]
     for a in b.actors:
@@ -79,7 +104,7 @@ def markdown_lines(b: Briefing) -> list[str]:
     lines += ["", "## Sources", ""]
     for source in b.sources:
         lines.append(f"- {source_label(source)}")
-        lines += [f"  - [{c.n}] \"{c.quote}\"" for c in b.citations if c.source == source["source"]]
+        lines += [f'  - [{c.n}] "{c.quote}"' for c in b.citations if c.source == source["source"]]
     return lines
 
 
@@ -105,23 +130,85 @@ def li(text: str) -> str:
 
 
 def html_page(b: Briefing) -> str:
-    parts = [f"<h1>{escape(b.title)}</h1>", f'<p class="scope">{escape(b.scope)}</p>', "<h2>Bottom line</h2><ul>"]
-    parts += [li(i["text"]) for i in b.bottom_line] + ["</ul><h2>Developments by theme</h2>"]
+    parts = [f"<h1>{escape(b.title)}</h1>", f'<p class="scope">{escape(b.scope)}</p>']
+    parts += (
+        html_points(b) + html_figures(b) + html_timeline(b) + html_people_and_questions(b) + html_sources(b)
+    )
+    body = "\n".join(parts)
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(b.title)}</title>'
+        f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n"
+    )
+
+
+def html_points(b: Briefing) -> list[str]:
+    parts = (
+        ["<h2>Bottom line</h2><ul>"]
+        + [li(i["text"]) for i in b.bottom_line]
+        + ["</ul><h2>Developments by theme</h2>"]
+    )
     for theme in b.themes:
-        parts += [f"<h3>{escape(theme['label'])}</h3><ul>"] + [li(p["text"]) for p in theme["points"]] + ["</ul>"]
-    parts.append("<h2>Key figures</h2><table><tr><th>figure</th><th>what it counts</th><th>date</th><th>source</th></tr>")
-    parts += [f"<tr><td>{escape(f['figure'])}</td><td>{escape(f['what'])}</td><td>{escape(f['date'] or NOT_STATED)}</td><td>{linked(marks(f))}</td></tr>"
-              for f in b.figures]
-    parts += ["</table><h2>Timeline</h2><ul>"] + [li(f"{t['date']}: {t['event']} {marks(t)}") for t in b.timeline] + ["</ul>"]
+        parts += (
+            [f"<h3>{escape(theme['label'])}</h3><ul>"] + [li(p["text"]) for p in theme["points"]] + ["</ul>"]
+        )
+    return parts
+
+
+def html_figures(b: Briefing) -> list[str]:
+    rows = [
+        f"<tr><td>{escape(f['figure'])}</td><td>{escape(f['what'])}</td><td>{escape(f['date'] or NOT_STATED)}</td><td>{linked(marks(f))}</td></tr>"
+        for f in b.figures
+    ]
+    return (
+        [
+            "<h2>Key figures</h2><table><tr><th>figure</th><th>what it counts</th><th>date</th><th>source</th></tr>"
+        ]
+        + rows
+        + ["</table>"]
+    )
+
+
+def html_timeline(b: Briefing) -> list[str]:
+    parts = (
+        ["<h2>Timeline</h2><ul>"]
+        + [li(f"{t['date']}: {t['event']} {marks(t)}") for t in b.timeline]
+        + ["</ul>"]
+    )
     if b.undated_events:
-        parts += ['<p class="note">Not on the timeline: their articles state no date and the sentence gives no year:</p><ul>']
-        parts += [li(f"{u['when']} ({u['note']}): {u['event']} {marks(u)}") for u in b.undated_events] + ["</ul>"]
-    parts.append("<h2>Who's who</h2><ul>")
-    parts += [li(f"{a['name']}" + (f" (also: {', '.join(a['aliases'])})" if a["aliases"] else "") + f": {a['role']} {marks(a)}") for a in b.actors]
-    parts += ["</ul><h2>Open questions</h2><ul>"] + [li(f"{q['question']} {marks(q)}") for q in b.open_questions] + ["</ul><h2>Sources</h2><ul>"]
+        parts += [
+            '<p class="note">Not on the timeline: their articles state no date and the sentence gives no year:</p><ul>'
+        ]
+        parts += [li(f"{u['when']} ({u['note']}): {u['event']} {marks(u)}") for u in b.undated_events] + [
+            "</ul>"
+        ]
+    return parts
+
+
+def html_people_and_questions(b: Briefing) -> list[str]:
+    parts = ["<h2>Who's who</h2><ul>"]
+    parts += [
+        li(
+            f"{a['name']}"
+            + (f" (also: {', '.join(a['aliases'])})" if a["aliases"] else "")
+            + f": {a['role']} {marks(a)}"
+        )
+        for a in b.actors
+    ]
+    return (
+        parts
+        + ["</ul><h2>Open questions</h2><ul>"]
+        + [li(f"{q['question']} {marks(q)}") for q in b.open_questions]
+        + ["</ul>"]
+    )
+
+
+def html_sources(b: Briefing) -> list[str]:
+    parts = ["<h2>Sources</h2><ul>"]
     for source in b.sources:
-        quotes = "".join(f'<li id="c{c.n}">[{c.n}] <span class="quote">“{escape(c.quote)}”</span></li>' for c in b.citations if c.source == source["source"])
+        quotes = "".join(
+            f'<li id="c{c.n}">[{c.n}] <span class="quote">“{escape(c.quote)}”</span></li>'
+            for c in b.citations
+            if c.source == source["source"]
+        )
         parts.append(f"<li>{escape(source_label(source))}<ul>{quotes}</ul></li>")
-    body = "\n".join(parts + ["</ul>"])
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(b.title)}</title>'
-            f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
+    return parts + ["</ul>"]

@@ -1,25 +1,40 @@
 """The LLM where it can be checked: standalone points and open questions, each verified.
 
-The model rewrites a chosen source sentence into a standalone point (naming who "he" or "the
-meeting" is from the sentences before it) or turns a pending statement into a question. Every line
-goes through the verifier against the sentence it cites, with the preceding sentences as context
-for names; a line that fails falls back to a trimmed form of the source sentence (or a question
-built from its own words), which is verified in turn, and as a last resort the sentence itself.
+The model shortens a chosen source sentence into a standalone point (the sentence it sees already
+has "he"/"she" replaced by the name found in the sentences before it) or turns a pending statement
+into a question. The prompts are worked examples in completion form, because the packaged base
+model continues a pattern far more reliably than it follows an instruction. Every draft goes through
+the verifier against the sentence it cites, with the preceding sentences as context for names, and
+through the faithfulness checks below; a draft that fails falls back to a trimmed form of the source
+sentence (or a question built from its own words), which is verified in turn, and as a last resort
+the sentence itself. Each attempt is logged with the reason it was rejected.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rag.briefing_text import GENERIC_QUESTION, is_pending, lower_first, needs_rewrite, question_from, replace_pronoun, trim_sentence
+from rag.briefing_text import (
+    GENERIC_QUESTION,
+    PRONOUN_OPENING,
+    is_pending,
+    lower_first,
+    needs_rewrite,
+    question_from,
+    replace_pronoun,
+    trim_sentence,
+)
 from rag.errors import BackendUnavailable
-from rag.llm import NoLLM, complete
+from rag.llm import NoLLM
 from rag.prompts import load_prompt
 from rag.textfacts import content_terms, names
 from rag.verify import Passage, Verifier
 
-REPEATED_NGRAM = 4  # a draft repeating any run of this many words is a model loop, not a rewrite
+QUESTION_WORDS = frozenset(
+    "Will Would Did Does Do Is Are Was Were Has Have Can Could What When Who How Why Where Which".split()
+)
+SENTENCE_END = (".", "!", "?", "”", '"', "’")
 
 
 @dataclass
@@ -30,12 +45,41 @@ class Line:
 
 @dataclass
 class RewriteStats:
-    attempted: int = 0
-    kept: int = 0
+    """What the LLM was asked and what came of it: counts per kind, tokens, and every draft with the
+    reason it was rejected (None: kept)."""
+
     backend: str = ""
+    calls: int = 0
+    tokens: int = 0  # streamed pieces; one per token on llama.cpp and on OpenAI-style streams
+    attempts: list[dict] = field(default_factory=list)
+
+    def count(self, kind: str, kept: bool | None = None) -> int:
+        return sum(
+            1 for a in self.attempts if a["kind"] == kind and (kept is None or (a["reason"] is None) == kept)
+        )
+
+    @property
+    def attempted(self) -> int:
+        return len(self.attempts)
+
+    @property
+    def kept(self) -> int:
+        return sum(1 for a in self.attempts if a["reason"] is None)
 
     def to_json(self) -> dict:
-        return {"attempted": self.attempted, "kept": self.kept, "backend": self.backend}
+        kinds = {
+            kind: {"attempted": self.count(kind), "kept": self.count(kind, True)}
+            for kind in ("point", "question")
+        }
+        return {
+            "attempted": self.attempted,
+            "kept": self.kept,
+            "backend": self.backend,
+            "llm_calls": self.calls,
+            "tokens": self.tokens,
+            **{f"{kind}s": counts for kind, counts in kinds.items()},
+            "log": self.attempts,
+        }
 
 
 class Rewriter:
@@ -53,13 +97,18 @@ class Rewriter:
         quotation, too long), and its draft must pass the verifier and the faithfulness checks."""
         key = ("point", sentence)
         if key not in self._cache:
-            limit = self.settings.summary_point_max_words
             trimmed = self.fallback_point(sentence, context, person)
-            drafted = self.ask_llm("summary_point", context=context, sentence=sentence) if needs_rewrite(trimmed, limit) else None
-            if drafted and len(drafted.split()) <= limit and self.faithful(drafted, sentence, context, person):
-                self._cache[key] = self.kept(drafted)
-            else:
-                self._cache[key] = Line(trimmed, False)
+            line = Line(trimmed, False)
+            if needs_rewrite(trimmed, self.settings.summary_point_max_words):
+                source = replace_pronoun(sentence, person)
+                # The context costs prompt tokens and only helps name an unresolved 'he'/'she'.
+                shown = context if PRONOUN_OPENING.match(source) else ""
+                draft = self.ask_llm("summary_point", context=shown, sentence=source)
+                if draft is not None and self.judge(
+                    "point", sentence, draft, self.point_problem(draft, sentence, source, context, person)
+                ):
+                    line = Line(draft, True)
+            self._cache[key] = line
         return self._cache[key]
 
     def question(self, sentence: str, context: str) -> Line:
@@ -67,70 +116,146 @@ class Rewriter:
         its grammar allows, else drafted by the LLM (and checked), else a plain 'has this happened'."""
         key = ("question", sentence)
         if key not in self._cache:
-            built = question_from(sentence, self.settings.summary_point_max_words)
-            if not built.startswith(GENERIC_QUESTION) and self.supported(built, sentence, context):
-                self._cache[key] = Line(built, False)
-            else:
-                drafted = self.ask_llm("summary_question", context=context, statement=sentence)
-                if drafted and drafted.endswith("?") and drafted.split()[0] in QUESTION_WORDS and self.faithful(drafted, sentence, context, None):
-                    self._cache[key] = self.kept(drafted)
-                else:
-                    self._cache[key] = Line(built if self.supported(built, sentence, context) else
-                                            f"{GENERIC_QUESTION} {lower_first(trim_sentence(sentence, len(sentence.split())).rstrip('.!?'))}?", False)
+            built = question_from(
+                sentence, self.settings.summary_point_max_words, self.settings.summary_min_trimmed_words
+            )
+            line = Line(built, False)
+            if built.startswith(GENERIC_QUESTION) or not self.supported(built, sentence, context):
+                line = self.drafted_question(sentence, context, built)
+            self._cache[key] = line
         return self._cache[key]
 
-    def kept(self, text: str) -> Line:
-        self.stats.kept += 1
-        return Line(text, True)
+    def drafted_question(self, sentence: str, context: str, built: str) -> Line:
+        draft = self.ask_llm("summary_question", statement=sentence)
+        if draft is not None and self.judge(
+            "question", sentence, draft, self.question_problem(draft, sentence, context)
+        ):
+            return Line(draft, True)
+        if self.supported(built, sentence, context):
+            return Line(built, False)
+        plain = lower_first(trim_sentence(sentence, len(sentence.split())).rstrip(".!?"))
+        return Line(f"{GENERIC_QUESTION} {plain}?", False)
+
+    def judge(self, kind: str, sentence: str, draft: str, problem: str | None) -> bool:
+        """Log the attempt (with the reason it failed) and say whether the draft is kept."""
+        self.stats.attempts.append({"kind": kind, "source": sentence, "draft": draft, "reason": problem})
+        return problem is None
 
     def fallback_point(self, sentence: str, context: str, person: str | None) -> str:
-        trimmed = trim_sentence(replace_pronoun(sentence, person), self.settings.summary_point_max_words)
+        s = self.settings
+        trimmed = trim_sentence(
+            replace_pronoun(sentence, person), s.summary_point_max_words, s.summary_min_trimmed_words
+        )
         return trimmed if self.supported(trimmed, sentence, context) else sentence
 
-    def faithful(self, draft: str, sentence: str, context: str, person: str | None) -> bool:
-        """The verifier's check, and three a rewrite must pass besides: every content word is the
-        sentence's own (no new claims), a name not in the sentence is the one 'he'/'she' was
-        resolved to, and a plan or request stays a plan or request (no 'proposed' -> 'approved')."""
-        if not self.supported(draft, sentence, context):
-            return False
-        allowed_names = names(person or "")
-        if content_terms(draft) - content_terms(sentence) - content_terms(" ".join(allowed_names)):
-            return False
-        if names(draft) - names(sentence) - allowed_names:
-            return False
-        if repeats(draft):
-            return False
-        return draft.endswith("?") or is_pending(draft) == is_pending(sentence)
+    def point_problem(
+        self, draft: str, sentence: str, source: str, context: str, person: str | None
+    ) -> str | None:
+        """Why a draft point may not stand for ``sentence`` (``source``: what the model was shown,
+        the sentence with its pronoun replaced)."""
+        if normalized(draft) == normalized(source):
+            return "the sentence copied unchanged (not a rewrite)"
+        if len(draft.split()) < self.settings.summary_min_words:
+            return "empty or a fragment"
+        if len(draft.split()) > self.settings.summary_point_max_words:
+            return f"longer than {self.settings.summary_point_max_words} words"
+        if not draft.endswith(SENTENCE_END):
+            return "cut off (no sentence end): the token limit was reached"
+        return self.unfaithful(draft, sentence, context, person)
+
+    def question_problem(self, draft: str, sentence: str, context: str) -> str | None:
+        if len(draft.split()) < self.settings.summary_min_words:
+            return "empty or a fragment"
+        if not draft.endswith("?") or draft.split()[0] not in QUESTION_WORDS:
+            return "not a question"
+        return self.unfaithful(draft, sentence, context, None)
+
+    def unfaithful(self, draft: str, sentence: str, context: str, person: str | None) -> str | None:
+        """Why a draft may not stand for its sentence (None: it may). The verifier's check, and three
+        a rewrite must pass besides: every content word is the sentence's own (no new claims), a name
+        not in the sentence is the one 'he'/'she' was resolved to (by the caller, or by the model
+        from the preceding sentences when the sentence opens with the pronoun), and a plan or
+        request stays a plan or request (no 'proposed' -> 'approved')."""
+        verdict = self.verifier.check(draft, [passage(sentence, context)])
+        if not verdict.supported:
+            return "verifier: " + "; ".join(verdict.problems)
+        allowed_names = names(person or "") or (names(context) if PRONOUN_OPENING.match(sentence) else set())
+        if new := content_terms(draft) - content_terms(sentence) - content_terms(" ".join(allowed_names)):
+            return "words not in the sentence: " + ", ".join(sorted(new))
+        if new := names(draft) - names(sentence) - allowed_names:
+            return "names not in the sentence: " + ", ".join(sorted(new))
+        if repeats(draft, self.settings.summary_repeated_ngram):
+            return "repeats itself"
+        if not draft.endswith("?") and is_pending(draft) != is_pending(sentence):
+            return "a plan turned into a fact, or a fact into a plan"
+        return None
 
     def supported(self, claim: str, sentence: str, context: str) -> bool:
-        return self.verifier.supports(claim, [Passage(text=sentence, context=f"{context} {sentence}".strip())])
+        return self.verifier.supports(claim, [passage(sentence, context)])
 
     def ask_llm(self, prompt_name: str, **values: str) -> str | None:
-        """The model's one-line answer, or None when there is no model (or it failed: the
-        trimmed fallback is used then, and no further calls are made)."""
-        if self.llm is None:
+        """The model's one-line draft, or None when there is no model, the call cap is reached, or
+        the model failed (the trimmed fallback is used then, and no further calls are made)."""
+        if (
+            self.llm is None
+            or self.stats.calls >= self.settings.summary_max_rewrites
+            or self.discouraged(prompt_name)
+        ):
             return None
         prompt = load_prompt(prompt_name).render(**values)
+        self.stats.calls += 1
         try:
-            self.stats.attempted += 1
-            text = complete(self.llm, prompt, self.settings.summary_rewrite_max_tokens, stop=["\n"])
+            text = self.stream_draft(prompt)
         except (NoLLM, BackendUnavailable):
-            self.stats.attempted -= 1
+            self.stats.calls -= 1
             self.llm = None
             return None
         return clean_draft(text)
 
+    def discouraged(self, prompt_name: str) -> bool:
+        """True after summary_rewrite_patience drafts of this kind in a row were rejected: a model
+        that cannot do the task on this material (the packaged 270M base model copies long
+        sentences unchanged) is not asked again, which saves seconds per call; one whose drafts are
+        kept goes on being asked."""
+        kind = prompt_name.removeprefix("summary_")
+        recent = [a["reason"] is None for a in self.stats.attempts if a["kind"] == kind][
+            -self.settings.summary_rewrite_patience :
+        ]
+        return len(recent) == self.settings.summary_rewrite_patience and not any(recent)
 
-QUESTION_WORDS = frozenset("Will Would Did Does Do Is Are Was Were Has Have Can Could What When Who How Why Where Which".split())
+    def stream_draft(self, prompt: str) -> str:
+        """Stream the draft, stopping as soon as it is longer than any kept line may be: a small
+        model that copies a long sentence would otherwise spend every remaining token on a draft
+        that is rejected for its length anyway."""
+        text = ""
+        for piece in self.llm.stream(prompt, self.settings.summary_rewrite_max_tokens, ["\n"]):
+            text += piece
+            self.stats.tokens += 1
+            if len(text.split()) > self.settings.summary_point_max_words + 1:
+                break
+        return text
 
 
-def repeats(text: str) -> bool:
+def normalized(text: str) -> str:
+    return " ".join(text.lower().split()).rstrip(".!?")
+
+
+def passage(sentence: str, context: str) -> Passage:
+    return Passage(text=sentence, context=f"{context} {sentence}".strip())
+
+
+def repeats(text: str, n: int) -> bool:
+    """A draft repeating a run of n words is a model loop, not a rewrite."""
     words = text.lower().split()
-    grams = [tuple(words[i:i + REPEATED_NGRAM]) for i in range(len(words) - REPEATED_NGRAM + 1)]
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
     return len(grams) != len(set(grams))
 
 
-def clean_draft(text: str) -> str | None:
-    """The model's line without markers, quotes around it or a trailing fragment; None if empty."""
-    line = re.sub(r"\[\d+\]", "", text.strip().split("\n")[0]).strip().strip('"“”').strip()
-    return line if len(line.split()) >= 3 and not repeats(line) else None
+def clean_draft(text: str) -> str:
+    """The model's line without citation markers or quotation marks around the whole of it."""
+    line = re.sub(r"\[\d+\]", "", text.strip().split("\n")[0]).strip()
+    if line.count('"') == 2 and line.startswith('"') and line.endswith('"'):
+        line = line[1:-1]
+    if line.startswith("“") and line.endswith("”") and line.count("“") == 1:
+        line = line[1:-1]
+    return line

@@ -135,6 +135,18 @@ class Settings(BaseSettings):
     summary_min_words: int = Field(6, ge=1, le=50, description="Shortest sentence, in words, that can become a briefing entry.")
     summary_rewrite: bool = Field(True, description="Let the LLM rewrite chosen sentences into standalone points and questions (each verified; off: trimmed source sentences only).")
     summary_rewrite_max_tokens: int = Field(64, ge=16, le=512, description="Most tokens the LLM may write for one rewritten point or question.")
+    summary_max_rewrites: int = Field(8, ge=0, le=1000, description="Most LLM calls (point and question rewrites) in one briefing; past it the trimmed source sentences stand. Bounds a briefing's time on a slow local model (each call costs seconds on the embedded default).")
+    summary_rewrite_patience: int = Field(2, ge=1, le=100, description="Stop asking the LLM for one kind of rewrite (points, questions) after this many drafts of that kind in a row were rejected: the model cannot do it on this material, and each call costs seconds on the embedded default.")
+    summary_repeated_ngram: int = Field(4, ge=2, le=20, description="A draft repeating any run of this many words is a model loop, not a rewrite, and is rejected.")
+    summary_context_sentences: int = Field(2, ge=0, le=10, description="Sentences before a chosen one searched for the person a 'he'/'she' refers to; the verifier also takes names from them.")
+    summary_subject_words: int = Field(2, ge=0, le=10, description="A person named within this many words of a sentence's start (after a title such as 'President') is that sentence's subject, the one a following 'he'/'she' refers to.")
+    summary_similar_first_names: float = Field(0.8, ge=0, le=1, description="Who's who: two names with the same surname are one person when their first names are at least this similar (difflib ratio: 'Antony'/'Anthony' 0.92, 'Joe'/'Jill' 0.29).")
+    summary_label_phrases: int = Field(2, ge=1, le=5, description="Phrases (one word or two adjacent words, sharing no word) in a theme's label: a label names a theme at a glance.")
+    summary_label_min_chars: int = Field(4, ge=1, le=20, description="Shortest word, in characters, that can label a theme.")
+    summary_label_common_zipf: float = Field(5.0, ge=0, le=8, description="Words at least this common in English (wordfreq Zipf scale: 'close', 'able', 'although') never label a theme.")
+    summary_name_label_weight: float = Field(0.5, ge=0, le=2, description="Weight of a proper name among a theme's label terms: a theme is better named by what happens ('aid', 'visas') than by who is in it.")
+    summary_what_max_words: int = Field(4, ge=1, le=20, description="Key figures: most words kept after a figure to say what it counts ('$310 million in additional aid' -> 'additional aid').")
+    summary_min_trimmed_words: int = Field(6, ge=1, le=50, description="A clause-boundary cut of a long sentence must keep at least this many words; otherwise the sentence is kept whole.")
 
     # --- eval ----------------------------------------------------------------------------------
     eval_set: Path = Field(default_factory=lambda: packaged_path("eval", "sets", "seeds.jsonl"), description="Default eval set for `brief eval`.")

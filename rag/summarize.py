@@ -9,11 +9,13 @@ verifier checks it against that sentence, and a failing line falls back to the t
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from rag import briefing_layout as layout
 from rag.answer import Citation, to_citation
 from rag.briefing_model import NOT_STATED, Briefing
 from rag.briefing_rewrite import Line, Rewriter
@@ -23,10 +25,8 @@ from rag.evidence import Evidence
 from rag.retrieve import Retriever, Scope
 from rag.textfacts import names, numbers
 from vectorstore.chunk import split_sentences
-from rag import briefing_layout as layout
 
 Progress = Callable[[int, int, str], None]
-CONTEXT_SENTENCES = 2  # sentences before a chosen one that the rewriter may take names from
 
 
 @dataclass
@@ -43,14 +43,26 @@ class Note:
 
     @property
     def text(self) -> str:
-        return self.record.text[self.start:self.end]
+        return self.record.text[self.start : self.end]
 
     @property
     def source(self) -> str:
         return self.record.source
 
     def evidence(self) -> Evidence:
-        return Evidence(self.source, self.record.title, self.record.date, "", self.start, self.end, self.text, self.text, 1.0, 1.0, self.text)
+        return Evidence(
+            self.source,
+            self.record.title,
+            self.record.date,
+            "",
+            self.start,
+            self.end,
+            self.text,
+            self.text,
+            1.0,
+            1.0,
+            self.text,
+        )
 
 
 class Summarizer:
@@ -61,19 +73,31 @@ class Summarizer:
         self._numbers: dict[tuple[str, int], Citation] = {}
         self._spans: dict[str, list] = {}
 
-    def summarize(self, topic: str | None = None, scope: Scope = Scope(), progress: Progress | None = None) -> Briefing:
+    def summarize(
+        self, topic: str | None = None, scope: Scope = Scope(), progress: Progress | None = None
+    ) -> Briefing:
         started = time.perf_counter()
         records = [r for r in self.desk.source_index().values() if scope.allows(r.source, r.date)]
         if not records:
-            raise BriefError("no ingested article matches this scope", fix="widen --since/--until/--source or run `brief ingest`")
+            raise BriefError(
+                "no ingested article matches this scope",
+                fix="widen --since/--until/--source or run `brief ingest`",
+            )
         topic = (topic or "").strip() or None
         topic_vector = self.topic_vector(topic, scope) if topic else None
         chosen = layout.pick_records(self.desk, records, topic_vector)
-        steps = len(chosen) + self.settings.summary_bottom_line + self.settings.summary_points + self.settings.summary_max_questions
+        steps = (
+            len(chosen)
+            + self.settings.summary_bottom_line
+            + self.settings.summary_points
+            + self.settings.summary_max_questions
+        )
         tick = layout.Ticker(progress, steps)
         notes = self.map_all(chosen, topic_vector, tick)
         if not notes:
-            raise BriefError(f"the articles say nothing about '{topic}'", fix="try another topic or no --topic")
+            raise BriefError(
+                f"the articles say nothing about '{topic}'", fix="try another topic or no --topic"
+            )
         mapped = time.perf_counter()
         self._numbers = {}
         rewriter = Rewriter(self.desk, self.verifier)
@@ -83,7 +107,10 @@ class Summarizer:
         briefing.citations = sorted(self._numbers.values(), key=lambda c: c.n)
         briefing.sources = layout.source_list(chosen, briefing.citations)
         briefing.rewrites = rewriter.stats.to_json()
-        briefing.timings_ms = {"map": round((mapped - started) * 1000), "write": round((time.perf_counter() - mapped) * 1000)}
+        briefing.timings_ms = {
+            "map": round((mapped - started) * 1000),
+            "write": round((time.perf_counter() - mapped) * 1000),
+        }
         tick.finish()
         return briefing
 
@@ -91,7 +118,9 @@ class Summarizer:
     def topic_vector(self, topic: str, scope: Scope) -> np.ndarray:
         hits = Retriever(self.desk).retrieve(topic, scope)
         if not hits or max(h.dense for h in hits) < self.settings.min_relevance:
-            raise BriefError(f"the articles say nothing about '{topic}'", fix="try another topic or no --topic")
+            raise BriefError(
+                f"the articles say nothing about '{topic}'", fix="try another topic or no --topic"
+            )
         return self.desk.embedder.embed([topic])[0]
 
     def map_all(self, records, topic_vector: np.ndarray | None, tick) -> list[Note]:
@@ -104,20 +133,30 @@ class Summarizer:
     def map_document(self, record, topic_vector: np.ndarray | None) -> list[Note]:
         """Every usable sentence of an article, scored: central to the article (and to the topic),
         rich in names and numbers. The top few are its key sentences."""
-        spans = [s for s in self.spans(record) if len(record.text[s.start:s.end].split()) >= self.settings.summary_min_words
-                 and record.text[s.start:s.end] != record.title]  # a headline is not a finding
+        spans = [
+            s
+            for s in self.spans(record)
+            if len(record.text[s.start : s.end].split()) >= self.settings.summary_min_words
+            and record.text[s.start : s.end] != record.title
+        ]  # a headline is not a finding
         if not spans:
             return []
-        texts = [record.text[s.start:s.end] for s in spans]
+        texts = [record.text[s.start : s.end] for s in spans]
         vectors = self.desk.embedder.embed(texts)
         centroid = vectors.mean(axis=0)
         score = vectors @ (centroid / max(float(np.linalg.norm(centroid)), 1e-9))
         if topic_vector is not None:
             relevance = vectors @ topic_vector
             score = np.where(relevance >= self.settings.min_relevance, score + relevance, -np.inf)
-        score = score + self.settings.summary_key_fact_bonus * np.array([bool(numbers(t) or names(t)) for t in texts])
+        score = score + self.settings.summary_key_fact_bonus * np.array(
+            [bool(numbers(t) or names(t)) for t in texts]
+        )
         positions = {s.start: i for i, s in enumerate(self.spans(record))}
-        notes = [Note(record, s.start, s.end, positions[s.start], vectors[i], float(score[i])) for i, s in enumerate(spans) if np.isfinite(score[i])]
+        notes = [
+            Note(record, s.start, s.end, positions[s.start], vectors[i], float(score[i]))
+            for i, s in enumerate(spans)
+            if np.isfinite(score[i])
+        ]
         for note in sorted(notes, key=lambda n: -n.score)[: self.settings.summary_notes_per_doc]:
             note.key = True
         return notes
@@ -129,8 +168,10 @@ class Summarizer:
 
     def context(self, note: Note) -> str:
         """The sentences before ``note`` in its article (where 'he' or 'the meeting' is named)."""
-        spans = self.spans(note.record)[max(0, note.position - CONTEXT_SENTENCES): note.position]
-        return " ".join(note.record.text[s.start:s.end] for s in spans)
+        spans = self.spans(note.record)[
+            max(0, note.position - self.settings.summary_context_sentences) : note.position
+        ]
+        return " ".join(note.record.text[s.start : s.end] for s in spans)
 
     # --- citations ----------------------------------------------------------------------------------
     def cite(self, note: Note) -> dict[str, Any]:
@@ -142,7 +183,11 @@ class Summarizer:
 
     def item(self, line: Line, note: Note) -> dict[str, Any]:
         citation = self.cite(note)
-        return {"text": f"{line.text} [{citation['n']}]", "citations": [citation], "rewritten": line.rewritten}
+        return {
+            "text": f"{line.text} [{citation['n']}]",
+            "citations": [citation],
+            "rewritten": line.rewritten,
+        }
 
     def event_date(self, note: Note) -> str:
         found = resolve_date(note.text, note.record.date)

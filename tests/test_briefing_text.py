@@ -69,5 +69,5 @@ def test_spelling_variants_and_short_forms_are_one_actor():
 
 
 def test_model_loops_are_caught():
-    assert repeats("the administration is working with Mexico and the administration is working with Mexico")
-    assert not repeats("The administration is working with Mexico on border controls.")
+    assert repeats("the administration is working with Mexico and the administration is working with Mexico", 4)
+    assert not repeats("The administration is working with Mexico on border controls.", 4)

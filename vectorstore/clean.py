@@ -32,9 +32,13 @@ TEASER_LINES = re.compile(
     re.IGNORECASE,
 )
 # Everything after these is the page's "most popular"/"related" tail, not the article.
-TAIL_MARKERS = re.compile(r"^(most popular|most read|trending( now)?|related (articles|stories|news)|more from .*)$", re.IGNORECASE)
+TAIL_MARKERS = re.compile(
+    r"^(most popular|most read|trending( now)?|related (articles|stories|news)|more from .*)$", re.IGNORECASE
+)
 COPYRIGHT_LINE = re.compile(r"^(©|\(c\)|copyright\b).*", re.IGNORECASE)
-COPYRIGHT_OUTLET = re.compile(r"^(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?P<outlet>[^.]+?)\.?\s*(all rights reserved|$)", re.IGNORECASE)
+COPYRIGHT_OUTLET = re.compile(
+    r"^(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?P<outlet>[^.]+?)\.?\s*(all rights reserved|$)", re.IGNORECASE
+)
 PHOTO_CREDIT = re.compile(
     r"(\bCC BY(-SA|-ND|-NC)*\b|via Wiki\w*\s+Commons|\bphoto( by|:)|\bGetty Images\b|\bShutterstock\b|"
     r"\b(AP|AFP|EFE|Reuters) Photo\b|\.(jpe?g|png|gif|webp)\s*$)",
@@ -114,7 +118,7 @@ def drop_repeated_heading(lines: list[str]) -> list[str]:
     for i in nonblank[1:4]:
         other = lines[i].strip()
         if other and other != first and first.startswith(other) and len(first) - len(other) <= 20:
-            return lines[: nonblank[0]] + lines[nonblank[0] + 1:]
+            return lines[: nonblank[0]] + lines[nonblank[0] + 1 :]
     return lines
 
 
@@ -130,5 +134,5 @@ def guess_title(text: str) -> str:
     from vectorstore.chunk import split_sentences
 
     spans = split_sentences(first)
-    sentence = first[spans[0].start:spans[0].end] if spans else first
+    sentence = first[spans[0].start : spans[0].end] if spans else first
     return sentence if len(sentence) <= TITLE_MAX_CHARS else sentence[: TITLE_MAX_CHARS - 1].rstrip() + "…"

@@ -21,8 +21,10 @@ LABELLED_ISO = re.compile(
 )
 DATELINE_OTHER_WORDS = 3  # a dateline holds a date and at most this many other words (a byline's name)
 # Words a dateline may hold besides the date itself (labels, weekdays, time zones).
-DATELINE_WORDS = frozenset("""published updated posted modified last first by on at date am pm gmt utc est edt cet cest pst pdt
-    mon tue wed thu fri sat sun monday tuesday wednesday thursday friday saturday sunday""".split())
+DATELINE_WORDS = frozenset(
+    """published updated posted modified last first by on at date am pm gmt utc est edt cet cest pst pdt
+    mon tue wed thu fri sat sun monday tuesday wednesday thursday friday saturday sunday""".split()
+)
 FRONT_MATTER_FENCE = "---"
 FRONT_MATTER_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)\s*:\s*(?P<value>.*?)\s*$")
 
@@ -48,7 +50,7 @@ def front_matter(lines: list[str]) -> tuple[list[str], dict[str, str]]:
             if not all(pairs):
                 return lines, {}  # not front matter after all (a horizontal rule, say)
             meta = {m.group("key").lower(): m.group("value").strip("\"'") for m in pairs}
-            return lines[end + 1:], meta
+            return lines[end + 1 :], meta
     return lines, {}
 
 
@@ -56,12 +58,26 @@ def date_in_line(line: str) -> str | None:
     """The full date a short line states ('January 5, 2024', 'Published: 5 Jan 2024 10:32'), or None."""
     if len(line.strip()) > DATE_LINE_MAX_CHARS or not re.search(r"\d{4}", line):
         return None
-    if len([w for w in re.findall(r"[^\W\d_]+", line.lower()) if w not in DATELINE_WORDS and not month_word(w)]) > DATELINE_OTHER_WORDS:
+    if (
+        len(
+            [
+                w
+                for w in re.findall(r"[^\W\d_]+", line.lower())
+                if w not in DATELINE_WORDS and not month_word(w)
+            ]
+        )
+        > DATELINE_OTHER_WORDS
+    ):
         return None
     from htmldate import find_date
 
-    found = find_date(f"<html><body><p>{escape(line)}</p></body></html>", extensive_search=True,
-                      original_date=True, outputformat="%Y-%m-%d", min_date=EARLIEST)
+    found = find_date(
+        f"<html><body><p>{escape(line)}</p></body></html>",
+        extensive_search=True,
+        original_date=True,
+        outputformat="%Y-%m-%d",
+        min_date=EARLIEST,
+    )
     if not found:
         return None
     year, _, day = (int(x) for x in found.split("-"))
@@ -71,8 +87,10 @@ def date_in_line(line: str) -> str | None:
 
 def month_word(word: str) -> bool:
     """English or Spanish month names and their abbreviations ('jan', 'sept', 'enero', 'de')."""
-    months = ("january february march april may june july august september october november december "
-              "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre de del").split()
+    months = (
+        "january february march april may june july august september october november december "
+        "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre de del"
+    ).split()
     return any(m.startswith(word) and (len(word) >= 3 or word == m) for m in months)
 
 
@@ -85,10 +103,10 @@ def take_date_line(lines: list[str]) -> tuple[list[str], str | None]:
             continue
         if match := LABELLED_ISO.match(line):
             if stated := parse_iso_date(match.group("date")):
-                rest = line[match.end():].strip()
-                return lines[:i] + ([rest] if rest else []) + lines[i + 1:], stated
+                rest = line[match.end() :].strip()
+                return lines[:i] + ([rest] if rest else []) + lines[i + 1 :], stated
         if stated := date_in_line(line):
-            return lines[:i] + lines[i + 1:], stated
+            return lines[:i] + lines[i + 1 :], stated
         seen += 1
         if seen >= DATE_LINE_SEARCH:
             break
@@ -101,6 +119,8 @@ def html_date(html: str) -> str | None:
     from htmldate import find_date
 
     try:
-        return find_date(html, extensive_search=False, original_date=True, outputformat="%Y-%m-%d", min_date=EARLIEST)
+        return find_date(
+            html, extensive_search=False, original_date=True, outputformat="%Y-%m-%d", min_date=EARLIEST
+        )
     except (ValueError, TypeError):
         return None

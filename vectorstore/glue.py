@@ -23,7 +23,9 @@ class GlueRules:
     head_min: float = 1.5  # the first part must be a known word or name ("Obrador" 2.1)...
     head_chars: int = 3  # ...of at least this many letters (or occur on its own in the text)
     tail_chars: int = 3  # tails shorter than this ("a", "to") are too often real word endings
-    short_tail: int = 3  # a tail this short ("met", but also "son", "man", "nov") needs the head used alone in the text
+    short_tail: int = (
+        3  # a tail this short ("met", but also "son", "man", "nov") needs the head used alone in the text
+    )
     min_chars: int = 7  # tokens shorter than this are left alone
     name_chars: int = 5  # an unknown capitalised head this long may stand before a joining word
     lang: str = "en"
@@ -33,8 +35,10 @@ DEFAULT_RULES = GlueRules()
 # Closed-class English words that join clauses or phrases. After one of these, an unknown
 # capitalised head is still split off ("Bárcenaalthough"): names rarely end in a conjunction, while
 # they often end in common nouns ("-man", "-land", "-wood"), which is why only these are trusted.
-JOINING_WORDS = frozenset("""and although because between where whereas which while who whom whose with without
-    against among through during after before since until unless""".split())
+JOINING_WORDS = frozenset(
+    """and although because between where whereas which while who whom whose with without
+    against among through during after before since until unless""".split()
+)
 TOKEN = re.compile(r"(?<![\w’'\-])[^\W\d_]{7,}(?![\w’'\-])")
 
 
@@ -55,7 +59,10 @@ def split_point(token: str, standalone: frozenset[str], rules: GlueRules = DEFAU
         if not tail.islower():
             continue
         tail_z = zipf(tail, rules.lang)
-        head_z = max(zipf(head.lower(), rules.lang), rules.head_min if known_head(head, tail, standalone, rules) else 0.0)
+        head_z = max(
+            zipf(head.lower(), rules.lang),
+            rules.head_min if known_head(head, tail, standalone, rules) else 0.0,
+        )
         if tail_z < rules.tail_min or head_z < rules.head_min:
             continue
         if len(tail) <= rules.short_tail and tail not in JOINING_WORDS and head.lower() not in standalone:
@@ -83,6 +90,6 @@ def repair_glued_words(text: str, rules: GlueRules = DEFAULT_RULES) -> str:
     for match in candidates:
         cut = split_point(match.group(0), standalone, rules)
         if cut is not None:
-            parts += [text[last:match.start() + cut], " "]
+            parts += [text[last : match.start() + cut], " "]
             last = match.start() + cut
     return "".join(parts) + text[last:]
