@@ -72,111 +72,51 @@ def test_report_files(report, tmp_path):
     assert "| answer recall" in (tmp_path / "report.md").read_text()
 
 
-@pytest.mark.skipif(not SHARED_SQUAD.exists(), reason="needs ../shared/public-qa")
-def test_cli_eval_on_squad_json(tmp_path, model_dir):
-    env = {
-        **os.environ,
+def cli_env(tmp_path: Path, model_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `brief` subprocess: its own data folder, the shared models, no hub."""
+    data = {
         "BRIEF_DATA_DIR": str(tmp_path / "data"),
         "BRIEF_MODEL_DIR": str(model_dir),
         "HF_HUB_OFFLINE": "1",
     }
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rag.cli",
-            "eval",
-            "--set",
-            str(SHARED_SQUAD),
-            "--articles",
-            "2",
-            "--limit",
-            "12",
-            "--json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    return {**os.environ, **data, **extra}
+
+
+def brief(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.skipif(not SHARED_SQUAD.exists(), reason="needs ../shared/public-qa")
+def test_cli_eval_on_squad_json(tmp_path, model_dir):
+    env = cli_env(tmp_path, model_dir)
+    out = brief(
+        "eval", "--set", str(SHARED_SQUAD), "--articles", "2", "--limit", "12", "--json", env=env, timeout=600
     )
     assert out.returncode == 0, out.stderr
     metrics = json.loads(out.stdout)
     assert metrics["n"] == 12 and metrics["split"] == "report" and len(metrics["articles"]) == 2
-    assert {
-        "exact_match",
-        "f1",
-        "has_ans_exact",
-        "has_ans_f1",
-        "no_ans_exact",
-        "refusal_accuracy",
-        "citation_precision",
-        "citation_recall",
-    } <= set(metrics)
+    squad_metrics = "exact_match f1 has_ans_exact has_ans_f1 no_ans_exact refusal_accuracy citation_precision citation_recall"
+    assert set(squad_metrics.split()) <= set(metrics)
     assert set(metrics["others"]) == {"refuse_all", "top_sentence"}
     assert not any((tmp_path / "data" / "eval-stores").iterdir())
 
 
 def test_cli_batch_and_eval_json(tmp_path, model_dir, seeds_dir):
-    env = {
-        **os.environ,
-        "BRIEF_DATA_DIR": str(tmp_path / "data"),
-        "BRIEF_MODEL_DIR": str(model_dir),
-        "HF_HUB_OFFLINE": "1",
-        "BRIEF_LLM_API_KEY": "sk-never-print-me",
-    }
-    brief = [sys.executable, "-m", "rag.cli"]
-    subprocess.run(
-        brief + ["ingest", str(seeds_dir), "--quiet"], env=env, check=True, capture_output=True, timeout=300
-    )
+    env = cli_env(tmp_path, model_dir, BRIEF_LLM_API_KEY="sk-never-print-me")
+    assert brief("ingest", str(seeds_dir), "--quiet", env=env).returncode == 0
     three = tmp_path / "three.jsonl"
     three.write_text("".join(SEEDS_SET.read_text().splitlines(keepends=True)[:3]))
-    batch = subprocess.run(
-        brief + ["ask", "--batch", str(three), "--json"], env=env, capture_output=True, text=True, timeout=300
-    )
+    batch = brief("ask", "--batch", str(three), "--json", env=env)
     assert batch.returncode == 0, batch.stderr
     lines = [json.loads(line) for line in batch.stdout.splitlines()]
     assert [line["id"] for line in lines] == ["q01", "q02", "q03"]
-    out = subprocess.run(
-        brief + ["eval", "--set", str(three), "--json", "--out", str(tmp_path / "report")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = brief("eval", "--set", str(three), "--json", "--out", str(tmp_path / "report"), env=env)
     assert out.returncode == 0, out.stderr
     metrics = json.loads(out.stdout)
-    assert {
-        "n",
-        "answer_em_recall",
-        "citation_precision",
-        "citation_recall",
-        "source_hit_at_k",
-        "mrr",
-        "refusal_accuracy",
-        "false_refusal_rate",
-        "p50_ms",
-    } <= set(metrics)
+    shown = "n answer_em_recall citation_precision citation_recall source_hit_at_k mrr refusal_accuracy false_refusal_rate p50_ms"
+    assert set(shown.split()) <= set(metrics)
     for written in (tmp_path / "report").iterdir():  # no secret in any report or export
         assert "sk-never-print-me" not in written.read_text(errors="ignore")
     assert "sk-never-print-me" not in out.stdout + out.stderr + batch.stdout + batch.stderr
-
-
-def test_bad_eval_set_is_a_one_line_error(tmp_path, model_dir):
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"id": "x"}\n')
-    env = {
-        **os.environ,
-        "BRIEF_DATA_DIR": str(tmp_path / "data"),
-        "BRIEF_EMBEDDER": "hash",
-        "HF_HUB_OFFLINE": "1",
-    }
-    out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "eval", "--set", str(bad)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 2
-    assert out.stderr.startswith("error: cannot use eval set") and "bad.jsonl:1" in out.stderr
-    assert "Traceback" not in out.stderr

@@ -201,6 +201,16 @@ def test_names_in_a_list_are_not_taken_for_a_swap(fast_verifier):
 
 
 # --- the pair generator --------------------------------------------------------------------------------
+def answerable(qid: str, question: str, answer: str, start: int) -> dict:
+    """A SQuAD 2.0 question with one answer, in the official JSON shape."""
+    return {
+        "id": qid,
+        "question": question,
+        "answers": [{"text": answer, "answer_start": start}],
+        "is_impossible": False,
+    }
+
+
 TINY_SQUAD = {
     "version": "v2.0",
     "data": [
@@ -215,30 +225,10 @@ TINY_SQUAD = {
                         "dollars, was added in 1925."
                     ),
                     "qas": [
-                        {
-                            "id": "q1",
-                            "question": "When was Acme founded?",
-                            "answers": [{"text": "1901", "answer_start": 32}],
-                            "is_impossible": False,
-                        },
-                        {
-                            "id": "q2",
-                            "question": "Who bought the company?",
-                            "answers": [{"text": "Globex Industries", "answer_start": 98}],
-                            "is_impossible": False,
-                        },
-                        {
-                            "id": "q3",
-                            "question": "For how much?",
-                            "answers": [{"text": "300 million dollars", "answer_start": 290}],
-                            "is_impossible": False,
-                        },
-                        {
-                            "id": "q4",
-                            "question": "What was rebuilt?",
-                            "answers": [{"text": "castle", "answer_start": 156}],
-                            "is_impossible": False,
-                        },
+                        answerable("q1", "When was Acme founded?", "1901", 32),
+                        answerable("q2", "Who bought the company?", "Globex Industries", 98),
+                        answerable("q3", "For how much?", "300 million dollars", 290),
+                        answerable("q4", "What was rebuilt?", "castle", 156),
                         {
                             "id": "q5",
                             "question": "Who founded Globex?",

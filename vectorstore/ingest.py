@@ -139,46 +139,38 @@ def prepare_file(
 ) -> Prepared | None:
     """A new or changed file, cleaned and chunked with its source record; None (and counted in the
     report) for a repeated name, an unreadable or unchanged file, or one empty after cleaning."""
-    raw = read_changed(path, known, claimed, options, report)
+    raw = read_once(path, claimed, options, report)
     if raw is None:
+        return None
+    old = known.get(path.name)
+    if is_unchanged(old, raw.content_hash, options.date):
+        report.unchanged_sources += 1
         return None
     cleaned = clean_document(raw.text, raw.hints)
     chunks = chunk_text(cleaned.text, path.name, options.chunk_size, options.chunk_overlap)
     if not chunks:
         report.skipped.append(Skipped(str(path), "nothing left after removing page boilerplate"))
         return None
-    old = known.get(path.name)
     record = source_record(path, raw, cleaned, options.date, len(chunks))
     return Prepared(record, chunks, is_update=old is not None, old_chunks=old.n_chunks if old else 0)
 
 
-def read_changed(
-    path: Path,
-    known: dict[str, SourceRecord],
-    claimed: dict[str, Path],
-    options: IngestOptions,
-    report: IngestReport,
+def read_once(
+    path: Path, claimed: dict[str, Path], options: IngestOptions, report: IngestReport
 ) -> RawDocument | None:
-    """The file as read, unless its name was already given in this run, it cannot be read, or it is
-    stored unchanged (each counted in the report)."""
+    """The file as read, unless a file of the same name was given earlier in this run or it cannot be
+    read (either is noted in the report). Source names are file names, so they must be unique."""
     source = path.name
     if source in claimed:
-        report.skipped.append(
-            Skipped(
-                str(path), f"another file named {source} was given ({claimed[source]}); names must be unique"
-            )
-        )
+        reason = f"another file named {source} was given ({claimed[source]}); names must be unique"
+        report.skipped.append(Skipped(str(path), reason))
         return None
     claimed[source] = path
     try:
-        raw = read_document(path, options.max_bytes, options.allowed_extensions)
+        return read_document(path, options.max_bytes, options.allowed_extensions)
     except SkipFile as skip:
         report.skipped.append(Skipped(str(path), skip.reason))
         return None
-    if is_unchanged(known.get(source), raw.content_hash, options.date):
-        report.unchanged_sources += 1
-        return None
-    return raw
 
 
 def is_unchanged(old: SourceRecord | None, content_hash: str, date: str | None) -> bool:
