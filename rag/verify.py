@@ -25,7 +25,7 @@ from rag.settings import Settings, default_settings
 from rag.textfacts import (
     content_terms,
     has_negation,
-    missing_numbers_and_dates,
+    missing_facts,
     names,
     names_absent,
     negation_dropped,
@@ -135,8 +135,7 @@ class Verifier:
             best=best,
             # Words must come from the quoted text itself; names are checked as facts above.
             coverage=term_coverage(claim, joined, ignore=names(claim)),
-            missing=missing_numbers_and_dates(claim, joined)
-            + [f"name {n}" for n in names_absent(claim, f"{joined} {context}")],
+            missing=missing_facts(claim, joined, context),
             context_names=sorted(in_cited - set(names_absent(claim, f"{joined} {context}"))),
             pronoun_in_cited=pronoun_count(joined) > pronoun_count(claim),
             new_words=new_terms(claim, joined),
