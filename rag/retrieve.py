@@ -21,7 +21,7 @@ class Scope:
     sources: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, since: str | None = None, until: str | None = None, sources: list[str] | None = None) -> "Scope":
+    def parse(cls, since: str | None = None, until: str | None = None, sources: list[str] | None = None) -> Scope:
         scope = cls(since=check_date(since, "--since"), until=check_date(until, "--until"), sources=tuple(sources or ()))
         if scope.since and scope.until and scope.since > scope.until:
             raise BriefError(f"--since {scope.since} is after --until {scope.until}", fix="swap the dates")

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from rag.briefing_actors import merge, mentions_in
+from rag.briefing_actors import mentions_in, merge
 from rag.briefing_layout import last_person
 from rag.briefing_rewrite import repeats
-from rag.briefing_text import figures_in, is_pending, is_quotation, needs_rewrite, question_from, replace_pronoun, trim_sentence
+from rag.briefing_text import (
+    figures_in,
+    is_pending,
+    is_quotation,
+    needs_rewrite,
+    question_from,
+    replace_pronoun,
+    trim_sentence,
+)
 
 
 @pytest.mark.parametrize("sentence, expected", [

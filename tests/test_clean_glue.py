@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 
 import pytest
 
-from rag.desk import Desk
 from vectorstore.clean import clean_document
 from vectorstore.dates import date_in_line, front_matter, html_date
 from vectorstore.glue import repair_glued_words, split_point

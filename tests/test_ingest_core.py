@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from rag.desk import Desk
 from vectorstore.chunk import chunk_text, split_sentences

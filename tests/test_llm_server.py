@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from fakes import free_port
-
 from rag.answer import Answerer
 from rag.desk import Desk
 from rag.errors import BriefError
