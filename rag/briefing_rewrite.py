@@ -13,6 +13,7 @@ the sentence itself. Each attempt is logged with the reason it was rejected.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 from rag.briefing_text import (
@@ -51,6 +52,7 @@ class RewriteStats:
     backend: str = ""
     calls: int = 0
     tokens: int = 0  # streamed pieces; one per token on llama.cpp and on OpenAI-style streams
+    seconds: float = 0.0  # spent in LLM calls
     attempts: list[dict] = field(default_factory=list)
 
     def count(self, kind: str, kept: bool | None = None) -> int:
@@ -77,6 +79,7 @@ class RewriteStats:
             "backend": self.backend,
             "llm_calls": self.calls,
             "tokens": self.tokens,
+            "llm_s": round(self.seconds, 1),
             **{f"{kind}s": counts for kind, counts in kinds.items()},
             "log": self.attempts,
         }
@@ -194,23 +197,27 @@ class Rewriter:
         return self.verifier.supports(claim, [passage(sentence, context)])
 
     def ask_llm(self, prompt_name: str, **values: str) -> str | None:
-        """The model's one-line draft, or None when there is no model, the call cap is reached, or
-        the model failed (the trimmed fallback is used then, and no further calls are made)."""
-        if (
-            self.llm is None
-            or self.stats.calls >= self.settings.summary_max_rewrites
-            or self.discouraged(prompt_name)
-        ):
+        """The model's one-line draft, or None when there is no model, the call cap or time budget
+        is reached, or the model failed (the trimmed fallback is used then, and no further calls
+        are made)."""
+        if self.llm is None or self.over_budget() or self.discouraged(prompt_name):
             return None
         prompt = load_prompt(prompt_name).render(**values)
         self.stats.calls += 1
+        started = time.perf_counter()
         try:
             text = self.stream_draft(prompt)
         except (NoLLM, BackendUnavailable):
             self.stats.calls -= 1
             self.llm = None
             return None
+        finally:
+            self.stats.seconds += time.perf_counter() - started
         return clean_draft(text)
+
+    def over_budget(self) -> bool:
+        s = self.settings
+        return self.stats.calls >= s.summary_max_rewrites or self.stats.seconds >= s.summary_rewrite_budget_s
 
     def discouraged(self, prompt_name: str) -> bool:
         """True after summary_rewrite_patience drafts of this kind in a row were rejected: a model

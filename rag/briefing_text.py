@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from rag.settings import Settings
+from rag.settings import default_settings
 
 MONTHS = [
     "january",
@@ -121,7 +121,7 @@ WHAT_STOP = frozenset(
 def default(name: str):
     """A setting's default value: the keyword default of these pure functions, so the numbers live
     in rag/settings.py only (the pipeline passes the configured value)."""
-    return Settings.model_fields[name].default
+    return getattr(default_settings(), name)
 
 
 def resolve_date(sentence: str, article_date: str | None) -> tuple[str, str, bool] | None:

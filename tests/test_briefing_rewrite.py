@@ -63,3 +63,9 @@ def test_a_pronoun_may_be_resolved_from_the_sentence_before(make_settings):
     line = r.point(sentence, context, None)
     assert "Before: " + context in r.llm.prompts[0]  # the model sees the sentence before only when it must name someone
     assert line.rewritten, r.stats.attempts
+
+
+def test_no_call_past_the_time_budget(make_settings):
+    llm = ScriptedLLM(SHORT_DRAFT)
+    r = rewriter(make_settings, llm, summary_rewrite_budget_s=0)
+    assert not r.point(LONG, "", None).rewritten and not llm.prompts
