@@ -119,6 +119,30 @@ class FinalAnswer:
 AnswerEvent = DraftToken | FinalAnswer
 
 
+class StoppableReply:
+    """The LLM backend for one reply, which stop() ends after the token in hand: closing a LangChain
+    stream early reads it to its end (for tracing), which would keep the LLM writing for a reader
+    who has gone (and, in the UI, on the thread that closed it). One per reply, never shared."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.name = backend.name
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def stream(self, prompt: str, max_tokens: int, stop: list[str]) -> Iterator[str]:
+        tokens = self.backend.stream(prompt, max_tokens, stop)
+        try:
+            for token in tokens:
+                yield token
+                if self.stopped:
+                    return
+        finally:
+            tokens.close()  # ends the backend's own stream now (and frees the embedded model's lock)
+
+
 class Answerer:
     def __init__(self, desk):
         self.desk = desk
@@ -254,19 +278,11 @@ class Answerer:
         """The LCEL chain (render prompt | LLM | text), yielding its tokens as they come. Returns (draft,
         warning): the draft is empty when there is no LLM or it failed. The warning travels with this
         answer only: an Answerer is shared between concurrent requests, so it keeps no per-request state."""
-        from langchain_core.output_parsers import StrOutputParser
-        from langchain_core.runnables import RunnableLambda
-
-        prompt = load_prompt("answer")
-        llm = as_langchain_llm(self.desk.llm, self.settings.llm_max_tokens, ANSWER_STOP)
-        chain = (
-            RunnableLambda(lambda q: prompt.render(question=q, evidence=[e.text for e in evidence]))
-            | llm
-            | StrOutputParser()
-        )
+        reply = StoppableReply(self.desk.llm)
+        tokens = self.answer_chain(evidence, reply).stream(question)
         parts: list[str] = []
         try:
-            for token in chain.stream(question):
+            for token in tokens:
                 parts.append(token)
                 yield DraftToken(token)
         except NoLLM:
@@ -274,11 +290,26 @@ class Answerer:
         except BackendUnavailable as exc:
             if not parts and not isinstance(exc, BackendTimeout):
                 raise  # unreachable or misconfigured: tell the user which setting to fix
-            return (
-                "",
-                f"{exc.message}; answered from the quoted evidence instead",
-            )  # the extractive answer still serves the user
+            # the extractive answer still serves the user
+            return "", f"{exc.message}; answered from the quoted evidence instead"
+        finally:
+            reply.stop()  # a consumer that stops early: LangChain reads a closed stream to its end
+            tokens.close()
         return "".join(parts).strip(), None
+
+    def answer_chain(self, evidence: list[Evidence], reply: StoppableReply):
+        from langchain_core.output_parsers import StrOutputParser
+        from langchain_core.runnables import RunnableLambda
+
+        prompt = load_prompt("answer")
+        render_prompt = RunnableLambda(
+            lambda q: prompt.render(question=q, evidence=[e.text for e in evidence])
+        )
+        return (
+            render_prompt
+            | as_langchain_llm(reply, self.settings.llm_max_tokens, ANSWER_STOP)
+            | StrOutputParser()
+        )
 
     def run_llm(self, prompt: str, max_tokens: int, stop: list[str]) -> str:
         return "".join(self.desk.llm.stream(prompt, max_tokens, stop))
@@ -403,7 +434,7 @@ def timed_steps(timings: dict[str, float], stage: str, steps: Generator[T, None,
                 spent += time.perf_counter() - clock
             yield item
     finally:
-        steps.close()  # a consumer that stops early also stops the LLM
+        steps.close()  # a consumer that stops early ends the stage now, not when garbage collected
         timings[stage] = spent
 
 

@@ -143,6 +143,32 @@ def test_a_timeout_mid_stream_keeps_the_tokens_and_puts_the_warning_in_the_final
     assert "did not answer in time" in last.answer.warning and last.answer.mode == "extractive"
 
 
+class ClosingLLM(ScriptedLLM):
+    """Records whether its token stream was closed before the end, and how many tokens it wrote."""
+
+    closed_early = False
+    written = 0
+
+    def stream(self, prompt: str, max_tokens: int, stop: list[str]):
+        finished = False
+        try:
+            for token in super().stream(prompt, max_tokens, stop):
+                self.written += 1
+                yield token
+            finished = True
+        finally:
+            self.closed_early = not finished
+
+
+def test_a_reader_who_stops_reading_stops_the_llm(fake_desk):
+    """LangChain reads a closed stream to its end: the LLM must not go on writing for nobody."""
+    llm = ClosingLLM("Harris recently announced US $310 million in additional aid for the region [1].")
+    events = answerer_with(fake_desk, llm).stream(AID_Q)
+    assert isinstance(next(events), DraftToken)
+    events.close()
+    assert llm.closed_early and llm.written <= 2
+
+
 def test_bad_questions_fail_before_the_stream_yields_anything(fake_desk):
     with pytest.raises(BriefError, match="empty"):
         next(answerer_with(fake_desk, ScriptedLLM("unused")).stream("   "))
