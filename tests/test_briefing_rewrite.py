@@ -9,9 +9,11 @@ from rag.briefing_rewrite import Rewriter
 from rag.desk import Desk
 from tests.fakes import ScriptedLLM
 
-LONG = ("The port authority said on Monday that container traffic at the eastern terminal rose 12% in May to 80,000 boxes "
-        "from 71,000 boxes a year earlier and that two new shipping lines from three Asian ports began calling at the "
-        "deep-water berths in the same month.")
+LONG = (
+    "The port authority said on Monday that container traffic at the eastern terminal rose 12% in May to 80,000 boxes "
+    "from 71,000 boxes a year earlier and that two new shipping lines from three Asian ports began calling at the "
+    "deep-water berths in the same month."
+)
 SHORT_DRAFT = "The port authority said on Monday that container traffic at the eastern terminal rose 12% in May to 80,000 boxes."
 
 
@@ -31,7 +33,10 @@ def test_a_faithful_shortening_is_kept_and_logged(make_settings):
 
 
 def test_a_copy_or_an_invention_is_rejected_with_its_reason(make_settings):
-    r = rewriter(make_settings, ScriptedLLM(LONG, "The port authority said traffic fell 40% after a strike closed the harbour."))
+    r = rewriter(
+        make_settings,
+        ScriptedLLM(LONG, "The port authority said traffic fell 40% after a strike closed the harbour."),
+    )
     assert not r.point(LONG, "", None).rewritten
     assert not r.point(LONG.replace("Monday", "Tuesday"), "", None).rewritten
     reasons = [a["reason"] for a in r.stats.attempts]
@@ -57,11 +62,17 @@ def test_calls_are_capped(make_settings):
 
 def test_a_pronoun_may_be_resolved_from_the_sentence_before(make_settings):
     context = "Harbour master Lena Okafor inspected the new cranes on Monday."
-    sentence = ("She said the cranes would let the port handle 20% more containers, once the dredging of the channel, "
-                "delayed twice by storms and a lawsuit from fishermen, is finished next spring.")
-    r = rewriter(make_settings, ScriptedLLM("Lena Okafor said the cranes would let the port handle 20% more containers."))
+    sentence = (
+        "She said the cranes would let the port handle 20% more containers, once the dredging of the channel, "
+        "delayed twice by storms and a lawsuit from fishermen, is finished next spring."
+    )
+    r = rewriter(
+        make_settings,
+        ScriptedLLM("Lena Okafor said the cranes would let the port handle 20% more containers."),
+    )
     line = r.point(sentence, context, None)
-    assert "Before: " + context in r.llm.prompts[0]  # the model sees the sentence before only when it must name someone
+    # the model is shown the sentence before only when it must name someone
+    assert "Before: " + context in r.llm.prompts[0]
     assert line.rewritten, r.stats.attempts
 
 
