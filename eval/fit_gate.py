@@ -75,19 +75,13 @@ def feature_table(desk, rows) -> np.ndarray:
 
 def question_features(answerer, question: str, golds: list[str]) -> tuple[float, ...]:
     from eval.metrics import contains_gold
-    from rag.answer import found_in, gate_features
-    from rag.reader import choose
+    from rag.answer import gate_features
     from rag.retrieve import Scope
 
     evidence = answerer.gather_evidence(question, Scope())[1]
-    candidates = evidence[: answerer.settings.reader_passages]
-    # the reader as Answerer.find_answer runs it, with no margin cut: the sweep applies the margin
-    span = choose(answerer.desk.reader.read(question, [e.window or e.text for e in candidates]), float("-inf"))
-    if span is None:
-        return (*gate_features(question, evidence), float("-inf"), 0.0)
-    short = found_in(candidates[span.passage], span.start, span.end).short
-    right = bool(golds) and contains_gold(short, [golds])
-    return (*gate_features(question, evidence), span.margin, float(right))
+    found, margin = answerer.best_reading(question, evidence)
+    right = found is not None and bool(golds) and contains_gold(found.short, [golds])
+    return (*gate_features(question, evidence), margin, float(right))
 
 
 def passes(features: np.ndarray, point: dict) -> np.ndarray:

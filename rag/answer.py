@@ -21,6 +21,7 @@ from rag.errors import BackendTimeout, BackendUnavailable, BriefError
 from rag.evidence import Evidence, select_evidence
 from rag.llm import NoLLM, OnToken, as_langchain_llm
 from rag.prompts import load_prompt
+from rag.reader import choose
 from rag.retrieve import Retriever, Scope
 from rag.textfacts import content_terms, names, numbers, time_words, word_set
 from rag.verify import Passage, Verifier, term_coverage
@@ -249,11 +250,17 @@ class Answerer:
     def find_answer(self, question: str, evidence: list[Evidence]) -> Found | None:
         """The reader's verdict over the best evidence sentences, each read with the sentence before
         it; None when no span beats "no answer" by the calibrated margin."""
+        found, margin = self.best_reading(question, evidence)
+        return found if found is not None and margin > self.settings.reader_threshold else None
+
+    def best_reading(self, question: str, evidence: list[Evidence]) -> tuple[Found | None, float]:
+        """The reader's best span over the first ``reader_passages`` evidence windows and its margin
+        over "no answer", before any threshold (eval.fit_gate chooses the threshold on these)."""
         candidates = evidence[: self.settings.reader_passages]
-        span = self.desk.reader.best(question, [e.window or e.text for e in candidates])
+        span = choose(self.desk.reader.read(question, [e.window or e.text for e in candidates]), float("-inf"))
         if span is None or not span.text.strip(" ,;:"):
-            return None
-        return found_in(candidates[span.passage], span.start, span.end)
+            return None, float("-inf")
+        return found_in(candidates[span.passage], span.start, span.end), span.margin
 
     def backend_name(self) -> str:
         return self.desk.llm.name
