@@ -226,8 +226,10 @@ def label(group: list, everything: list, s) -> str:
             * named
         )
 
-    shown: list[tuple[str, ...]] = []
-    for phrase in sorted(tf, key=lambda p: (-weight(p), p)):
+    ranked = sorted(tf, key=lambda p: (-weight(p), p))
+    # What several points of a theme share names it better than one point's rare word: it leads.
+    shown = [next((p for p in ranked if tf[p] > 1), ranked[0])] if ranked else []
+    for phrase in ranked:
         if len(shown) < s.summary_label_phrases and not any(set(phrase) & set(kept) for kept in shown):
             shown.append(phrase)
     text = ", ".join(display_form(phrase, group) for phrase in shown)
@@ -270,8 +272,10 @@ def specificity(word: str, s) -> float:
     return max(0.0, s.summary_label_common_zipf - zipf(word, "en"))
 
 
+# Words of reporting and attribution: who reports something is not what a theme is about.
 REPORTING = frozenset(
-    "said says told added according also would could should will have been being their there which these those while".split()
+    """said says told added according also would could should will have been being their there which these those while
+    outlet outlets newspaper media sources source statement report reports spokesperson spokesman spokeswoman""".split()
 )
 
 

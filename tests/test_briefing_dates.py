@@ -1,4 +1,4 @@
-"""Timeline dates: an event's year comes from the event's own clause, never from an unrelated number.
+"""Timeline dates (an event's year comes from the event's own clause, never from an unrelated number) and theme labels.
 
 Invented sentences (not from the seed articles)."""
 
@@ -47,3 +47,20 @@ def test_an_events_year_is_never_an_unrelated_number(sentence, article_date, exp
 def test_a_count_that_looks_like_a_year_is_a_figure():
     assert figures_in("Rescuers found 2,023 people in the flooded valley.") == [("2,023", "people")]
     assert figures_in("The plant opened in 2019 with 450 workers.") == [("450", "workers")]
+
+
+def test_a_theme_is_labelled_by_what_its_points_share():
+    from types import SimpleNamespace
+
+    from rag.briefing_layout import label
+    from rag.settings import default_settings
+
+    texts = [
+        "Firefighters contained the wildfire near the reservoir on Sunday.",
+        "The wildfire destroyed forty homes, the outlet reported.",
+        "The central bank raised interest rates by half a point.",
+        "Farmers protested against the new irrigation quotas.",
+    ]
+    notes = [SimpleNamespace(text=t) for t in texts]
+    assert label(notes[:2], notes, default_settings()).startswith("Wildfire")
+    assert "outlet" not in label(notes[:2], notes, default_settings()).lower()
