@@ -7,7 +7,7 @@ import json
 import pytest
 
 from rag.errors import BriefError
-from rag.settings import load_preset, load_settings, preset_names
+from rag.settings import Settings, default_settings, load_preset, load_settings, preset_names
 
 FAST = {"retrieval_k": 4, "fetch_k": 12, "evidence_sentences": 3, "llm_max_tokens": 64}
 
@@ -84,3 +84,13 @@ def test_every_shipped_preset_is_valid(name):
     values = load_preset(name)
     settings = load_settings(preset=name)
     assert {key: json.loads(json.dumps(getattr(settings, key))) for key in values} == values
+
+
+def test_default_settings_are_the_fields_defaults_whatever_the_environment(monkeypatch, toml_file):
+    toml_file('preset = "fast"\nevidence_type_bonus = 0.5\n')
+    monkeypatch.setenv("BRIEF_EVIDENCE_KEYWORD_WEIGHT", "0.9")
+    loaded, defaults = load_settings(), default_settings()
+    assert (loaded.evidence_type_bonus, loaded.evidence_keyword_weight, loaded.retrieval_k) == (0.5, 0.9, 4)
+    assert defaults.evidence_type_bonus == Settings.model_fields["evidence_type_bonus"].default
+    assert defaults.evidence_keyword_weight == Settings.model_fields["evidence_keyword_weight"].default
+    assert defaults.retrieval_k == Settings.model_fields["retrieval_k"].default
