@@ -234,7 +234,7 @@ class Answerer:
         titles = {name: r.title for name, r in records.items()}
         texts = {name: r.text for name, r in records.items()}
         n = max(self.settings.evidence_sentences, self.settings.reader_passages)
-        return retrieved, select_evidence(question, retrieved, titles, texts, self.desk.embedder, n)
+        return retrieved, select_evidence(question, retrieved, titles, texts, self.desk.embedder, n, self.settings)
 
     def on_topic(self, question: str, evidence: list[Evidence]) -> bool:
         """The gate before reading: some evidence is close to the question and holds enough of its

@@ -112,12 +112,6 @@ def sources_table(records) -> list[list]:
     return [[r.source, r.title, r.date or "", r.outlet or "", r.n_chunks] for r in records]
 
 
-def metrics_markdown(rows: list[tuple[str, str]]) -> str:
-    return "\n".join(
-        ["| metric | value |", "| --- | --- |"] + [f"| {escape(k)} | {escape(v)} |" for k, v in rows]
-    )
-
-
 CSS = """
 .bd-chip{display:inline-block;min-width:1.4em;padding:0 .35em;margin:0 .1em;border-radius:.7em;background:#2b6cb0;color:#fff !important;
  font-size:.8em;text-align:center;text-decoration:none;cursor:pointer}
