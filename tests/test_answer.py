@@ -373,3 +373,13 @@ def test_gate_features_see_a_near_miss_name_or_number():
     assert salient_coverage("what was announced?", text) == 1.0  # nothing salient to miss
     assert gate_passes((0.6, 0.5, 0.5), 0.5, 0.0, 0.5) and not gate_passes((0.6, 0.5, 0.4), 0.5, 0.0, 0.5)
     assert not gate_passes((0.4, 1.0, 1.0), 0.5, 0.0, 0.0)
+
+
+def test_the_answer_path_ranks_evidence_with_the_users_evidence_settings(fake_desk):
+    """The evidence_* settings reach the answer path (it once ranked with the defaults whatever the
+    user set): with the keyword share weighted up, the ranking follows word overlap."""
+    answerer = answerer_with(fake_desk, ScriptedLLM(""))
+    default_order = [e.text for e in answerer.gather_evidence(AID_Q, Scope())[1]]
+    answerer.settings = fake_desk.settings.model_copy(update={"evidence_keyword_weight": 50.0})
+    weighted_order = [e.text for e in answerer.gather_evidence(AID_Q, Scope())[1]]
+    assert weighted_order != default_order
