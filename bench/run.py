@@ -86,6 +86,7 @@ def bench_embedders(corpus: Path, work: Path, models: Path) -> dict:
     The default may only be the fastest runtime whose eval numbers stay within one point of PyTorch's.
     """
     from eval.runner import run_eval
+    from eval.sets_io import eval_set_path
     from rag.desk import Desk
 
     texts = corpus_chunk_texts(corpus, EMBED_SAMPLE_CHUNKS)
@@ -97,7 +98,7 @@ def bench_embedders(corpus: Path, work: Path, models: Path) -> dict:
         desk.embedder.encode(texts)
         speed = len(texts) / (time.perf_counter() - started)
         desk.ingest([ROOT / "seeds"])
-        metrics = run_eval(desk, desk.settings.eval_set).ours
+        metrics = run_eval(desk, eval_set_path(desk.settings)).ours
         runs[name] = {
             "chunks_per_s": speed,
             "source_hit_at_k": metrics["source_hit_at_k"],

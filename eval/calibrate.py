@@ -25,6 +25,7 @@ import numpy as np
 from eval import squad
 from eval.metrics import classifier_metrics
 from eval.runner import support_pairs
+from eval.sets_io import support_set_path
 from rag.desk import Desk
 from rag.settings import load_settings
 from rag.verify import Findings, Passage, Rules, Verifier, decide
@@ -181,7 +182,7 @@ def main() -> int:
     verifier = Verifier(CachedEmbedder(Desk(settings).embedder))
     sets = {
         "public": (public_pairs("fit"), public_pairs("report")),
-        "seeds": (support_pairs(settings.support_set, "fit"), support_pairs(settings.support_set, "report")),
+        "seeds": (support_pairs(support_set_path(settings), "fit"), support_pairs(support_set_path(settings), "report")),
     }
     every = [p for fit, report in sets.values() for p in fit + report]
     verifier.embedder.prime([p["sentence"] for p in every] + [p["passage"] for p in every])

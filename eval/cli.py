@@ -64,8 +64,9 @@ def run_eval_command(
 ) -> int:
     from eval.report import comparison_table, write_outputs
     from eval.runner import run_eval
+    from eval.sets_io import eval_set_path
 
-    path = eval_set or desk.settings.eval_set
+    path = eval_set or eval_set_path(desk.settings)
     report = run_eval(
         desk, path, compare=compare, limit=limit, progress=stderr_progress, split=split, articles=articles
     )

@@ -21,7 +21,7 @@ from typing import Any
 
 from eval import metrics as M
 from eval import squad
-from eval.sets_io import EvalSet, load_eval_questions
+from eval.sets_io import EvalSet, load_eval_questions, support_set_path
 from rag.answer import Answer, Answerer
 from rag.errors import BriefError
 from rag.verify import Passage, Verifier
@@ -402,7 +402,7 @@ def evaluate(desk, evalset: EvalSet, set_name: str, compare: bool, progress: Pro
         backend=desk.llm.name,
         measured_at=time.strftime("%Y-%m-%d"),
         systems={name: summarise(rs) for name, rs in results.items()},
-        verifier=verifier_report(verifier, desk.settings.support_set),
+        verifier=verifier_report(verifier, support_set_path(desk.settings)),
         articles=evalset.articles,
         results=results,
     )

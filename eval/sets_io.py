@@ -20,6 +20,17 @@ from eval import metrics as M
 from eval import squad
 
 SPLIT_PARTS = ("all", "fit", "report")
+SETS_DIR = Path(__file__).parent / "sets"  # package data: a plain folder in a wheel too
+
+
+def eval_set_path(settings) -> Path:
+    """The eval set `brief eval` runs when none is given: the user's setting, else the shipped seeds set."""
+    return settings.eval_set or SETS_DIR / "seeds.jsonl"
+
+
+def support_set_path(settings) -> Path:
+    """The labelled support pairs: the user's setting, else the shipped ones."""
+    return settings.support_set or SETS_DIR / "support.jsonl"
 
 
 @dataclass

@@ -142,8 +142,16 @@ def cmd_config(args, settings: Settings) -> int:
     return 0
 
 
+def default_ingest_paths() -> list[Path]:
+    """The checkout's seeds/ when no path is given; an installed package has none to offer."""
+    seeds = PROJECT_ROOT / "seeds"
+    if not seeds.is_dir():
+        raise BriefError(f"no PATH given and no seeds folder at {seeds}", fix="name the files or folders to ingest: `brief ingest PATH ...`")
+    return [seeds]
+
+
 def cmd_ingest(args, settings: Settings) -> int:
-    paths = args.paths or [PROJECT_ROOT / "seeds"]
+    paths = args.paths or default_ingest_paths()
     desk = make_desk(settings)
     with progress_bar(disabled=args.quiet or args.json) as progress:
         if args.date:

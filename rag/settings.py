@@ -27,14 +27,6 @@ from rag.errors import BriefError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout (or site-packages when installed)
 
 
-def packaged_path(package: str, *parts: str) -> Path:
-    """A data file shipped inside an installed package (see [tool.setuptools.package-data]).
-
-    Wheels install as plain folders, so the resource is a real file that can be handed around as a Path.
-    """
-    return Path(str(resources.files(package).joinpath(*parts)))
-
-
 class Settings(BaseSettings):
     """Effective configuration of Briefing Desk."""
 
@@ -150,8 +142,9 @@ class Settings(BaseSettings):
     summary_min_trimmed_words: int = Field(6, ge=1, le=50, description="A clause-boundary cut of a long sentence must keep at least this many words; otherwise the sentence is kept whole.")
 
     # --- eval ----------------------------------------------------------------------------------
-    eval_set: Path = Field(default_factory=lambda: packaged_path("eval", "sets", "seeds.jsonl"), description="Default eval set for `brief eval`.")
-    support_set: Path = Field(default_factory=lambda: packaged_path("eval", "sets", "support.jsonl"), description="Labelled (sentence, passage, supported) pairs used to calibrate and report the verifier.")
+    # None = the set shipped with the eval package; rag/ does not reach up into eval/ for it (the layer rule)
+    eval_set: Path | None = Field(None, description="Default eval set for `brief eval` (empty: eval/sets/seeds.jsonl as shipped).")
+    support_set: Path | None = Field(None, description="Labelled (sentence, passage, supported) pairs used to calibrate and report the verifier (empty: eval/sets/support.jsonl as shipped).")
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:

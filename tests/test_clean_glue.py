@@ -104,3 +104,16 @@ def test_ingest_date_sets_and_corrects_a_source_date(make_settings, tmp_path, mo
     assert rows[0]["date"] == "2024-01-05"
     assert main(["ingest", str(doc), "--date", "5/1/2024"]) != 0
     assert "error:" in capsys.readouterr().err
+
+
+def test_ingest_without_a_path_outside_a_checkout_says_what_to_give(tmp_path, monkeypatch, capsys):
+    """An installed package has no seeds/ beside it: a bare `brief ingest` asks for a PATH instead of
+    reporting a missing folder inside site-packages as a skipped file."""
+    import rag.cli
+
+    monkeypatch.setattr(rag.cli, "PROJECT_ROOT", tmp_path / "site-packages")
+    monkeypatch.setenv("BRIEF_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BRIEF_EMBEDDER", "hash")
+    assert rag.cli.main(["ingest", "--quiet"]) != 0
+    err = capsys.readouterr().err
+    assert "no PATH given" in err and "brief ingest PATH" in err

@@ -341,12 +341,13 @@ class BriefingDeskUI:
     def run_eval(self, limit, progress=gr.Progress()):
         from eval.report import comparison_table, write_outputs
         from eval.runner import run_eval as run
+        from eval.sets_io import eval_set_path
 
         out = Path(self.desk.settings.data_dir) / "eval-report"
         questions = int(limit) if limit else None
         report = run(
             self.desk,
-            self.desk.settings.eval_set,
+            eval_set_path(self.desk.settings),
             limit=questions,
             progress=lambda d, t, q: progress(d / t, desc=q),
         )
