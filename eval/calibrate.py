@@ -182,7 +182,10 @@ def main() -> int:
     verifier = Verifier(CachedEmbedder(Desk(settings).embedder))
     sets = {
         "public": (public_pairs("fit"), public_pairs("report")),
-        "seeds": (support_pairs(support_set_path(settings), "fit"), support_pairs(support_set_path(settings), "report")),
+        "seeds": (
+            support_pairs(support_set_path(settings), "fit"),
+            support_pairs(support_set_path(settings), "report"),
+        ),
     }
     every = [p for fit, report in sets.values() for p in fit + report]
     verifier.embedder.prime([p["sentence"] for p in every] + [p["passage"] for p in every])

@@ -50,7 +50,9 @@ def fit_articles(path: Path) -> tuple[list[squad.SquadArticle], list[squad.Squad
     return with_negatives + rest[:half], rest[half:]
 
 
-def labelled_questions(stored, off_topic, per_kind: int, rng: random.Random, unseen: set[str]) -> list[tuple[str, bool, str, list[str]]]:
+def labelled_questions(
+    stored, off_topic, per_kind: int, rng: random.Random, unseen: set[str]
+) -> list[tuple[str, bool, str, list[str]]]:
     """(question, answerable, kind, gold answers) rows, at most per_kind of each kind. Answerable
     questions come only from stored articles in ``unseen`` (those the reader was not trained on):
     the reader finds the right span far more often on its own training questions, which would
@@ -59,8 +61,14 @@ def labelled_questions(stored, off_topic, per_kind: int, rng: random.Random, uns
     adversarial = [q for a in stored for q in a.questions if not q.answerable]
     elsewhere = [q for a in off_topic for q in a.questions]
     rows = []
-    for kind, questions, label in (("answerable", answerable, True), ("adversarial", adversarial, False), ("off_topic", elsewhere, False)):
-        rows += [(q.question, label, kind, q.answers) for q in rng.sample(questions, min(per_kind, len(questions)))]
+    for kind, questions, label in (
+        ("answerable", answerable, True),
+        ("adversarial", adversarial, False),
+        ("off_topic", elsewhere, False),
+    ):
+        rows += [
+            (q.question, label, kind, q.answers) for q in rng.sample(questions, min(per_kind, len(questions)))
+        ]
     return rows
 
 
@@ -86,34 +94,61 @@ def question_features(answerer, question: str, golds: list[str]) -> tuple[float,
 
 def passes(features: np.ndarray, point: dict) -> np.ndarray:
     """Questions the pipeline would answer at this point of the grid."""
-    return ((features[:, 0] >= point["gate_min_relevance"]) & (features[:, 1] >= point["gate_min_coverage"])
-            & (features[:, 2] >= point["gate_min_salient_coverage"]) & (features[:, 3] > point["reader_threshold"]))
+    return (
+        (features[:, 0] >= point["gate_min_relevance"])
+        & (features[:, 1] >= point["gate_min_coverage"])
+        & (features[:, 2] >= point["gate_min_salient_coverage"])
+        & (features[:, 3] > point["reader_threshold"])
+    )
 
 
 def score(features: np.ndarray, labels: np.ndarray, point: dict) -> dict:
     answered = passes(features, point)
     right_answers = (answered & (features[:, 4] > 0))[labels].mean()
     refused_answerable, refused_unanswerable = (~answered[labels]).mean(), (~answered[~labels]).mean()
-    return {**point, "balanced_accuracy": round(float(right_answers + refused_unanswerable) / 2, 4),
-            "answerable_right": round(float(right_answers), 4), "answerable_refused": round(float(refused_answerable), 4),
-            "unanswerable_refused": round(float(refused_unanswerable), 4)}
+    return {
+        **point,
+        "balanced_accuracy": round(float(right_answers + refused_unanswerable) / 2, 4),
+        "answerable_right": round(float(right_answers), 4),
+        "answerable_refused": round(float(refused_answerable), 4),
+        "unanswerable_refused": round(float(refused_unanswerable), 4),
+    }
 
 
 def grid() -> list[dict]:
-    return [{"gate_min_relevance": rel, "gate_min_coverage": cov, "gate_min_salient_coverage": sal, "reader_threshold": t}
-            for rel in RELEVANCE_GRID for cov in COVERAGE_GRID for sal in SALIENT_GRID for t in READER_GRID]
+    return [
+        {
+            "gate_min_relevance": rel,
+            "gate_min_coverage": cov,
+            "gate_min_salient_coverage": sal,
+            "reader_threshold": t,
+        }
+        for rel in RELEVANCE_GRID
+        for cov in COVERAGE_GRID
+        for sal in SALIENT_GRID
+        for t in READER_GRID
+    ]
 
 
 def sweep(features: np.ndarray, labels: np.ndarray) -> list[dict]:
     """Every grid point scored, the admissible ones (answerable refused within the promise) first."""
     results = [score(features, labels, point) for point in grid()]
-    return sorted(results, key=lambda r: (r["answerable_refused"] > MAX_ANSWERABLE_REFUSED, -r["balanced_accuracy"], r["answerable_refused"]))
+    return sorted(
+        results,
+        key=lambda r: (
+            r["answerable_refused"] > MAX_ANSWERABLE_REFUSED,
+            -r["balanced_accuracy"],
+            r["answerable_refused"],
+        ),
+    )
 
 
 def refusal_by_kind(features: np.ndarray, rows, best: dict) -> dict[str, float]:
     passed = passes(features, best)
     kinds = sorted({row[2] for row in rows})
-    return {k: round(float(np.mean([not p for p, row in zip(passed, rows) if row[2] == k])), 4) for k in kinds}
+    return {
+        k: round(float(np.mean([not p for p, row in zip(passed, rows) if row[2] == k])), 4) for k in kinds
+    }
 
 
 def reader_training_articles() -> list[str]:
@@ -129,32 +164,56 @@ def reader_model_note() -> str:
     return made[:300]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--set", type=Path, default=squad.PUBLIC_TRAIN)
     parser.add_argument("--per-kind", type=int, default=200, help="questions sampled of each kind")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=REPORT, help="where the report goes")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def measured_features(stored, rows) -> np.ndarray:
+    """The feature table from a throwaway store of the stored articles' paragraphs."""
     from eval.runner import throwaway_desk
     from rag.desk import Desk
     from rag.settings import load_settings
 
+    documents = {
+        paragraph_source(a.title, i): paragraph_document(a.title, p)
+        for a in stored
+        for i, p in enumerate(a.paragraphs)
+    }
+    with tempfile.TemporaryDirectory(prefix="brief-gate-") as tmp:
+        desk = throwaway_desk(Desk(load_settings()), Path(tmp), documents, None)
+        return feature_table(desk, rows)
+
+
+def fit_report(stored, off_topic, unseen, rows, features: np.ndarray) -> dict:
+    results = sweep(features, np.array([row[1] for row in rows]))
+    return {
+        "fitted_on": {
+            "stored": [a.title for a in stored],
+            "answerable_from": sorted(unseen),
+            "off_topic": [a.title for a in off_topic],
+            "questions": len(rows),
+            "note": "SQuAD 2.0 training articles of the 'fit' split only; no eval set of ours, no seed article",
+        },
+        "objective": "balanced accuracy (answerable: gate passed and the reader's span holds a gold answer; "
+        f"unanswerable: refused), answerable refused <= {MAX_ANSWERABLE_REFUSED}",
+        "reader_model": reader_model_note(),
+        "chosen": results[0],
+        "refused_by_kind": refusal_by_kind(features, rows, results[0]),
+        "top_5": results[:5],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     stored, off_topic = fit_articles(args.set)
     unseen = {a.title for a in stored} - set(reader_training_articles())
     rows = labelled_questions(stored, off_topic, args.per_kind, random.Random(args.seed), unseen)
-    documents = {paragraph_source(a.title, i): paragraph_document(a.title, p) for a in stored for i, p in enumerate(a.paragraphs)}
-    with tempfile.TemporaryDirectory(prefix="brief-gate-") as tmp:
-        desk = throwaway_desk(Desk(load_settings()), Path(tmp), documents, None)
-        features = feature_table(desk, rows)
-    labels = np.array([row[1] for row in rows])
-    results = sweep(features, labels)
-    best = results[0]
-    report = {"fitted_on": {"stored": [a.title for a in stored], "answerable_from": sorted(unseen), "off_topic": [a.title for a in off_topic], "questions": len(rows),
-                            "note": "SQuAD 2.0 training articles of the 'fit' split only; no eval set of ours, no seed article"},
-              "objective": f"balanced accuracy (answerable: gate passed and the reader's span holds a gold answer; unanswerable: refused), answerable refused <= {MAX_ANSWERABLE_REFUSED}",
-              "reader_model": reader_model_note(), "chosen": best, "refused_by_kind": refusal_by_kind(features, rows, best), "top_5": results[:5]}
+    report = fit_report(stored, off_topic, unseen, rows, measured_features(stored, rows))
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0

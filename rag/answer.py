@@ -234,7 +234,9 @@ class Answerer:
         titles = {name: r.title for name, r in records.items()}
         texts = {name: r.text for name, r in records.items()}
         n = max(self.settings.evidence_sentences, self.settings.reader_passages)
-        return retrieved, select_evidence(question, retrieved, titles, texts, self.desk.embedder, n, self.settings)
+        return retrieved, select_evidence(
+            question, retrieved, titles, texts, self.desk.embedder, n, self.settings
+        )
 
     def on_topic(self, question: str, evidence: list[Evidence]) -> bool:
         """The gate before reading: some evidence is close to the question and holds enough of its
@@ -257,7 +259,9 @@ class Answerer:
         """The reader's best span over the first ``reader_passages`` evidence windows and its margin
         over "no answer", before any threshold (eval.fit_gate chooses the threshold on these)."""
         candidates = evidence[: self.settings.reader_passages]
-        span = choose(self.desk.reader.read(question, [e.window or e.text for e in candidates]), float("-inf"))
+        span = choose(
+            self.desk.reader.read(question, [e.window or e.text for e in candidates]), float("-inf")
+        )
         if span is None or not span.text.strip(" ,;:"):
             return None, float("-inf")
         return found_in(candidates[span.passage], span.start, span.end), span.margin

@@ -146,7 +146,10 @@ def default_ingest_paths() -> list[Path]:
     """The checkout's seeds/ when no path is given; an installed package has none to offer."""
     seeds = PROJECT_ROOT / "seeds"
     if not seeds.is_dir():
-        raise BriefError(f"no PATH given and no seeds folder at {seeds}", fix="name the files or folders to ingest: `brief ingest PATH ...`")
+        raise BriefError(
+            f"no PATH given and no seeds folder at {seeds}",
+            fix="name the files or folders to ingest: `brief ingest PATH ...`",
+        )
     return [seeds]
 
 

@@ -31,7 +31,9 @@ class Prompt:
         given = set(values)
         if given != self.variables:
             missing, extra = sorted(self.variables - given), sorted(given - self.variables)
-            raise PromptError(f"prompt '{self.name}': missing variables {missing}, undeclared variables {extra}")
+            raise PromptError(
+                f"prompt '{self.name}': missing variables {missing}, undeclared variables {extra}"
+            )
         return self._template().render(**values)
 
     def _template(self):
@@ -63,4 +65,8 @@ def load_prompt(name: str) -> Prompt:
 
 
 def all_prompt_names() -> list[str]:
-    return sorted(entry.name.removesuffix(".txt") for entry in resources.files(PROMPT_PACKAGE).iterdir() if entry.name.endswith(".txt"))
+    return sorted(
+        entry.name.removesuffix(".txt")
+        for entry in resources.files(PROMPT_PACKAGE).iterdir()
+        if entry.name.endswith(".txt")
+    )

@@ -69,16 +69,22 @@ def encode_pairs(tokenizer, question: str, passages: list[str]) -> dict[str, np.
         "input_ids": ids,
         "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
         "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
-        "offsets": np.array([e.offsets for e in encoded], dtype=np.int64).reshape(len(encoded), ids.shape[1], 2),
+        "offsets": np.array([e.offsets for e in encoded], dtype=np.int64).reshape(
+            len(encoded), ids.shape[1], 2
+        ),
         "context": np.array([[s == 1 for s in e.sequence_ids] for e in encoded], dtype=bool),
     }
 
 
-def best_span(start_logits: np.ndarray, end_logits: np.ndarray, context: np.ndarray, max_answer_tokens: int) -> tuple[int, int, float]:
+def best_span(
+    start_logits: np.ndarray, end_logits: np.ndarray, context: np.ndarray, max_answer_tokens: int
+) -> tuple[int, int, float]:
     """(start token, end token, score) of the best span inside the passage, end >= start, at most
     ``max_answer_tokens`` long; (0, 0, -inf) when the passage was truncated away."""
     n = len(start_logits)
-    allowed = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), k=max_answer_tokens)
+    allowed = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(
+        np.ones((n, n), dtype=bool), k=max_answer_tokens
+    )
     allowed &= context[:, None] & context[None, :]
     if not allowed.any():
         return 0, 0, float("-inf")
@@ -87,7 +93,13 @@ def best_span(start_logits: np.ndarray, end_logits: np.ndarray, context: np.ndar
     return int(s), int(e), float(scores[s, e])
 
 
-def decode(passages: list[str], batch: dict[str, np.ndarray], start_logits: np.ndarray, end_logits: np.ndarray, max_answer_tokens: int) -> list[Span]:
+def decode(
+    passages: list[str],
+    batch: dict[str, np.ndarray],
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    max_answer_tokens: int,
+) -> list[Span]:
     """One Span per passage: the best span by character offsets (so its text is verbatim) and the
     no-answer score ([CLS] is token 0)."""
     spans = []
@@ -118,29 +130,45 @@ class Reader:
     Build once and reuse: loading the session takes ~0.1 s, a read of four short passages a few ms.
     """
 
-    def __init__(self, model_dir: Path | str = MODEL_DIR, threshold: float = NO_ANSWER_THRESHOLD, max_length: int = MAX_LENGTH,
-                 max_answer_tokens: int = MAX_ANSWER_TOKENS, threads: int = 1, model_file: str = MODEL_FILE):
+    def __init__(
+        self,
+        model_dir: Path | str = MODEL_DIR,
+        threshold: float = NO_ANSWER_THRESHOLD,
+        max_length: int = MAX_LENGTH,
+        max_answer_tokens: int = MAX_ANSWER_TOKENS,
+        threads: int = 1,
+        model_file: str = MODEL_FILE,
+    ):
         try:
             import onnxruntime as ort
         except ImportError as exc:
             raise BackendUnavailable(f"the reader needs {exc.name}", fix="run `make install`") from None
         model_dir = Path(model_dir)
         if not (model_dir / model_file).exists():
-            raise BackendUnavailable(f"no reader model at {model_dir / model_file}", fix="reinstall, or rebuild it with `python -m eval.fit_reader`")
+            raise BackendUnavailable(
+                f"no reader model at {model_dir / model_file}",
+                fix="reinstall, or rebuild it with `python -m eval.fit_reader`",
+            )
         self.threshold, self.max_answer_tokens = threshold, max_answer_tokens
         self.tokenizer = load_tokenizer(model_dir / TOKENIZER_FILE, max_length)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # don't hold a core between calls
-        self.session = ort.InferenceSession(str(model_dir / model_file), options, providers=["CPUExecutionProvider"])
+        options.add_session_config_entry(
+            "session.intra_op.allow_spinning", "0"
+        )  # don't hold a core between calls
+        self.session = ort.InferenceSession(
+            str(model_dir / model_file), options, providers=["CPUExecutionProvider"]
+        )
 
     def read(self, question: str, passages: list[str]) -> list[Span]:
         """The best span of each passage with its scores, in the order given."""
         if not passages:
             return []
         batch = encode_pairs(self.tokenizer, question, passages)
-        start_logits, end_logits = self.session.run(["start_logits", "end_logits"], {k: batch[k] for k in INPUTS})
+        start_logits, end_logits = self.session.run(
+            ["start_logits", "end_logits"], {k: batch[k] for k in INPUTS}
+        )
         return decode(passages, batch, start_logits, end_logits, self.max_answer_tokens)
 
     def best(self, question: str, passages: list[str]) -> Span | None:

@@ -21,8 +21,14 @@ class Scope:
     sources: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, since: str | None = None, until: str | None = None, sources: list[str] | None = None) -> Scope:
-        scope = cls(since=check_date(since, "--since"), until=check_date(until, "--until"), sources=tuple(sources or ()))
+    def parse(
+        cls, since: str | None = None, until: str | None = None, sources: list[str] | None = None
+    ) -> Scope:
+        scope = cls(
+            since=check_date(since, "--since"),
+            until=check_date(until, "--until"),
+            sources=tuple(sources or ()),
+        )
         if scope.since and scope.until and scope.since > scope.until:
             raise BriefError(f"--since {scope.since} is after --until {scope.until}", fix="swap the dates")
         return scope
@@ -99,7 +105,9 @@ class Retriever:
         return index.search(query, self.settings.fetch_k, allowed)
 
 
-def reciprocal_rank_fusion(rankings: list[list[tuple[str, float]]], weights: list[float], rrf_k: int) -> list[tuple[str, float]]:
+def reciprocal_rank_fusion(
+    rankings: list[list[tuple[str, float]]], weights: list[float], rrf_k: int
+) -> list[tuple[str, float]]:
     """Score = sum of weight / (rrf_k + rank) over the rankings that contain the id."""
     scores: dict[str, float] = {}
     for ranking, weight in zip(rankings, weights):

@@ -47,7 +47,13 @@ def make_settings(tmp_path, models_root):
 
     def build(**overrides):
         # The hash embedder's cosines run lower than MiniLM's: the gate's relevance bar is set to match.
-        base = {"data_dir": tmp_path / "data", "model_dir": models_root, "embedder": "hash", "llm_backend": "extractive", "gate_min_relevance": 0.3}
+        base = {
+            "data_dir": tmp_path / "data",
+            "model_dir": models_root,
+            "embedder": "hash",
+            "llm_backend": "extractive",
+            "gate_min_relevance": 0.3,
+        }
         base.update(overrides)
         return load_settings(**base)
 

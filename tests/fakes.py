@@ -66,7 +66,11 @@ class ScriptedReader:
         spans = []
         for i, passage in enumerate(passages):
             at = passage.find(wanted) if wanted else -1
-            spans.append(Span(i, wanted, at, at + len(wanted), 10.0, 0.0) if at >= 0 else Span(i, "", 0, 0, float("-inf"), 0.0))
+            spans.append(
+                Span(i, wanted, at, at + len(wanted), 10.0, 0.0)
+                if at >= 0
+                else Span(i, "", 0, 0, float("-inf"), 0.0)
+            )
         return spans
 
     def best(self, question: str, passages: list[str]):

@@ -22,8 +22,12 @@ def seed_texts(seeds_dir_session) -> list[str]:
     texts = []
     for path in sorted(seeds_dir_session.glob("*.txt")):
         text = clean_document(path.read_text(encoding="utf-8")).text
-        texts += [text[s.start:s.end] for s in split_sentences(text)][:12]
-    return texts + ["How much aid did Harris announce?", "x", " ".join(["long"] * 600)]  # a one-token and a truncated text
+        texts += [text[s.start : s.end] for s in split_sentences(text)][:12]
+    return texts + [
+        "How much aid did Harris announce?",
+        "x",
+        " ".join(["long"] * 600),
+    ]  # a one-token and a truncated text
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +53,17 @@ def test_int8_vectors_are_close_but_stored_apart(models_root, seed_texts, torch_
 
 def test_exported_embedder_loads_without_torch(models_root):
     make_embedder("minilm", model_dir=models_root).embed(["export first"])
-    probe = ("import sys; from vectorstore.embed import make_embedder; "
-             f"v = make_embedder('minilm', model_dir={str(models_root)!r}).embed(['How many migrants?']); "
-             "print(v.shape, 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    probe = (
+        "import sys; from vectorstore.embed import make_embedder; "
+        f"v = make_embedder('minilm', model_dir={str(models_root)!r}).embed(['How many migrants?']); "
+        "print(v.shape, 'torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-1] == "False", out.stdout

@@ -34,7 +34,7 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
     def visit(node: str, path: list[str]) -> None:
         if node in path:
-            cycles.append(path[path.index(node):] + [node])
+            cycles.append(path[path.index(node) :] + [node])
             return
         if node in done:
             return
@@ -65,11 +65,15 @@ def test_the_default_is_registered_by_module_path_like_the_rest():
 
 
 def test_runtime_modules_are_imported_only_when_their_embedder_is_made():
-    probe = ("import sys; from vectorstore.embed import make_embedder; "
-             "before = 'vectorstore.onnx_minilm' in sys.modules; make_embedder('hash').embed(['a b']); "
-             "after_hash = 'vectorstore.onnx_minilm' in sys.modules; e = make_embedder('minilm', model_dir='unused'); "
-             "print(before, after_hash, 'vectorstore.onnx_minilm' in sys.modules, type(e).__name__, 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=VECTORSTORE.parent)
+    probe = (
+        "import sys; from vectorstore.embed import make_embedder; "
+        "before = 'vectorstore.onnx_minilm' in sys.modules; make_embedder('hash').embed(['a b']); "
+        "after_hash = 'vectorstore.onnx_minilm' in sys.modules; e = make_embedder('minilm', model_dir='unused'); "
+        "print(before, after_hash, 'vectorstore.onnx_minilm' in sys.modules, type(e).__name__, 'torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=VECTORSTORE.parent
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "True", "OnnxMiniLMEmbedder", "False"]
 

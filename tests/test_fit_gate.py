@@ -5,7 +5,12 @@ import numpy as np
 from eval import fit_gate
 
 # columns: relevance, coverage, salient coverage, reader margin, reader span holds a gold answer
-ANSWERABLE = [[0.8, 0.6, 1.0, 4.0, 1], [0.7, 0.5, 1.0, 3.0, 1], [0.7, 0.5, 1.0, 2.0, 0], [0.6, 0.4, 1.0, 1.5, 1]]
+ANSWERABLE = [
+    [0.8, 0.6, 1.0, 4.0, 1],
+    [0.7, 0.5, 1.0, 3.0, 1],
+    [0.7, 0.5, 1.0, 2.0, 0],
+    [0.6, 0.4, 1.0, 1.5, 1],
+]
 UNANSWERABLE = [[0.7, 0.5, 1.0, -2.0, 0], [0.65, 0.5, 1.0, 0.5, 0], [0.2, 0.1, 0.0, 5.0, 0]]
 
 
@@ -15,7 +20,12 @@ def table():
 
 def test_score_counts_a_wrong_span_as_no_better_than_a_refusal():
     features, labels = table()
-    everything = {"gate_min_relevance": 0.0, "gate_min_coverage": 0.0, "gate_min_salient_coverage": 0.0, "reader_threshold": -10.0}
+    everything = {
+        "gate_min_relevance": 0.0,
+        "gate_min_coverage": 0.0,
+        "gate_min_salient_coverage": 0.0,
+        "reader_threshold": -10.0,
+    }
     result = fit_gate.score(features, labels, everything)
     assert result["answerable_right"] == 0.75  # 3 of 4: the third span is wrong although answered
     assert result["answerable_refused"] == 0.0 and result["unanswerable_refused"] == 0.0

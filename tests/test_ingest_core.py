@@ -26,8 +26,19 @@ SEED_META = {
     "003_ab779828a3a3face.txt": (None, "Reuters"),
     "004_cca99b150670c7ed.txt": (None, "Elcomercio"),
 }
-BOILERPLATE = ["Skip to content", "Share this article", "LOOK HERE:", "MORE INFORMATION:", "most popular", "globalhappenings news.jpg",
-               "CC BY-SA 4.0", "All rights reserved", "Source: Reuters", "The presidents of Mexico and the U.S. Twitter", "date 2023-09-26"]
+BOILERPLATE = [
+    "Skip to content",
+    "Share this article",
+    "LOOK HERE:",
+    "MORE INFORMATION:",
+    "most popular",
+    "globalhappenings news.jpg",
+    "CC BY-SA 4.0",
+    "All rights reserved",
+    "Source: Reuters",
+    "The presidents of Mexico and the U.S. Twitter",
+    "date 2023-09-26",
+]
 
 
 def cleaned(seeds_dir, name):
@@ -45,8 +56,14 @@ def test_seed_metadata_and_boilerplate(seeds_dir, name):
 
 
 def test_titles_of_titled_seeds(seeds_dir):
-    assert cleaned(seeds_dir, "001_144ff8e1c6f8de48.txt").title == "Mexico president calls for more North American support in migration crisis"
-    assert cleaned(seeds_dir, "004_cca99b150670c7ed.txt").title == "AMLO and Blinken meet in Mexico to discuss the recovery of the migratory flow"
+    assert (
+        cleaned(seeds_dir, "001_144ff8e1c6f8de48.txt").title
+        == "Mexico president calls for more North American support in migration crisis"
+    )
+    assert (
+        cleaned(seeds_dir, "004_cca99b150670c7ed.txt").title
+        == "AMLO and Blinken meet in Mexico to discuss the recovery of the migratory flow"
+    )
     assert cleaned(seeds_dir, "002_3beb3d5ee71508d2.txt").title == "AMLO and Biden"
 
 
@@ -69,19 +86,26 @@ def test_chunk_text_equals_cleaned_text_at_its_offsets(seeds_dir):
         chunks = chunk_text(text, name, chunk_size=700, chunk_overlap=150)
         assert chunks
         for c in chunks:
-            assert text[c.start:c.end] == c.text and len(c.text) <= 700
+            assert text[c.start : c.end] == c.text and len(c.text) <= 700
         assert [c.start for c in chunks] == sorted(c.start for c in chunks)
 
 
 def test_abbreviations_do_not_end_sentences():
     text = "The U.S. delegation met on Nov. 15-17 in San Francisco. Mr. Jara spoke. Then AMLO left."
-    sentences = [text[s.start:s.end] for s in split_sentences(text)]
-    assert sentences == ["The U.S. delegation met on Nov. 15-17 in San Francisco.", "Mr. Jara spoke.", "Then AMLO left."]
+    sentences = [text[s.start : s.end] for s in split_sentences(text)]
+    assert sentences == [
+        "The U.S. delegation met on Nov. 15-17 in San Francisco.",
+        "Mr. Jara spoke.",
+        "Then AMLO left.",
+    ]
 
 
 prose = st.lists(
-    st.text(alphabet=st.characters(codec="utf-8", categories=["L", "N", "Zs", "P"]), min_size=0, max_size=120),
-    min_size=1, max_size=30,
+    st.text(
+        alphabet=st.characters(codec="utf-8", categories=["L", "N", "Zs", "P"]), min_size=0, max_size=120
+    ),
+    min_size=1,
+    max_size=30,
 ).map(lambda parts: ". ".join(parts) + ("\n\n" if len(parts) % 3 == 0 else ""))
 
 
@@ -91,7 +115,7 @@ def test_chunks_cover_every_character_and_offsets_are_valid(text, size, overlap)
     chunks = chunk_text(text, "x.txt", chunk_size=size, chunk_overlap=overlap)
     covered = set()
     for c in chunks:
-        assert 0 <= c.start < c.end <= len(text) and text[c.start:c.end] == c.text and len(c.text) <= size
+        assert 0 <= c.start < c.end <= len(text) and text[c.start : c.end] == c.text and len(c.text) <= size
         covered.update(range(c.start, c.end))
     assert all(i in covered for i, ch in enumerate(text) if not ch.isspace()), "text lost between chunks"
 
@@ -103,7 +127,7 @@ def test_sentence_spans_are_ordered_trimmed_and_disjoint(text):
     for a, b in zip(spans, spans[1:]):
         assert a.end <= b.start
     for s in spans:
-        assert text[s.start:s.end] == text[s.start:s.end].strip() and s.end > s.start
+        assert text[s.start : s.end] == text[s.start : s.end].strip() and s.end > s.start
 
 
 @hsettings(max_examples=100, deadline=None)
@@ -132,14 +156,19 @@ def test_reingest_is_idempotent_and_changes_replace_old_chunks(make_settings, co
 
     target = corpus / "002_3beb3d5ee71508d2.txt"
     old_ids = desk.store.chunk_ids_of(target.name)
-    target.write_text("A new report. Remittances reached a record of 63 billion dollars in 2023.\n", encoding="utf-8")
+    target.write_text(
+        "A new report. Remittances reached a record of 63 billion dollars in 2023.\n", encoding="utf-8"
+    )
     changed = desk.ingest([corpus])
-    assert changed.updated_sources == 1 and changed.removed_chunks == len(old_ids - desk.store.chunk_ids_of(target.name))
+    assert changed.updated_sources == 1 and changed.removed_chunks == len(
+        old_ids - desk.store.chunk_ids_of(target.name)
+    )
     texts = [c.text for c in desk.store.all_chunks() if c.source == target.name]
     assert texts == ["A new report. Remittances reached a record of 63 billion dollars in 2023."]
     assert desk.keyword_index().search("remittances", 3)[0][0] in desk.store.chunk_ids_of(target.name)
     assert not desk.keyword_index().search("Mayorkas Blinken", 5) or all(
-        cid not in old_ids for cid, _ in desk.keyword_index().search("Mayorkas Blinken", 5))
+        cid not in old_ids for cid, _ in desk.keyword_index().search("Mayorkas Blinken", 5)
+    )
 
 
 def test_prune_removes_sources_whose_files_are_gone(make_settings, corpus):
@@ -160,7 +189,9 @@ def test_a_write_by_another_desk_invalidates_cached_indexes(make_settings, corpu
     before = reader.store.revision()
     assert reader.store.revision() == before  # stable while nothing changes
     assert reader.keyword_index().search("remittances", 3) == []
-    (corpus / "new.txt").write_text("Remittances reached a record of 63 billion dollars in 2023.\n", encoding="utf-8")
+    (corpus / "new.txt").write_text(
+        "Remittances reached a record of 63 billion dollars in 2023.\n", encoding="utf-8"
+    )
     writer.ingest([corpus / "new.txt"])
     assert reader.store.revision() != before
     assert reader.keyword_index().search("remittances", 3)[0][0] in writer.store.chunk_ids_of("new.txt")
@@ -173,13 +204,22 @@ def bad_files(folder: Path) -> dict[str, str]:
     """Each bad file and the words its one-line reason must contain."""
     (folder / "empty.txt").write_bytes(b"")
     (folder / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR" * 10)
-    (folder / "latin1.txt").write_bytes("Se reunió con el presidente en la Ciudad de México.".encode("latin-1"))
+    (folder / "latin1.txt").write_bytes(
+        "Se reunió con el presidente en la Ciudad de México.".encode("latin-1")
+    )
     (folder / "big.txt").write_text("word " * 5000, encoding="utf-8")
     (folder / "slides.pptx").write_bytes(b"PK\x03\x04 not supported")
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nendobj\n")
     (folder / "fake.pdf").write_text("not a pdf at all", encoding="utf-8")
-    return {"empty.txt": "empty", "binary.txt": "binary", "latin1.txt": "UTF-8", "big.txt": "limit", "slides.pptx": "unsupported",
-            "broken.pdf": "PDF", "fake.pdf": "PDF"}
+    return {
+        "empty.txt": "empty",
+        "binary.txt": "binary",
+        "latin1.txt": "UTF-8",
+        "big.txt": "limit",
+        "slides.pptx": "unsupported",
+        "broken.pdf": "PDF",
+        "fake.pdf": "PDF",
+    }
 
 
 def test_bad_files_are_reported_one_line_each_and_the_rest_ingested(make_settings, corpus):
@@ -213,7 +253,9 @@ def test_html_markdown_and_pdf_loaders(make_settings, tmp_path):
     (tmp_path / "page.html").write_text(
         "<html><head><title>Border talks</title><meta property='article:published_time' content='2024-01-10T08:00:00Z'>"
         "<script>alert('x')</script><style>p{}</style></head><body><nav>Home | World</nav><p>Skip to content</p>"
-        "<p>Officials met in Mexico City on Tuesday to discuss migration.</p></body></html>", encoding="utf-8")
+        "<p>Officials met in Mexico City on Tuesday to discuss migration.</p></body></html>",
+        encoding="utf-8",
+    )
     (tmp_path / "notes.md").write_text("# Notes\n\nThe caravan counted 6,000 people.\n", encoding="utf-8")
     pdf = FPDF()
     pdf.add_page()
@@ -226,7 +268,11 @@ def test_html_markdown_and_pdf_loaders(make_settings, tmp_path):
     records = {r.source: r for r in desk.store.list_sources(with_text=True)}
     html = records["page.html"]
     assert html.title == "Border talks" and html.date == "2024-01-10"
-    assert "alert" not in html.text and "Home | World" not in html.text and "Officials met in Mexico City" in html.text
+    assert (
+        "alert" not in html.text
+        and "Home | World" not in html.text
+        and "Officials met in Mexico City" in html.text
+    )
     assert "6,000 people" in records["notes.md"].text
     assert "30,000 migrants" in records["report.pdf"].text
 
@@ -247,12 +293,14 @@ def test_symlink_out_of_folder_and_odd_names(make_settings, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "link.txt").symlink_to(outside)
-    odd = ["naïve report (draft) #2.txt", "quote's \"name\".md", "espacio  doble.txt"]
+    odd = ["naïve report (draft) #2.txt", 'quote\'s "name".md', "espacio  doble.txt"]
     for name in odd:
         (folder / name).write_text("Migration talks resumed this week.", encoding="utf-8")
     desk = Desk(make_settings())
     report = desk.ingest([folder])
-    assert [Path(s.path).name for s in report.skipped] == ["link.txt"] and "outside" in report.skipped[0].reason
+    assert [Path(s.path).name for s in report.skipped] == ["link.txt"] and "outside" in report.skipped[
+        0
+    ].reason
     assert {r.source for r in desk.sources()} == set(odd)
 
 
@@ -274,8 +322,16 @@ def test_real_embedder_collection_records_the_model(make_settings, corpus):
 
 
 def cli(args, data_dir, **env):
-    full = {**os.environ, "BRIEF_DATA_DIR": str(data_dir), "BRIEF_EMBEDDER": "hash", "HF_HUB_OFFLINE": "1", **env}
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], env=full, capture_output=True, text=True, timeout=300)
+    full = {
+        **os.environ,
+        "BRIEF_DATA_DIR": str(data_dir),
+        "BRIEF_EMBEDDER": "hash",
+        "HF_HUB_OFFLINE": "1",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], env=full, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cli_ingest_and_sources(tmp_path, corpus):
@@ -287,27 +343,41 @@ def test_cli_ingest_and_sources(tmp_path, corpus):
     assert "003_ab779828a3a3face.txt\t-\tReuters" in listing.stdout
 
 
-@pytest.mark.parametrize("env, words", [
-    ({"BRIEF_CHUNK_SIZE": "abc"}, "chunk_size"),
-    ({"BRIEF_LLM_BACKEND": "gpt9"}, "llm_backend"),
-    ({"BRIEF_CHUNK_OVERLAP": "900", "BRIEF_CHUNK_SIZE": "500"}, "chunk_overlap"),
-])
+@pytest.mark.parametrize(
+    "env, words",
+    [
+        ({"BRIEF_CHUNK_SIZE": "abc"}, "chunk_size"),
+        ({"BRIEF_LLM_BACKEND": "gpt9"}, "llm_backend"),
+        ({"BRIEF_CHUNK_OVERLAP": "900", "BRIEF_CHUNK_SIZE": "500"}, "chunk_overlap"),
+    ],
+)
 def test_bad_settings_are_one_line_errors_naming_the_setting(tmp_path, env, words):
     out = cli(["sources"], tmp_path / "d", **env)
-    assert out.returncode == 2 and out.stderr.count("\n") == 1 and words in out.stderr and "Traceback" not in out.stderr
+    assert (
+        out.returncode == 2
+        and out.stderr.count("\n") == 1
+        and words in out.stderr
+        and "Traceback" not in out.stderr
+    )
 
 
 def test_unknown_key_in_brief_toml(tmp_path):
     toml = tmp_path / "brief.toml"
-    toml.write_text('retrieval_k = 5\nretreival_k = 7\n', encoding="utf-8")
+    toml.write_text("retrieval_k = 5\nretreival_k = 7\n", encoding="utf-8")
     out = cli(["config"], tmp_path / "d", BRIEF_CONFIG=str(toml))
     assert out.returncode == 2 and "unknown setting 'retreival_k'" in out.stderr
 
 
 def test_config_masks_secrets_and_env_beats_toml(tmp_path):
     toml = tmp_path / "brief.toml"
-    toml.write_text('retrieval_k = 5\nfetch_k = 30\n', encoding="utf-8")
-    out = cli(["config", "--json"], tmp_path / "d", BRIEF_CONFIG=str(toml), BRIEF_RETRIEVAL_K="9", BRIEF_LLM_API_KEY="sk-abc")
+    toml.write_text("retrieval_k = 5\nfetch_k = 30\n", encoding="utf-8")
+    out = cli(
+        ["config", "--json"],
+        tmp_path / "d",
+        BRIEF_CONFIG=str(toml),
+        BRIEF_RETRIEVAL_K="9",
+        BRIEF_LLM_API_KEY="sk-abc",
+    )
     assert '"retrieval_k": 9' in out.stdout and '"fetch_k": 30' in out.stdout
     assert "sk-abc" not in out.stdout and '"llm_api_key": "***"' in out.stdout
 
@@ -317,7 +387,12 @@ def test_corrupt_store_is_reported_with_how_to_rebuild(tmp_path, corpus):
     assert cli(["ingest", str(corpus)], data).returncode == 0
     (data / "chroma" / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
     out = cli(["sources"], data)
-    assert out.returncode == 2 and "cannot be opened" in out.stderr and "brief ingest" in out.stderr and "Traceback" not in out.stderr
+    assert (
+        out.returncode == 2
+        and "cannot be opened" in out.stderr
+        and "brief ingest" in out.stderr
+        and "Traceback" not in out.stderr
+    )
 
 
 def test_store_from_another_schema_version_is_reported(tmp_path, corpus):
@@ -349,12 +424,24 @@ def test_ingest_killed_at_random_points_is_completed_by_the_next_run(tmp_path, k
     folder.mkdir()
     n_files = 2000 if os.environ.get("BRIEF_STRESS") else 300
     for i in range(n_files):
-        (folder / f"a{i:04d}.txt").write_text(f"Report {i}. " + " ".join(f"Officials counted {i * j} migrants at crossing {j}." for j in range(12)), encoding="utf-8")
+        (folder / f"a{i:04d}.txt").write_text(
+            f"Report {i}. "
+            + " ".join(f"Officials counted {i * j} migrants at crossing {j}." for j in range(12)),
+            encoding="utf-8",
+        )
     data = tmp_path / "d"
-    env = {**os.environ, "BRIEF_DATA_DIR": str(data), "BRIEF_EMBEDDER": "hash", "BRIEF_WRITE_BATCH_CHUNKS": "8", "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "BRIEF_DATA_DIR": str(data),
+        "BRIEF_EMBEDDER": "hash",
+        "BRIEF_WRITE_BATCH_CHUNKS": "8",
+        "HF_HUB_OFFLINE": "1",
+    }
     command = [sys.executable, "-m", "rag.cli", "ingest", str(folder), "--quiet"]
     started = time.monotonic()
-    subprocess.run(command, env={**env, "BRIEF_DATA_DIR": str(tmp_path / "timing")}, check=True, capture_output=True)
+    subprocess.run(
+        command, env={**env, "BRIEF_DATA_DIR": str(tmp_path / "timing")}, check=True, capture_output=True
+    )
     full_run_s = time.monotonic() - started  # kills land inside a run however fast this machine is
     rng = random.Random(7)
     seen = []

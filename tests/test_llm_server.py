@@ -22,7 +22,6 @@ from rag.llm import complete, make_llm
 AID_Q = "How much additional aid did Harris announce for the region?"
 
 
-
 def wait_until_up(url: str, proc: subprocess.Popen, log, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -41,7 +40,21 @@ def llama_server(model_dir, tmp_path_factory):
     """`python -m llama_cpp.server` on loopback with the packaged Gemma GGUF."""
     port = free_port()
     gguf = next(model_dir.glob("*.gguf"))
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "2048",
+        "--n_threads",
+        "2",
+    ]
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     with log.open("w") as sink:  # a file, not a pipe: a full pipe would block the server
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
@@ -55,8 +68,14 @@ def llama_server(model_dir, tmp_path_factory):
 
 @pytest.mark.server
 @pytest.mark.model
-def test_openai_backend_answers_with_citation_through_llama_cpp_server(llama_server, make_settings, seeds_dir):
-    desk = Desk(make_settings(embedder="minilm", llm_backend="openai", llm_base_url=llama_server, llm_api_key="sk-test-secret"))
+def test_openai_backend_answers_with_citation_through_llama_cpp_server(
+    llama_server, make_settings, seeds_dir
+):
+    desk = Desk(
+        make_settings(
+            embedder="minilm", llm_backend="openai", llm_base_url=llama_server, llm_api_key="sk-test-secret"
+        )
+    )
     desk.ingest([seeds_dir])
     tokens: list[str] = []
     answer = Answerer(desk).ask(AID_Q, on_token=tokens.append)
@@ -75,7 +94,11 @@ def test_openai_backend_streams_raw_completions(llama_server, make_settings):
 
 
 def test_unreachable_openai_server_names_the_setting(make_settings):
-    backend = make_llm(make_settings(llm_backend="openai", llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_timeout_s=3))
+    backend = make_llm(
+        make_settings(
+            llm_backend="openai", llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_timeout_s=3
+        )
+    )
     with pytest.raises(BriefError, match="BRIEF_LLM_BASE_URL"):
         complete(backend, "hello", 4, [])
 
@@ -108,7 +131,13 @@ def test_ollama_backend_streams_ndjson(make_settings):
     server = ThreadingHTTPServer(("127.0.0.1", 0), OllamaStandIn)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        backend = make_llm(make_settings(llm_backend="ollama", llm_base_url=f"http://127.0.0.1:{server.server_port}", llm_model="gemma3:270m"))
+        backend = make_llm(
+            make_settings(
+                llm_backend="ollama",
+                llm_base_url=f"http://127.0.0.1:{server.server_port}",
+                llm_model="gemma3:270m",
+            )
+        )
         assert complete(backend, "prompt", 16, ["\n\n"]) == "Harris announced $310 million."
         sent = OllamaStandIn.seen[-1]
         assert sent["model"] == "gemma3:270m" and sent["raw"] is True and sent["options"]["num_predict"] == 16

@@ -33,11 +33,23 @@ def test_real_chain_refuses_what_the_articles_do_not_say(real_desk):
 
 
 def test_cli_ask_json_on_the_embedded_default(tmp_path, model_dir, seeds_dir):
-    env = {**os.environ, "BRIEF_DATA_DIR": str(tmp_path / "data"), "BRIEF_MODEL_DIR": str(model_dir), "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "BRIEF_DATA_DIR": str(tmp_path / "data"),
+        "BRIEF_MODEL_DIR": str(model_dir),
+        "HF_HUB_OFFLINE": "1",
+    }
     brief = [sys.executable, "-m", "rag.cli"]
-    subprocess.run(brief + ["ingest", str(seeds_dir), "--quiet"], env=env, check=True, capture_output=True, timeout=300)
-    out = subprocess.run(brief + ["ask", AID_Q, "--json"], env=env, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        brief + ["ingest", str(seeds_dir), "--quiet"], env=env, check=True, capture_output=True, timeout=300
+    )
+    out = subprocess.run(
+        brief + ["ask", AID_Q, "--json"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
     assert answer["refused"] is False and "310 million" in answer["short_answer"]
-    assert any(c["source"] == "003_ab779828a3a3face.txt" and "$310 million" in c["quote"] for c in answer["citations"])
+    assert any(
+        c["source"] == "003_ab779828a3a3face.txt" and "$310 million" in c["quote"]
+        for c in answer["citations"]
+    )

@@ -6,8 +6,13 @@ import pytest
 
 from rag.prompts import PromptError, all_prompt_names, load_prompt
 
-SAMPLE_VALUES = {"question": "Who met?", "evidence": ["A met B."], "history": ["Earlier question?"],
-                 "context": "Some context.", "contexts": ["Numbered context."]}
+SAMPLE_VALUES = {
+    "question": "Who met?",
+    "evidence": ["A met B."],
+    "history": ["Earlier question?"],
+    "context": "Some context.",
+    "contexts": ["Numbered context."],
+}
 
 
 @pytest.mark.parametrize("name", all_prompt_names())

@@ -34,7 +34,11 @@ def test_best_span_of_a_passage_truncated_away_is_empty():
 
 
 def test_choose_takes_the_widest_margin_and_refuses_below_the_threshold():
-    spans = [Span(0, "a", 0, 1, 2.0, 1.0), Span(1, "b", 0, 1, 3.0, -1.0), Span(2, "", 0, 0, float("-inf"), 0.0)]
+    spans = [
+        Span(0, "a", 0, 1, 2.0, 1.0),
+        Span(1, "b", 0, 1, 3.0, -1.0),
+        Span(2, "", 0, 0, float("-inf"), 0.0),
+    ]
     assert choose(spans, 0.0).passage == 1
     assert choose(spans, 4.0) is None  # best margin is 4.0, not above it
     assert choose([], -100.0) is None
@@ -42,15 +46,21 @@ def test_choose_takes_the_widest_margin_and_refuses_below_the_threshold():
 
 # ---------------------------------------------------------------- training data (no model)
 
-PARAGRAPH = ("The Orlan observatory was founded in 1903 by the astronomer Ida Brenner. It stands on a ridge above "
-             "the town of Kessel. In 1931 a second dome was added for a larger telescope. Visitors may tour it on Sundays.")
+PARAGRAPH = (
+    "The Orlan observatory was founded in 1903 by the astronomer Ida Brenner. It stands on a ridge above "
+    "the town of Kessel. In 1931 a second dome was added for a larger telescope. Visitors may tour it on Sundays."
+)
 
 
 def article(questions):
     from eval.squad import SquadArticle, SquadQuestion
 
     qs = [SquadQuestion(f"q{i}", q, [a], "Orlan", 0) for i, (q, a) in enumerate(questions)]
-    return SquadArticle("Orlan", [PARAGRAPH, "The town of Kessel has a market on Mondays and a bakery that opened in 1950."], qs)
+    return SquadArticle(
+        "Orlan",
+        [PARAGRAPH, "The town of Kessel has a market on Mondays and a bakery that opened in 1950."],
+        qs,
+    )
 
 
 def test_inference_windows_are_each_sentence_with_the_one_before_verbatim():
@@ -61,12 +71,14 @@ def test_inference_windows_are_each_sentence_with_the_one_before_verbatim():
 
 
 def test_examples_put_the_answer_verbatim_in_positives_and_leave_it_out_of_negatives():
-    art = article([("Who founded the Orlan observatory?", "Ida Brenner"), ("When was the second dome added?", "1931")])
+    art = article(
+        [("Who founded the Orlan observatory?", "Ida Brenner"), ("When was the second dome added?", "1931")]
+    )
     starts = {"q0": PARAGRAPH.index("Ida Brenner"), "q1": PARAGRAPH.index("1931")}
     for seed in range(10):
         for e in fit_reader.training_examples([art], starts, random.Random(seed), None):
             if e.kind == "positive":
-                assert e.passage[e.answer_start:e.answer_start + len(e.answer)] == e.answer
+                assert e.passage[e.answer_start : e.answer_start + len(e.answer)] == e.answer
                 assert 1 <= len(fit_reader.sentence_bounds(e.passage)) <= fit_reader.MAX_WINDOW_SENTENCES
             elif e.kind in ("same_paragraph", "other_paragraph"):
                 assert "Ida Brenner" not in e.passage or "1931" not in e.passage
@@ -77,26 +89,45 @@ def test_question_edits_change_what_the_window_can_answer():
     rng = random.Random(0)
     art = article([])
     passage = PARAGRAPH.split(". ")[0]
-    assert fit_reader.swap_number("What happened in 1903 at the observatory?", passage, art, rng) not in (None, "What happened in 1903 at the observatory?")
-    assert fit_reader.negate("Who was the founder of the observatory?", passage, art, rng) == "Who was not the founder of the observatory?"
+    assert fit_reader.swap_number("What happened in 1903 at the observatory?", passage, art, rng) not in (
+        None,
+        "What happened in 1903 at the observatory?",
+    )
+    assert (
+        fit_reader.negate("Who was the founder of the observatory?", passage, art, rng)
+        == "Who was not the founder of the observatory?"
+    )
     assert fit_reader.antonym("Which was the first dome?", passage, art, rng) == "Which was the last dome?"
     swapped = fit_reader.swap_name("What did Ida Brenner found?", passage, art, rng)
-    assert swapped and "Ida Brenner" not in swapped and swapped.replace("What did ", "").split(" found")[0] not in passage
+    assert (
+        swapped
+        and "Ida Brenner" not in swapped
+        and swapped.replace("What did ", "").split(" found")[0] not in passage
+    )
 
 
 def test_featurize_labels_map_back_to_the_answer_text():
     if not (MODEL_DIR / "tokenizer.json").exists():
         pytest.skip("no shipped tokenizer")
     tokenizer = load_tokenizer(MODEL_DIR / "tokenizer.json", 192)
-    example = fit_reader.Example("Who founded it?", PARAGRAPH, PARAGRAPH.index("Ida Brenner"), "Ida Brenner", "positive")
+    example = fit_reader.Example(
+        "Who founded it?", PARAGRAPH, PARAGRAPH.index("Ida Brenner"), "Ida Brenner", "positive"
+    )
     ids, _, s, e = fit_reader.featurize(tokenizer, example)
-    assert tokenizer.decode(ids[s:e + 1]) == "ida brenner"
-    assert fit_reader.featurize(tokenizer, fit_reader.Example("Who?", PARAGRAPH, -1, "", "same_paragraph"))[2:] == (0, 0)
+    assert tokenizer.decode(ids[s : e + 1]) == "ida brenner"
+    assert fit_reader.featurize(tokenizer, fit_reader.Example("Who?", PARAGRAPH, -1, "", "same_paragraph"))[
+        2:
+    ] == (0, 0)
 
 
 def test_threshold_search_picks_the_gap_between_right_answers_and_wrong_ones():
     P = fit_reader.Prediction
-    predictions = [P("a", ["x"], "x", 5.0), P("b", ["y"], "y", 4.0), P("c", [], "z", 1.0), P("d", [], "w", 0.0)]
+    predictions = [
+        P("a", ["x"], "x", 5.0),
+        P("b", ["y"], "y", 4.0),
+        P("c", [], "z", 1.0),
+        P("d", [], "w", 0.0),
+    ]
     threshold = fit_reader.best_threshold(predictions)
     assert 1.0 < threshold < 4.0
     assert fit_reader.score_at(predictions, threshold)["f1"] == 100.0
@@ -110,14 +141,33 @@ def tiny_squad(path):
     split = load_splits()["squad2-train-10-articles.json"]
     data = []
     for i, title in enumerate(split["fit"] + split["report"]):
-        context = (f"The Varn bridge number {i} was opened in {1900 + i} by the engineer Lena Moss. "
-                   f"It crosses the Tamsin river near the village of Orby. Its main span is {100 + i} metres long.")
-        qas = [{"id": f"{i}a", "question": "Who opened the Varn bridge?", "is_impossible": False,
-                "answers": [{"text": "Lena Moss", "answer_start": context.index("Lena Moss")}]},
-               {"id": f"{i}b", "question": "How long is the main span?", "is_impossible": False,
-                "answers": [{"text": f"{100 + i} metres", "answer_start": context.index(f"{100 + i} metres")}]},
-               {"id": f"{i}c", "question": "Who painted the Varn bridge?", "is_impossible": True, "answers": [],
-                "plausible_answers": [{"text": "Lena Moss", "answer_start": context.index("Lena Moss")}]}]
+        context = (
+            f"The Varn bridge number {i} was opened in {1900 + i} by the engineer Lena Moss. "
+            f"It crosses the Tamsin river near the village of Orby. Its main span is {100 + i} metres long."
+        )
+        qas = [
+            {
+                "id": f"{i}a",
+                "question": "Who opened the Varn bridge?",
+                "is_impossible": False,
+                "answers": [{"text": "Lena Moss", "answer_start": context.index("Lena Moss")}],
+            },
+            {
+                "id": f"{i}b",
+                "question": "How long is the main span?",
+                "is_impossible": False,
+                "answers": [
+                    {"text": f"{100 + i} metres", "answer_start": context.index(f"{100 + i} metres")}
+                ],
+            },
+            {
+                "id": f"{i}c",
+                "question": "Who painted the Varn bridge?",
+                "is_impossible": True,
+                "answers": [],
+                "plausible_answers": [{"text": "Lena Moss", "answer_start": context.index("Lena Moss")}],
+            },
+        ]
         data.append({"title": title, "paragraphs": [{"context": context, "qas": qas}]})
     path.write_text(json.dumps({"version": "v2.0", "data": data}), encoding="utf-8")
     return path
@@ -128,22 +178,44 @@ def test_training_path_runs_on_tiny_data_and_exports_a_working_reader(tmp_path):
     data = tiny_squad(tmp_path / "squad2-train-10-articles.json")
     assert len(load_squad(data)) == 10
     out = tmp_path / "model"
-    code = fit_reader.main(["--data", str(data), "--out", str(out), "--work", str(tmp_path / "work"),
-                            "--epochs", "1", "--max-steps", "1", "--limit", "2", "--batch-size", "4"])
+    code = fit_reader.main(
+        [
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--work",
+            str(tmp_path / "work"),
+            "--epochs",
+            "1",
+            "--max-steps",
+            "1",
+            "--limit",
+            "2",
+            "--batch-size",
+            "4",
+        ]
+    )
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     assert report["training"]["per_epoch_on_held_out_torch"][0]["steps"] == 1
     assert report["data"]["epoch_threshold_and_int8_chosen_on"] not in report["data"]["trained_on"]
     assert set(report["data"]["reported_on_only"]).isdisjoint(report["data"]["trained_on"])
-    assert report["measured"]["fp32"]["report"]["all_report_articles"]["n"] == 2 * 3  # two report articles, 3 questions each
+    assert (
+        report["measured"]["fp32"]["report"]["all_report_articles"]["n"] == 2 * 3
+    )  # two report articles, 3 questions each
     passage = "The ferry to Holm leaves at noon. It carries forty cars."
-    spans = reader_module.Reader(out, threshold=report["inference"]["threshold"]).read("When does the ferry leave?", [passage, "Rain."])
-    assert len(spans) == 2 and all(passage[s.start:s.end] == s.text for s in spans[:1])
+    spans = reader_module.Reader(out, threshold=report["inference"]["threshold"]).read(
+        "When does the ferry leave?", [passage, "Rain."]
+    )
+    assert len(spans) == 2 and all(passage[s.start : s.end] == s.text for s in spans[:1])
 
 
 # ---------------------------------------------------------------- the shipped model
 
-shipped = pytest.mark.skipif(not SHIPPED, reason="no shipped reader model (python -m eval.fit_reader builds it)")
+shipped = pytest.mark.skipif(
+    not SHIPPED, reason="no shipped reader model (python -m eval.fit_reader builds it)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -164,13 +236,38 @@ def test_defaults_are_the_values_chosen_in_the_report():
 # report.json); these two it gets wrong today. strict: once a retrained model gets them, the marks must go.
 MISSED = pytest.mark.xfail(strict=True, reason="the shipped ~1-epoch reader picks the wrong span here")
 CASES = [
-    pytest.param("When did the Halden canal open?", ["Work on the Halden canal began in 1881. The Halden canal opened in 1889 after eight years of digging."], "1889", marks=MISSED),
-    ("Who designed the new library in Vesterby?",
-     ["The town council met on Tuesday. The new library in Vesterby was designed by the architect Maria Lund and opened in May."], "Maria Lund"),
-    pytest.param("How many beds does the Kirov street hospital have?",
-                 ["The Kirov street hospital has 240 beds and a staff of about 900.", "Parking near the hospital is free after six."], "240", marks=MISSED),
-    ("What did the cooperative sell in the autumn market?",
-     ["The weather was mild all week.", "At the autumn market the cooperative sold pears and apple cider. It plans a winter market too."], "pears and apple cider"),
+    pytest.param(
+        "When did the Halden canal open?",
+        [
+            "Work on the Halden canal began in 1881. The Halden canal opened in 1889 after eight years of digging."
+        ],
+        "1889",
+        marks=MISSED,
+    ),
+    (
+        "Who designed the new library in Vesterby?",
+        [
+            "The town council met on Tuesday. The new library in Vesterby was designed by the architect Maria Lund and opened in May."
+        ],
+        "Maria Lund",
+    ),
+    pytest.param(
+        "How many beds does the Kirov street hospital have?",
+        [
+            "The Kirov street hospital has 240 beds and a staff of about 900.",
+            "Parking near the hospital is free after six.",
+        ],
+        "240",
+        marks=MISSED,
+    ),
+    (
+        "What did the cooperative sell in the autumn market?",
+        [
+            "The weather was mild all week.",
+            "At the autumn market the cooperative sold pears and apple cider. It plans a winter market too.",
+        ],
+        "pears and apple cider",
+    ),
 ]
 
 
@@ -179,14 +276,22 @@ CASES = [
 @pytest.mark.parametrize("question,passages,expected", CASES)
 def test_the_shipped_reader_finds_the_answer_verbatim(reader, question, passages, expected):
     span = reader.best(question, passages)
-    assert span is not None, f"refused: {[(s.text, round(s.margin, 2)) for s in reader.read(question, passages)]}"
-    assert passages[span.passage][span.start:span.end] == span.text
+    assert span is not None, (
+        f"refused: {[(s.text, round(s.margin, 2)) for s in reader.read(question, passages)]}"
+    )
+    assert passages[span.passage][span.start : span.end] == span.text
     assert expected in span.text and len(span.text) <= 2 * len(expected) + 10
 
 
 UNANSWERED = [
-    ("Who designed the new library in Vesterby?", ["Tomatoes grow best in full sun and need regular watering.", "Prune them in early summer."]),
-    ("When did the Halden canal open?", ["The orchestra played three symphonies on Friday night. The audience applauded for ten minutes."]),
+    (
+        "Who designed the new library in Vesterby?",
+        ["Tomatoes grow best in full sun and need regular watering.", "Prune them in early summer."],
+    ),
+    (
+        "When did the Halden canal open?",
+        ["The orchestra played three symphonies on Friday night. The audience applauded for ten minutes."],
+    ),
 ]
 
 

@@ -25,7 +25,6 @@ from rag.llm import complete, make_llm
 STRESS = bool(os.environ.get("BRIEF_STRESS"))
 
 
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     """`chroma run` from the chromadb package, on loopback."""
@@ -33,7 +32,11 @@ def chroma_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("chroma-server")
     chroma = Path(sys.executable).parent / "chroma"
     log = (folder / "server.log").open("w")
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -54,15 +57,26 @@ def chroma_server(tmp_path_factory):
 def test_ingest_and_ask_against_a_chroma_server(chroma_server, make_settings, seeds_dir):
     desk = Desk(make_settings(chroma_host="127.0.0.1", chroma_port=chroma_server))
     client_settings = desk.store.client.get_settings()
-    assert (client_settings.chroma_server_host, int(client_settings.chroma_server_http_port)) == ("127.0.0.1", chroma_server)
+    assert (client_settings.chroma_server_host, int(client_settings.chroma_server_http_port)) == (
+        "127.0.0.1",
+        chroma_server,
+    )
     first = desk.ingest([seeds_dir])
     assert first.new_sources == 5 and first.new_chunks > 0
     assert not (Path(desk.settings.data_dir) / "chroma").exists()  # nothing went to an embedded store
     assert desk.ingest([seeds_dir]).new_chunks == 0  # idempotent on the server too
     answer = Answerer(desk).ask("How much additional aid did Harris announce for the region?")
     assert any("$310 million" in c.quote for c in answer.citations)
-    again = Desk(make_settings(chroma_host="127.0.0.1", chroma_port=chroma_server, data_dir=Path(desk.settings.data_dir) / "elsewhere"))
-    assert {r.source for r in again.sources()} == {r.source for r in desk.sources()}  # the data lives in the server
+    again = Desk(
+        make_settings(
+            chroma_host="127.0.0.1",
+            chroma_port=chroma_server,
+            data_dir=Path(desk.settings.data_dir) / "elsewhere",
+        )
+    )
+    assert {r.source for r in again.sources()} == {
+        r.source for r in desk.sources()
+    }  # the data lives in the server
 
 
 def test_unreachable_chroma_server_names_the_setting(make_settings):
@@ -99,9 +113,17 @@ def test_concurrency_to_an_llm_server_is_bounded(make_settings):
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlowCompletions)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        backend = make_llm(make_settings(llm_backend="openai", llm_base_url=f"http://127.0.0.1:{server.server_port}/v1", llm_max_concurrency=2))
+        backend = make_llm(
+            make_settings(
+                llm_backend="openai",
+                llm_base_url=f"http://127.0.0.1:{server.server_port}/v1",
+                llm_max_concurrency=2,
+            )
+        )
         results: list[str] = []
-        threads = [threading.Thread(target=lambda: results.append(complete(backend, "p", 4, []))) for _ in range(8)]
+        threads = [
+            threading.Thread(target=lambda: results.append(complete(backend, "p", 4, []))) for _ in range(8)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -136,7 +158,14 @@ def test_ui_under_concurrent_users_answers_every_request(make_settings, seeds_di
         for i in range(per_user):
             started = time.perf_counter()
             try:
-                result = client.predict("How much additional aid did Harris announce for the region?", [], "", "", [], api_name="/ask")
+                result = client.predict(
+                    "How much additional aid did Harris announce for the region?",
+                    [],
+                    "",
+                    "",
+                    [],
+                    api_name="/ask",
+                )
                 assert "310 million" in json.dumps(result)
                 latencies.append(time.perf_counter() - started)
             except Exception as exc:  # noqa: BLE001 - any failure is a lost request

@@ -21,7 +21,11 @@ def module_level_strings(path: Path) -> list[str]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            found += [c.value for c in ast.walk(node.value) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+            found += [
+                c.value
+                for c in ast.walk(node.value)
+                if isinstance(c, ast.Constant) and isinstance(c.value, str)
+            ]
     return found
 
 
@@ -38,4 +42,6 @@ def test_no_seed_specific_strings_in_word_lists_or_patterns():
 def test_the_check_sees_a_planted_entry(tmp_path):
     planted = tmp_path / "planted.py"
     planted.write_text('"""Docstrings may say Biden."""\nALIASES = {"amlo": "x"}\n', encoding="utf-8")
-    assert "amlo" in module_level_strings(planted) and not any("Biden" in s for s in module_level_strings(planted))
+    assert "amlo" in module_level_strings(planted) and not any(
+        "Biden" in s for s in module_level_strings(planted)
+    )
