@@ -93,13 +93,12 @@ def mmr_sources(
 def build(summarizer, notes: list, records: list, rewriter, tick: Ticker) -> Briefing:
     s = summarizer.settings
     actors = who_is_who(notes, s.summary_similar_first_names)
-    people = person_names(actors)
     ranked = rank_notes(notes, s.summary_duplicate_similarity)
     top, rest = split_bottom_line(ranked, s)
     theme_notes = round_robin(rest, s.summary_points)
     briefing = Briefing(topic=None, scope="")
-    briefing.bottom_line = [write_point(summarizer, rewriter, n, people, tick) for n in top]
-    points = {id(n): write_point(summarizer, rewriter, n, people, tick) for n in theme_notes}
+    briefing.bottom_line = [write_point(summarizer, rewriter, n, actors, tick) for n in top]
+    points = {id(n): write_point(summarizer, rewriter, n, actors, tick) for n in theme_notes}
     briefing.themes = [
         {"label": label, "points": [points[id(n)] for n in group]} for label, group in themes(theme_notes, s)
     ]
@@ -153,11 +152,11 @@ def round_robin(ranked: list, size: int) -> list:
     return picked
 
 
-def write_point(summarizer, rewriter, note, people: list[str], tick: Ticker) -> dict[str, Any]:
+def write_point(summarizer, rewriter, note, actors: list[Actor], tick: Ticker) -> dict[str, Any]:
     context = summarizer.context(note)
-    line = rewriter.point(
-        note.text, context, last_person(context, people, summarizer.settings.summary_subject_words)
-    )
+    person = last_person(context, person_names(actors), summarizer.settings.summary_subject_words)
+    named = tuple(a.name for a in actors if a.kind == "person" and any(v in context for v in a.variants))
+    line = rewriter.point(note.text, context, person, named)
     tick.step("writing")
     return summarizer.item(line, note)
 

@@ -93,26 +93,49 @@ class Rewriter:
         self.stats = RewriteStats(backend=getattr(self.llm, "name", "off"))
         self._cache: dict[tuple[str, str], Line] = {}
 
-    def point(self, sentence: str, context: str, person: str | None) -> Line:
-        """A standalone bullet for ``sentence`` (context: the sentences before it in its article).
-        The trimmed sentence (pronoun replaced, asides dropped, cut at a clause boundary) is used when
-        it stands alone; the LLM is asked only when it does not (still a pronoun opening, a
-        quotation, too long), and its draft must pass the verifier and the faithfulness checks."""
+    def point(
+        self, sentence: str, context: str, person: str | None, candidates: tuple[str, ...] = ()
+    ) -> Line:
+        """A standalone bullet for ``sentence`` (context: the sentences before it in its article;
+        person: who its 'he'/'she' is, when the caller could tell; candidates: the people the
+        context names). The trimmed sentence (pronoun replaced, asides dropped, cut at a clause
+        boundary) is used when it stands alone; the LLM is asked only when it does not (still a
+        pronoun opening, a quotation, too long), and its draft must pass the verifier and the
+        faithfulness checks."""
         key = ("point", sentence)
         if key not in self._cache:
             trimmed = self.fallback_point(sentence, context, person)
-            line = Line(trimmed, False)
-            if needs_rewrite(trimmed, self.settings.summary_point_max_words):
-                source = replace_pronoun(sentence, person)
-                # The context costs prompt tokens and only helps name an unresolved 'he'/'she'.
-                shown = context if PRONOUN_OPENING.match(source) else ""
-                draft = self.ask_llm("summary_point", context=shown, sentence=source)
-                if draft is not None and self.judge(
-                    "point", sentence, draft, self.point_problem(draft, sentence, source, context, person)
-                ):
-                    line = Line(draft, True)
-            self._cache[key] = line
+            referent = person or sole(candidates, sentence)
+            drafted = (
+                self.drafted_point(sentence, context, person, referent)
+                if self.worth_asking(trimmed, referent)
+                else None
+            )
+            self._cache[key] = drafted or Line(trimmed, False)
         return self._cache[key]
+
+    def worth_asking(self, trimmed: str, referent: str | None) -> bool:
+        """The trimmed sentence does not stand alone, and a draft could pass: when all that is wrong
+        is an opening 'he'/'she' that no one name may replace, none could."""
+        limit = self.settings.summary_point_max_words
+        if not needs_rewrite(trimmed, limit):
+            return False
+        rest = PRONOUN_OPENING.sub("", trimmed).strip()
+        return bool(referent) or not PRONOUN_OPENING.match(trimmed) or needs_rewrite(rest, limit)
+
+    def drafted_point(
+        self, sentence: str, context: str, person: str | None, referent: str | None
+    ) -> Line | None:
+        """The LLM's point, when it passes. The model sees the sentence with the pronoun the caller
+        resolved replaced; one still unresolved it may replace by referent (the only person the
+        sentences before name), and only then is it shown them: they cost prompt tokens."""
+        source = replace_pronoun(sentence, person)
+        shown = context if referent and PRONOUN_OPENING.match(source) else ""
+        draft = self.ask_llm("summary_point", context=shown, sentence=source)
+        if draft is None:
+            return None
+        problem = self.point_problem(draft, sentence, source, context, referent)
+        return Line(draft, True) if self.judge("point", sentence, draft, problem) else None
 
     def question(self, sentence: str, context: str) -> Line:
         """The open question a pending statement raises: built from the statement's own words where
@@ -176,13 +199,13 @@ class Rewriter:
     def unfaithful(self, draft: str, sentence: str, context: str, person: str | None) -> str | None:
         """Why a draft may not stand for its sentence (None: it may). The verifier's check, and three
         a rewrite must pass besides: every content word is the sentence's own (no new claims), a name
-        not in the sentence is the one 'he'/'she' was resolved to (by the caller, or by the model
-        from the preceding sentences when the sentence opens with the pronoun), and a plan or
-        request stays a plan or request (no 'proposed' -> 'approved')."""
+        not in the sentence is the one a 'he'/'she' may become (the subject the caller found, or the
+        only person the preceding sentences name), and a plan or request stays a plan or request
+        (no 'proposed' -> 'approved')."""
         verdict = self.verifier.check(draft, [passage(sentence, context)])
         if not verdict.supported:
             return "verifier: " + "; ".join(verdict.problems)
-        allowed_names = names(person or "") or (names(context) if PRONOUN_OPENING.match(sentence) else set())
+        allowed_names = names(person or "")
         if new := content_terms(draft) - content_terms(sentence) - content_terms(" ".join(allowed_names)):
             return "words not in the sentence: " + ", ".join(sorted(new))
         if new := names(draft) - names(sentence) - allowed_names:
@@ -241,6 +264,12 @@ class Rewriter:
             if len(text.split()) > self.settings.summary_point_max_words + 1:
                 break
         return text
+
+
+def sole(candidates: tuple[str, ...], sentence: str) -> str | None:
+    """The one person a sentence opening with 'he'/'she' can refer to, when the sentences before it
+    name exactly one (with two or more, a model's pick could not be checked)."""
+    return candidates[0] if len(candidates) == 1 and PRONOUN_OPENING.match(sentence) else None
 
 
 def normalized(text: str) -> str:

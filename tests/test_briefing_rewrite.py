@@ -60,20 +60,34 @@ def test_calls_are_capped(make_settings):
     assert len(llm.prompts) == 1
 
 
-def test_a_pronoun_may_be_resolved_from_the_sentence_before(make_settings):
-    context = "Harbour master Lena Okafor inspected the new cranes on Monday."
-    sentence = (
-        "She said the cranes would let the port handle 20% more containers, once the dredging of the channel, "
-        "delayed twice by storms and a lawsuit from fishermen, is finished next spring."
-    )
-    r = rewriter(
-        make_settings,
-        ScriptedLLM("Lena Okafor said the cranes would let the port handle 20% more containers."),
-    )
-    line = r.point(sentence, context, None)
+CONTEXT = "Harbour master Lena Okafor inspected the new cranes on Monday."
+PRONOUN_SENTENCE = (
+    "She said the cranes would let the port handle 20% more containers, once the dredging of the channel, "
+    "delayed twice by storms and a lawsuit from fishermen, is finished next spring by the contractor."
+)
+RESOLVED = "Lena Okafor said the cranes would let the port handle 20% more containers."
+
+
+def test_a_pronoun_may_become_the_only_person_named_before(make_settings):
+    r = rewriter(make_settings, ScriptedLLM(RESOLVED))
+    line = r.point(PRONOUN_SENTENCE, CONTEXT, None, ("Lena Okafor",))
     # the model is shown the sentence before only when it must name someone
-    assert "Before: " + context in r.llm.prompts[0]
+    assert "Before: " + CONTEXT in r.llm.prompts[0]
     assert line.rewritten, r.stats.attempts
+
+
+def test_a_pronoun_is_not_resolved_to_one_of_several_people(make_settings):
+    context = CONTEXT + " Mayor Tom Ellis had opposed the dredging."
+    r = rewriter(make_settings, ScriptedLLM(RESOLVED))
+    line = r.point(PRONOUN_SENTENCE, context, None, ("Lena Okafor", "Tom Ellis"))
+    assert not line.rewritten and "okafor" in r.stats.attempts[0]["reason"].lower()
+
+
+def test_no_call_when_only_an_unresolvable_pronoun_is_wrong(make_settings):
+    llm = ScriptedLLM(RESOLVED)
+    r = rewriter(make_settings, llm)
+    assert r.point("She said the cranes would arrive in May.", CONTEXT, None, ()).text.startswith("She said")
+    assert not llm.prompts
 
 
 def test_no_call_past_the_time_budget(make_settings):
