@@ -12,7 +12,7 @@ export ANONYMIZED_TELEMETRY := False
 export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DGGML_OPENMP=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: run test install browser ingest ui eval bench stress clean
+.PHONY: run test lint install browser ingest ui eval bench stress clean
 
 run: install ingest ui
 
@@ -38,8 +38,13 @@ ingest: install
 ui: install
 	$(BIN)/brief ui
 
-test: install browser
+test: install browser lint
 	$(BIN)/python -m pytest -q
+
+# ruff's formatter and linter (rules and line length in pyproject.toml); `ruff format .` fixes the first
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 
 eval: install ingest
 	$(BIN)/brief eval --compare --out eval/reports/latest
