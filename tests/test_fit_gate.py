@@ -45,3 +45,14 @@ def test_sweep_puts_points_that_refuse_too_many_answerable_questions_last():
     results = fit_gate.sweep(features, labels)
     over = [r["answerable_refused"] > fit_gate.MAX_ANSWERABLE_REFUSED for r in results]
     assert over == sorted(over)  # every admissible point before every inadmissible one
+
+
+def test_the_settings_defaults_are_the_fitted_ones():
+    """The defaults are copied from eval/sets/gate_report.json by hand; this keeps them in step."""
+    import json
+
+    from rag.settings import Settings
+
+    chosen = json.loads(fit_gate.REPORT.read_text(encoding="utf-8"))["chosen"]
+    for name in ("gate_min_relevance", "gate_min_coverage", "gate_min_salient_coverage", "reader_threshold"):
+        assert Settings.model_fields[name].default == chosen[name], name
