@@ -22,8 +22,9 @@ pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS_SET = ROOT / "eval" / "sets" / "seeds.jsonl"
 SHARED_SQUAD = ROOT.parent / "shared" / "public-qa" / "squad2-train-10-articles.json"
-FLOOR_ACCURACY = 0.55  # measured 65.4% (17/26) on 2026-11-25
-FLOOR_CITATION_PRECISION = 0.70  # measured 81.0% (17/21)
+FLOOR_ACCURACY = 0.50  # measured 57.7% (15/26) on 2026-11-25 with the retrained reader (65.4% with the old one)
+FLOOR_LENIENT_RECALL = 0.75  # measured 85.7% (18/21): the gold answer anywhere in the answer
+FLOOR_CITATION_PRECISION = 0.80  # measured 87.5% (21/24)
 FLOOR_REFUSAL = 0.40  # measured 60% (3/5): near-miss questions whose words all occur get through
 
 
@@ -36,6 +37,7 @@ def test_quality_floors_on_the_reporting_part(report):
     m = report.ours
     assert report.split == "report" and m["n"] == 26
     assert m["accuracy"] >= FLOOR_ACCURACY, comparison_table(report)
+    assert m["answer_lenient_recall"] >= FLOOR_LENIENT_RECALL, comparison_table(report)
     assert m["citation_precision"] >= FLOOR_CITATION_PRECISION, comparison_table(report)
     assert m["refusal_accuracy"] >= FLOOR_REFUSAL, comparison_table(report)
     assert m["quote_validity"] == 1.0
