@@ -180,13 +180,16 @@ def test_uploaded_document_with_script_renders_as_text_and_can_be_asked_about(pa
 def test_generate_a_briefing_in_the_browser(page):
     page.get_by_role("tab", name="Briefing").click()
     page.click("#bd-brief")
-    # the briefing asks the embedded LLM for the lines a trim cannot make standalone: minutes on a busy 2-core machine
+    # the briefing asks the embedded LLM for the lines a trim cannot make standalone (a few calls, capped)
     page.wait_for_function(
         "document.querySelector('#bd-briefing') && document.querySelector('#bd-briefing').innerText.includes('Timeline')",
         timeout=300_000,
     )
     text = page.inner_text("#bd-briefing")
     assert "Briefing: all sources" in text and "Who's who" in text and "003_ab779828a3a3face.txt" in text
+    page.wait_for_function("document.querySelector('#bd-briefing-files').innerText.includes('briefing.json')")
+    downloads = page.inner_text("#bd-briefing-files")
+    assert all(name in downloads for name in ("briefing.md", "briefing.html", "briefing.json"))
 
 
 @pytest.mark.browser

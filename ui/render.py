@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
+import time
 from html import escape
 from pathlib import Path
 
@@ -95,9 +97,13 @@ def markdown_safe(markdown: str) -> str:
     return markdown.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def briefing_files(briefing, folder: Path) -> list[str]:
-    """The briefing as Markdown, a self-contained HTML page and JSON, written for download."""
-    folder.mkdir(parents=True, exist_ok=True)
+def briefing_files(briefing, data_dir: Path) -> list[str]:
+    """The briefing as Markdown, a self-contained HTML page and JSON, written for download into a
+    folder of its own under data_dir/briefings (one shared file would hand one user's briefing to
+    another who asked at the same time)."""
+    folder = Path(
+        tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=ensure_dir(data_dir / "briefings"))
+    )
     exports = {
         "briefing.md": briefing.to_markdown(),
         "briefing.html": briefing.to_html(),
@@ -106,6 +112,11 @@ def briefing_files(briefing, folder: Path) -> list[str]:
     for name, text in exports.items():
         (folder / name).write_text(text, encoding="utf-8")
     return [str(folder / name) for name in exports]
+
+
+def ensure_dir(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def sources_table(records) -> list[list]:
