@@ -54,69 +54,80 @@ def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -
     return out.stdout
 
 
+def build_wheel(tmp: Path, env: dict[str, str]) -> Path:
+    """`pip wheel` of a copy of the checkout (the build writes build/ and *.egg-info beside the
+    sources); no build isolation: the venv's setuptools builds it, so no registry access is needed."""
+    source, dist = tmp / "src", tmp / "dist"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
+    pip_wheel = ["wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(dist), str(source)]
+    run([sys.executable, "-m", "pip", *pip_wheel], tmp, env, 300)
+    return next(dist.glob("briefing_desk-*.whl"))
+
+
+def fresh_venv(folder: Path, env: dict[str, str]) -> Path:
+    """A new venv whose only route to the dependencies is a .pth line naming this venv's
+    site-packages: no .pth file there is processed, so the checkout's editable finder stays out and
+    `import rag` can only find the installed wheel."""
+    run([sys.executable, "-m", "venv", "--without-pip", str(folder)], folder.parent, env, 120)
+    python = folder / "bin" / "python"
+    purelib = run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], folder, env
+    ).strip()
+    deps = next(p for p in map(Path, sys.path) if p.name == "site-packages" and p.is_dir())
+    (Path(purelib) / "deps_from_test_venv.pth").write_text(f"{deps}\n", encoding="utf-8")
+    return python
+
+
 @pytest.fixture(scope="module")
 def installed_wheel(tmp_path_factory) -> Path:
-    """The wheel built from a copy of the checkout (the build writes build/ and *.egg-info beside the
-    sources), installed without dependencies into a folder of its own: the venv supplies those."""
+    """The wheel installed into a fresh venv (pip run against that venv's interpreter, so `brief`
+    is the wheel's own console script); returns the venv's bin folder."""
     tmp = tmp_path_factory.mktemp("wheel")
-    source, dist, target = tmp / "src", tmp / "dist", tmp / "target"
-    shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
-    # no build isolation: the venv's setuptools builds it, so no registry access is needed here
+    python = fresh_venv(tmp / "venv", env)
+    wheel = build_wheel(tmp, env)
     run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(dist),
-            str(source),
-        ],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", str(wheel)],
         tmp,
         env,
         300,
     )
-    wheel = next(dist.glob("briefing_desk-*.whl"))
-    run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
-        tmp,
-        env,
-        300,
-    )
-    return target
+    return python.parent
 
 
 @pytest.fixture
 def outside_env(installed_wheel, tmp_path, make_settings) -> dict[str, str]:
-    """Environment for a working folder outside the checkout that imports the code from the wheel,
-    with the settings the other fast tests use (hash embedder, no LLM) passed as BRIEF_* variables."""
+    """Environment for a working folder outside the checkout, with the settings the other fast tests
+    use (hash embedder, no LLM) passed as BRIEF_* variables."""
     settings = make_settings(data_dir=tmp_path / "data")
     brief = {f"BRIEF_{name.upper()}": str(getattr(settings, name)) for name in settings.model_fields_set}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEF_") and k != "PYTHONPATH"}
-    return {**env, **brief, "PYTHONPATH": str(installed_wheel), "BRIEF_CONFIG": str(tmp_path / "none.toml")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("BRIEF_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")
+    }
+    return {**env, **brief, "BRIEF_CONFIG": str(tmp_path / "none.toml")}
 
 
 def test_wheel_ships_its_prompts_presets_and_eval_sets(installed_wheel, outside_env, tmp_path):
-    found = json.loads(run([sys.executable, "-c", PROBE], tmp_path, outside_env))
-    assert all(Path(f).is_relative_to(installed_wheel) for f in found["modules"]), found["modules"]
+    found = json.loads(run([str(installed_wheel / "python"), "-c", PROBE], tmp_path, outside_env))
+    venv = installed_wheel.parent
+    assert all(Path(f).is_relative_to(venv) for f in found["modules"]), found["modules"]
     assert {"answer", "condense"} <= set(found["prompts"]) and found["answer_prompt_variables"] == [
         "evidence",
         "question",
     ]
     assert found["fast_retrieval_k"] == 4
     assert (
-        Path(found["eval_set"]).is_relative_to(installed_wheel)
+        Path(found["eval_set"]).is_relative_to(venv)
         and found["eval_set_exists"]
         and found["support_set_exists"]
     )
 
 
 def test_installed_brief_ingests_the_seeds_and_answers(installed_wheel, outside_env, tmp_path):
-    brief = [sys.executable, str(installed_wheel / "bin" / "brief")]
+    brief = [str(installed_wheel / "brief")]  # the wheel's console script
+    assert (installed_wheel / "brief").read_text().splitlines()[0] == f"#!{installed_wheel / 'python'}"
     report = json.loads(
         run([*brief, "ingest", str(ROOT / "seeds"), "--json", "--quiet"], tmp_path, outside_env)
     )
