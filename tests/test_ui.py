@@ -187,9 +187,13 @@ def test_generate_a_briefing_in_the_browser(page):
     )
     text = page.inner_text("#bd-briefing")
     assert "Briefing: all sources" in text and "Who's who" in text and "003_ab779828a3a3face.txt" in text
-    page.wait_for_function("document.querySelector('#bd-briefing-files').innerText.includes('briefing.json')")
-    downloads = page.inner_text("#bd-briefing-files")
-    assert all(name in downloads for name in ("briefing.md", "briefing.html", "briefing.json"))
+    links = page.locator("#bd-briefing-files a[download]")
+    links.nth(2).wait_for()
+    assert [links.nth(i).get_attribute("download") for i in range(3)] == [
+        "briefing.md",
+        "briefing.html",
+        "briefing.json",
+    ]
 
 
 @pytest.mark.browser
