@@ -37,6 +37,7 @@ RELEVANCE_GRID = [round(0.05 * i, 2) for i in range(0, 13)]
 COVERAGE_GRID = [round(0.1 * i, 1) for i in range(0, 11)]
 SALIENT_GRID = [0.0, 0.25, 0.5, 0.6, 0.75, 0.9, 1.0]
 READER_GRID = [round(0.5 * i, 1) for i in range(-10, 13)]  # margins in logit units, -5 .. 6
+READER_PASSAGES_GRID = (3, 4, 6, 8, 10)  # evidence windows the reader reads
 MAX_ANSWERABLE_REFUSED = 0.15  # the product's promise: at most this share of answerable questions refused
 
 
@@ -72,24 +73,33 @@ def labelled_questions(
     return rows
 
 
-def feature_table(desk, rows) -> np.ndarray:
-    """Per question, from the pipeline's own evidence and reader: relevance, coverage, salient
-    coverage, the reader's margin (-inf when it found no span) and whether its span holds a gold answer."""
+def feature_table(desk, rows) -> dict[int, np.ndarray]:
+    """Per number of passages read (READER_PASSAGES_GRID), per question, from the pipeline's own
+    evidence and reader: relevance, coverage, salient coverage, the reader's margin (-inf when it
+    found no span) and whether its span holds a gold answer. The desk reads the most passages of
+    the grid; fewer are a prefix of the same ranked evidence, so one reading serves every count."""
     from rag.answer import Answerer
 
     answerer = Answerer(desk)
-    return np.array([question_features(answerer, question, golds) for question, _, _, golds in rows])
+    per_question = [question_features(answerer, question, golds) for question, _, _, golds in rows]
+    return {n: np.array([features[n] for features in per_question]) for n in READER_PASSAGES_GRID}
 
 
-def question_features(answerer, question: str, golds: list[str]) -> tuple[float, ...]:
+def question_features(answerer, question: str, golds: list[str]) -> dict[int, tuple[float, ...]]:
     from eval.metrics import contains_gold
-    from rag.answer import gate_features
+    from rag.answer import gate_features, reading_of
     from rag.retrieve import Scope
 
     evidence = answerer.gather_evidence(question, Scope())[1]
-    found, margin = answerer.best_reading(question, evidence)
-    right = found is not None and bool(golds) and contains_gold(found.short, [golds])
-    return (*gate_features(question, evidence), margin, float(right))
+    windows = [e.window or e.text for e in evidence[: max(READER_PASSAGES_GRID)]]
+    spans = answerer.desk.reader.read(question, windows)
+    shown = answerer.settings.evidence_sentences
+    rows = {}
+    for n in READER_PASSAGES_GRID:
+        found, margin = reading_of(spans[:n], evidence[:n])
+        right = found is not None and bool(golds) and contains_gold(found.short, [golds])
+        rows[n] = (*gate_features(question, evidence[: max(n, shown)]), margin, float(right))
+    return rows
 
 
 def passes(features: np.ndarray, point: dict) -> np.ndarray:
@@ -130,9 +140,14 @@ def grid() -> list[dict]:
     ]
 
 
-def sweep(features: np.ndarray, labels: np.ndarray) -> list[dict]:
-    """Every grid point scored, the admissible ones (answerable refused within the promise) first."""
-    results = [score(features, labels, point) for point in grid()]
+def sweep(features: dict[int, np.ndarray], labels: np.ndarray) -> list[dict]:
+    """Every grid point scored for every passage count, the admissible ones (answerable refused
+    within the promise) first."""
+    results = [
+        score(table, labels, {**point, "reader_passages": n})
+        for n, table in features.items()
+        for point in grid()
+    ]
     return sorted(
         results,
         key=lambda r: (
@@ -173,8 +188,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def measured_features(stored, rows) -> np.ndarray:
-    """The feature table from a throwaway store of the stored articles' paragraphs."""
+def measured_features(stored, rows) -> dict[int, np.ndarray]:
+    """The feature tables from a throwaway store of the stored articles' paragraphs."""
     from eval.runner import throwaway_desk
     from rag.desk import Desk
     from rag.settings import load_settings
@@ -185,11 +200,12 @@ def measured_features(stored, rows) -> np.ndarray:
         for i, p in enumerate(a.paragraphs)
     }
     with tempfile.TemporaryDirectory(prefix="brief-gate-") as tmp:
-        desk = throwaway_desk(Desk(load_settings()), Path(tmp), documents, None)
+        settings = load_settings(reader_passages=max(READER_PASSAGES_GRID))
+        desk = throwaway_desk(Desk(settings), Path(tmp), documents, None)
         return feature_table(desk, rows)
 
 
-def fit_report(stored, off_topic, unseen, rows, features: np.ndarray) -> dict:
+def fit_report(stored, off_topic, unseen, rows, features: dict[int, np.ndarray]) -> dict:
     results = sweep(features, np.array([row[1] for row in rows]))
     return {
         "fitted_on": {
@@ -203,7 +219,7 @@ def fit_report(stored, off_topic, unseen, rows, features: np.ndarray) -> dict:
         f"unanswerable: refused), answerable refused <= {MAX_ANSWERABLE_REFUSED}",
         "reader_model": reader_model_note(),
         "chosen": results[0],
-        "refused_by_kind": refusal_by_kind(features, rows, results[0]),
+        "refused_by_kind": refusal_by_kind(features[results[0]["reader_passages"]], rows, results[0]),
         "top_5": results[:5],
     }
 

@@ -259,12 +259,9 @@ class Answerer:
         """The reader's best span over the first ``reader_passages`` evidence windows and its margin
         over "no answer", before any threshold (eval.fit_gate chooses the threshold on these)."""
         candidates = evidence[: self.settings.reader_passages]
-        span = choose(
-            self.desk.reader.read(question, [e.window or e.text for e in candidates]), float("-inf")
+        return reading_of(
+            self.desk.reader.read(question, [e.window or e.text for e in candidates]), candidates
         )
-        if span is None or not span.text.strip(" ,;:"):
-            return None, float("-inf")
-        return found_in(candidates[span.passage], span.start, span.end), span.margin
 
     def backend_name(self) -> str:
         return self.desk.llm.name
@@ -400,6 +397,15 @@ class Found:
 
     short: str
     carrier: Evidence
+
+
+def reading_of(spans: list, candidates: list[Evidence]) -> tuple[Found | None, float]:
+    """The best of the reader's spans (one per candidate window, in order) as a Found and its margin
+    over "no answer"; (None, -inf) when no window yields a span with words in it."""
+    span = choose(spans, float("-inf"))
+    if span is None or not span.text.strip(" ,;:"):
+        return None, float("-inf")
+    return found_in(candidates[span.passage], span.start, span.end), span.margin
 
 
 def found_in(e: Evidence, start: int, end: int) -> Found:

@@ -156,22 +156,22 @@ class Settings(BaseSettings):
         description="Refuse when the best-covered evidence window holds less than this share of the question's content words (0: off; `python -m eval.fit_gate` found no gain from it on the public fitting articles).",
     )
     gate_min_salient_coverage: float = Field(
-        0.75,
+        0.9,
         ge=0,
         le=1,
         description="Refuse when less than this share of the question's names, numbers and date words appear in the evidence or its chunks (a near-miss question: 'aid for Haiti' asked of articles about aid for the region). Chosen by `python -m eval.fit_gate` with the other gate settings.",
     )
     reader_passages: int = Field(
-        6,
+        10,
         ge=1,
         le=30,
-        description="Evidence sentences (each with the sentence before it) the reader reads to decide whether the articles state the answer and where.",
+        description="Evidence sentences (each with the sentence before it) the reader reads to decide whether the articles state the answer and where. Chosen by `python -m eval.fit_gate` with the gate and the margin (3, 4, 6, 8 or 10 tried).",
     )
     reader_threshold: float = Field(
-        -5.0,
+        -3.0,
         ge=-50,
         le=50,
-        description="The reader answers when its best span beats its 'no answer' score by more than this margin (logit units), else the question is refused. Chosen by `python -m eval.fit_gate` jointly with the gate_* settings on the public fitting articles (answerable questions from Spectre, which the reader never trained on): the lowest margin tried won, i.e. over a whole store the margin did not separate SQuAD's adversarial questions from answerable ones better than the gate, so it only drops spans the reader itself finds hopeless.",
+        description="The reader answers when its best span beats its 'no answer' score by more than this margin (logit units), else the question is refused. Chosen by `python -m eval.fit_gate` jointly with the gate_* settings on the public fitting articles (answerable questions from Spectre, which the reader never trained on): a low margin won (-3 of -5..6), i.e. over a whole store the margin barely separates SQuAD's adversarial questions from answerable ones, so it only drops spans the reader itself finds hopeless.",
     )
     reader_max_length: int = Field(
         192,

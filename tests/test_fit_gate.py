@@ -33,7 +33,7 @@ def test_score_counts_a_wrong_span_as_no_better_than_a_refusal():
 
 def test_sweep_separates_by_margin_and_gate_and_keeps_the_refusal_promise():
     features, labels = table()
-    best = fit_gate.sweep(features, labels)[0]
+    best = fit_gate.sweep({6: features}, labels)[0]
     assert best["answerable_refused"] <= fit_gate.MAX_ANSWERABLE_REFUSED
     assert best["unanswerable_refused"] == 1.0  # the margin drops the first two, the gate the third
     assert 0.5 <= best["reader_threshold"] < 1.5
@@ -42,7 +42,7 @@ def test_sweep_separates_by_margin_and_gate_and_keeps_the_refusal_promise():
 
 def test_sweep_puts_points_that_refuse_too_many_answerable_questions_last():
     features, labels = table()
-    results = fit_gate.sweep(features, labels)
+    results = fit_gate.sweep({6: features}, labels)
     over = [r["answerable_refused"] > fit_gate.MAX_ANSWERABLE_REFUSED for r in results]
     assert over == sorted(over)  # every admissible point before every inadmissible one
 
@@ -54,5 +54,21 @@ def test_the_settings_defaults_are_the_fitted_ones():
     from rag.settings import Settings
 
     chosen = json.loads(fit_gate.REPORT.read_text(encoding="utf-8"))["chosen"]
-    for name in ("gate_min_relevance", "gate_min_coverage", "gate_min_salient_coverage", "reader_threshold"):
+    names = (
+        "gate_min_relevance",
+        "gate_min_coverage",
+        "gate_min_salient_coverage",
+        "reader_threshold",
+        "reader_passages",
+    )
+    for name in names:
         assert Settings.model_fields[name].default == chosen[name], name
+
+
+def test_sweep_chooses_how_many_passages_to_read():
+    """Reading fewer passages can refuse the same questions while picking better spans."""
+    features, labels = table()
+    worse = features.copy()
+    worse[:4, 4] = 0  # with more passages read, every answerable span is wrong
+    best = fit_gate.sweep({4: features, 8: worse}, labels)[0]
+    assert best["reader_passages"] == 4
