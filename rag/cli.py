@@ -178,19 +178,15 @@ def ingest_with_date(desk, paths: list[Path], stated: str, prune: bool, progress
     """Ingest the given files with a publication date the user states (it replaces the one read from
     the text, and re-labels unchanged files)."""
     from dataclasses import replace
-    from datetime import date
 
+    from rag.retrieve import check_date
     from vectorstore.ingest import ingest
 
     if not paths:
         raise BriefError(
             "--date needs the files it applies to", fix="brief ingest FILE ... --date YYYY-MM-DD"
         )
-    try:
-        iso = date.fromisoformat(stated).isoformat()
-    except ValueError:
-        raise BriefError(f"--date {stated!r} is not a date", fix="write it as YYYY-MM-DD") from None
-    options = replace(desk.ingest_options(), date=iso)
+    options = replace(desk.ingest_options(), date=check_date(stated, "--date"))
     return ingest(
         [Path(p) for p in paths], desk.store, desk.embedder, options, prune=prune, progress=progress
     )
