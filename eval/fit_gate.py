@@ -103,13 +103,16 @@ def question_features(answerer, question: str, golds: list[str]) -> dict[int, tu
 
 
 def passes(features: np.ndarray, point: dict) -> np.ndarray:
-    """Questions the pipeline would answer at this point of the grid."""
-    return (
-        (features[:, 0] >= point["gate_min_relevance"])
-        & (features[:, 1] >= point["gate_min_coverage"])
-        & (features[:, 2] >= point["gate_min_salient_coverage"])
-        & (features[:, 3] > point["reader_threshold"])
+    """Questions the pipeline would answer at this point of the grid: its gate, then the reader's margin."""
+    from rag.answer import gate_passes
+
+    gate = gate_passes(
+        (features[:, 0], features[:, 1], features[:, 2]),
+        point["gate_min_relevance"],
+        point["gate_min_coverage"],
+        point["gate_min_salient_coverage"],
     )
+    return gate & (features[:, 3] > point["reader_threshold"])
 
 
 def score(features: np.ndarray, labels: np.ndarray, point: dict) -> dict:

@@ -384,11 +384,11 @@ def salient_coverage(question: str, text: str) -> float:
     return sum(t in words or stem(t) in words for t in terms) / len(terms)
 
 
-def gate_passes(
-    features: tuple[float, float, float], min_relevance: float, min_coverage: float, min_salient: float
-) -> bool:
+def gate_passes(features: tuple, min_relevance: float, min_coverage: float, min_salient: float):
+    """The gate's rule, for one question's features or (elementwise, with `&`) for numpy columns of
+    many: eval.fit_gate sweeps its thresholds with this very rule."""
     relevance, coverage, salient = features
-    return relevance >= min_relevance and coverage >= min_coverage and salient >= min_salient
+    return (relevance >= min_relevance) & (coverage >= min_coverage) & (salient >= min_salient)
 
 
 @dataclass
