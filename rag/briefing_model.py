@@ -6,6 +6,7 @@ offsets into the cleaned source text); the exports only lay the structure out.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from html import escape
@@ -13,6 +14,7 @@ from typing import Any
 
 from rag.answer import Citation
 
+EXPORT_KINDS = ("md", "html", "json")  # the files a briefing is offered as, in this order
 NOT_STATED = "date not stated"
 MARKER = re.compile(r"\[(\d{1,4})\]")
 
@@ -60,6 +62,15 @@ class Briefing:
 
     def to_html(self) -> str:
         return html_page(self)
+
+    def export(self, kind: str) -> str:
+        """The briefing as a file of one of EXPORT_KINDS: md, html (a self-contained page) or json."""
+        writers = {
+            "md": self.to_markdown,
+            "html": self.to_html,
+            "json": lambda: json.dumps(self.to_json(), ensure_ascii=False, indent=1),
+        }
+        return writers[kind]()
 
 
 def marks(item: dict[str, Any]) -> str:

@@ -286,13 +286,8 @@ def cmd_summarize(args, settings: Settings) -> int:
     summarizer = Summarizer(make_desk(settings))
     with progress_bar(disabled=args.json) as progress:
         briefing = summarizer.summarize(topic=args.topic, scope=scope_from(args), progress=progress)
-    exports = {
-        "md": briefing.to_markdown,
-        "html": briefing.to_html,
-        "json": lambda: json.dumps(briefing.to_json(), ensure_ascii=False, indent=1),
-    }
     for path, kind in formats:
-        write_text_safely(path, exports[kind]())
+        write_text_safely(path, briefing.export(kind))
         print(f"wrote {path}", file=sys.stderr)
     print(json.dumps(briefing.to_json(), ensure_ascii=False) if args.json else briefing.to_markdown())
     return 0

@@ -343,7 +343,7 @@ class BriefingDeskUI:
         from eval.runner import run_eval as run
         from eval.sets_io import eval_set_path
 
-        out = Path(self.desk.settings.data_dir) / "eval-report"
+        out = render.export_folder(Path(self.desk.settings.data_dir), "eval-reports")
         questions = int(limit) if limit else None
         report = run(
             self.desk,

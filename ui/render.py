@@ -6,7 +6,6 @@ article or an answer can run in the page.
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 import time
@@ -98,25 +97,22 @@ def markdown_safe(markdown: str) -> str:
 
 
 def briefing_files(briefing, data_dir: Path) -> list[str]:
-    """The briefing as Markdown, a self-contained HTML page and JSON, written for download into a
-    folder of its own under data_dir/briefings (one shared file would hand one user's briefing to
-    another who asked at the same time)."""
-    folder = Path(
-        tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=ensure_dir(data_dir / "briefings"))
-    )
-    exports = {
-        "briefing.md": briefing.to_markdown(),
-        "briefing.html": briefing.to_html(),
-        "briefing.json": json.dumps(briefing.to_json(), ensure_ascii=False, indent=1),
-    }
-    for name, text in exports.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return [str(folder / name) for name in exports]
+    """The briefing as Markdown, a self-contained HTML page and JSON, written for download."""
+    from rag.briefing_model import EXPORT_KINDS
+
+    folder = export_folder(data_dir, "briefings")
+    paths = [folder / f"briefing.{kind}" for kind in EXPORT_KINDS]
+    for path, kind in zip(paths, EXPORT_KINDS):
+        path.write_text(briefing.export(kind), encoding="utf-8")
+    return [str(path) for path in paths]
 
 
-def ensure_dir(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def export_folder(data_dir: Path, kind: str) -> Path:
+    """A new folder under data_dir/kind for one request's downloads: a shared file would hand one
+    user's briefing or eval report to another who asked at the same time."""
+    parent = data_dir / kind
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=parent))
 
 
 def sources_table(records) -> list[list]:
