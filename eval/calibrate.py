@@ -20,15 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from eval import squad
 from eval.metrics import classifier_metrics
 from eval.runner import support_pairs
 from eval.sets_io import support_set_path
 from rag.desk import Desk
 from rag.settings import load_settings
-from rag.verify import Findings, Passage, Rules, Verifier, decide
+from rag.verify import Findings, MemoEmbedder, Passage, Rules, Verifier, decide
 
 SETS = Path(__file__).parent / "sets"
 PUBLIC_PAIRS = SETS / "support_public.jsonl"
@@ -48,23 +46,6 @@ GRID = {
 # The verifier before the rules above (commit 1a4814e): names from anywhere in the chunk, no order or
 # new-word checks, coverage floor 0.5, similarity 0.5 unless 85% of the words are in the source.
 OLD = {"threshold": 0.5, "coverage_floor": 0.5, "coverage_alone": 0.85}
-
-
-class CachedEmbedder:
-    """Embeds every text once: calibration looks at the same passages many times."""
-
-    def __init__(self, embedder):
-        self.inner, self.cache = embedder, {}
-        self.name, self.dim = embedder.name, embedder.dim
-
-    def prime(self, texts: list[str]) -> None:
-        todo = sorted(set(texts) - set(self.cache))
-        for text, vector in zip(todo, self.inner.embed(todo) if todo else []):
-            self.cache[text] = vector
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        self.prime(texts)
-        return np.stack([self.cache[t] for t in texts])
 
 
 def public_pairs(part: str) -> list[dict]:
@@ -179,7 +160,7 @@ def print_report(name: str, result: dict) -> None:
 
 def main() -> int:
     settings = load_settings()
-    verifier = Verifier(CachedEmbedder(Desk(settings).embedder))
+    verifier = Verifier(MemoEmbedder(Desk(settings).embedder))
     sets = {
         "public": (public_pairs("fit"), public_pairs("report")),
         "seeds": (

@@ -24,7 +24,7 @@ from rag.errors import BriefError
 from rag.evidence import Evidence
 from rag.retrieve import Retriever, Scope
 from rag.textfacts import names, numbers
-from rag.verify import Verifier
+from rag.verify import MemoEmbedder, Verifier
 from vectorstore.chunk import split_sentences
 
 Progress = Callable[[int, int, str], None]
@@ -66,30 +66,11 @@ class Note:
         )
 
 
-class CachedEmbedder:
-    """The desk's embedder, remembering the vectors of texts it has embedded: the verifier checks
-    each line against sentences the map step has already embedded (and a fallback line is often
-    checked twice), so only the new claims are embedded, in one batch per check."""
-
-    def __init__(self, embedder):
-        self.embedder = embedder
-        self.vectors: dict[str, np.ndarray] = {}
-
-    def remember(self, texts: list[str], vectors: np.ndarray) -> None:
-        self.vectors.update(zip(texts, vectors))
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
-        if missing:
-            self.remember(missing, self.embedder.embed(missing))
-        return np.array([self.vectors[t] for t in texts])
-
-
 class Summarizer:
     def __init__(self, desk):
         self.desk = desk
         self.settings = desk.settings
-        self.embedder = CachedEmbedder(desk.embedder)
+        self.embedder = MemoEmbedder(desk.embedder)  # the verifier re-checks sentences the map step embedded
         self.verifier = Verifier(self.embedder, rules=desk.verifier.rules)
         self._numbers: dict[tuple[str, int], Citation] = {}
         self._spans: dict[str, list] = {}

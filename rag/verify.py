@@ -101,6 +101,24 @@ class Findings:
     swapped_slots: list[tuple[str, str]]  # a name where the source has another name of the sentence
 
 
+class MemoEmbedder:
+    """An embedder that embeds each text once: a verifier run over many claims checks them against
+    the same passages again and again (briefings, calibration), so only new texts are embedded."""
+
+    def __init__(self, embedder):
+        self.inner, self.name, self.dim = embedder, embedder.name, embedder.dim
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def prime(self, texts: list[str]) -> None:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        if missing:
+            self.vectors.update(zip(missing, self.inner.embed(missing)))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.prime(texts)
+        return np.array([self.vectors[t] for t in texts])
+
+
 class Verifier:
     def __init__(self, embedder: Embedder, threshold: float | None = None, rules: Rules | None = None):
         self.embedder = embedder

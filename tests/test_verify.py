@@ -290,3 +290,28 @@ def test_substitution_check_survives_tokens_that_fold_to_nothing():
     assert substituted_words(claim, "Harris ' announced the region's aid ’ today.", ["new"]) == [
         ("new", "today")
     ]
+
+
+def test_memo_embedder_embeds_each_text_once():
+    """Briefings and calibration check many claims against the same passages: each text is embedded once."""
+    import numpy as np
+
+    from rag.verify import MemoEmbedder
+
+    class Counting:
+        name, dim = "counting", 2
+
+        def __init__(self):
+            self.seen: list[str] = []
+
+        def embed(self, texts):
+            self.seen += texts
+            return np.array([[len(t), 1.0] for t in texts])
+
+    inner = Counting()
+    memo = MemoEmbedder(inner)
+    first = memo.embed(["a", "bb", "a"])
+    second = memo.embed(["bb", "ccc"])
+    assert inner.seen == ["a", "bb", "ccc"]
+    assert first.tolist() == [[1, 1], [2, 1], [1, 1]] and second.tolist() == [[2, 1], [3, 1]]
+    assert (memo.name, memo.dim) == ("counting", 2)
