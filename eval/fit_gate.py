@@ -10,7 +10,7 @@ eval/sets/splits.json). Half of them are ingested into a throwaway store; the qu
 - questions about the other fit articles, which are not stored (off-topic: they should be refused).
 Each question is run through the pipeline's own retrieval, evidence selection and reader once; the
 grid is then swept over those numbers. An answerable question counts as right only when it passes
-the gate and the reader's span holds a gold answer (answering it wrongly is no better than refusing);
+the gate and the pipeline's span (the reader's, re-ranked by the span scorer) holds a gold answer (answering it wrongly is no better than refusing);
 an unanswerable one when it is refused. The grid point with the best balanced accuracy (the mean of
 those two rates: what a set with as many unanswerable questions as answerable ones would score)
 among those refusing at most MAX_ANSWERABLE_REFUSED of the answerable questions wins; ties go to
@@ -25,7 +25,10 @@ import json
 import random
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,9 +97,13 @@ def question_features(answerer, question: str, golds: list[str]) -> dict[int, tu
     windows = [e.window or e.text for e in evidence[: max(READER_PASSAGES_GRID)]]
     spans = answerer.desk.reader.read(question, windows)
     shown = answerer.settings.evidence_sentences
+    # the span scorer's pick, as the pipeline makes it once the reader has not refused; only an
+    # answerable question's span is judged (an unanswerable one is right only when refused)
+    second = answerer.second_opinion(question, evidence) if evidence and golds else None
     rows = {}
     for n in READER_PASSAGES_GRID:
         found, margin = reading_of(spans[:n], evidence[:n])
+        found = second if found is not None and second is not None else found
         right = found is not None and bool(golds) and contains_gold(found.short, [golds])
         rows[n] = (*gate_features(question, evidence[: max(n, shown)]), margin, float(right))
     return rows
@@ -193,6 +200,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def measured_features(stored, rows) -> dict[int, np.ndarray]:
     """The feature tables from a throwaway store of the stored articles' paragraphs."""
+    with fit_store(stored, reader_passages=max(READER_PASSAGES_GRID)) as desk:
+        return feature_table(desk, rows)
+
+
+@contextmanager
+def fit_store(stored, **overrides) -> Iterator[Any]:
+    """A desk over a throwaway store of the stored articles' paragraphs (settings: the defaults
+    with ``overrides``), removed afterwards. eval.fit_span measures on the same store."""
     from eval.runner import throwaway_desk
     from rag.desk import Desk
     from rag.settings import load_settings
@@ -202,10 +217,8 @@ def measured_features(stored, rows) -> dict[int, np.ndarray]:
         for a in stored
         for i, p in enumerate(a.paragraphs)
     }
-    with tempfile.TemporaryDirectory(prefix="brief-gate-") as tmp:
-        settings = load_settings(reader_passages=max(READER_PASSAGES_GRID))
-        desk = throwaway_desk(Desk(settings), Path(tmp), documents, None)
-        return feature_table(desk, rows)
+    with tempfile.TemporaryDirectory(prefix="brief-fit-") as tmp:
+        yield throwaway_desk(Desk(load_settings(**overrides)), Path(tmp), documents, None)
 
 
 def fit_report(stored, off_topic, unseen, rows, features: dict[int, np.ndarray]) -> dict:

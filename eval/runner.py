@@ -440,6 +440,7 @@ def throwaway_desk(desk, root: Path, documents: dict[str, str], progress: Progre
     for backend in (
         "embedder",
         "reader",
+        "span_scorer",
         "llm",
     ):  # share the models the user's desk already loaded (cached properties)
         if backend in desk.__dict__:

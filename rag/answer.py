@@ -2,7 +2,9 @@
 
 condense follow-up -> retrieve -> select evidence sentences -> the reader (MiniLM fine-tuned on public
 SQuAD 2.0 training data) decides whether any of them states the answer and picks its span, else the
-question is refused without an LLM call -> the short answer is that verbatim span, cited -> the LLM
+question is refused without an LLM call -> the packaged Gemma's likelihood of each of the reader's few
+best spans gives a second opinion on which it is (rag/span_scorer.py) -> the short answer is that
+verbatim span, cited -> the LLM
 writes supporting sentences with [n] (an LCEL chain) -> each is verified against what it cites and must
 carry the short answer, else the source sentence itself is quoted -> renumber citations.
 """
@@ -253,7 +255,29 @@ class Answerer:
         """The reader's verdict over the best evidence sentences, each read with the sentence before
         it; None when no span beats "no answer" by the calibrated margin."""
         found, margin = self.best_reading(question, evidence)
-        return found if found is not None and margin > self.settings.reader_threshold else None
+        if found is None or margin <= self.settings.reader_threshold:
+            return None
+        return self.second_opinion(question, evidence) or found
+
+    def second_opinion(self, question: str, evidence: list[Evidence]) -> Found | None:
+        """The reader's candidate answers from the leading evidence windows, re-ranked with the span
+        scorer's likelihood of each (rag.span_scorer); None without a scorer or when it cannot score
+        them, and the reader's own choice stands. Whatever wins is a verbatim span of the evidence."""
+        scorer, s = self.desk.span_scorer, self.settings
+        if scorer is None:
+            return None
+        windows = evidence[: s.span_windows]
+        texts = [e.window or e.text for e in windows]
+        candidates = self.desk.reader.candidates(question, texts, s.span_candidates)
+        if len(candidates) < 2:
+            return None
+        likelihoods = scorer.score(question, " ".join(texts), [answer_text(c.text) for c in candidates])
+        if likelihoods is None:
+            return None
+        best = max(
+            zip(candidates, likelihoods), key=lambda pair: pair[0].margin + s.span_lm_weight * pair[1]
+        )[0]
+        return found_in(windows[best.passage], best.start, best.end)
 
     def best_reading(self, question: str, evidence: list[Evidence]) -> tuple[Found | None, float]:
         """The reader's best span over the first ``reader_passages`` evidence windows and its margin
@@ -403,16 +427,21 @@ def reading_of(spans: list, candidates: list[Evidence]) -> tuple[Found | None, f
     """The best of the reader's spans (one per candidate window, in order) as a Found and its margin
     over "no answer"; (None, -inf) when no window yields a span with words in it."""
     span = choose(spans, float("-inf"))
-    if span is None or not span.text.strip(" ,;:"):
+    if span is None or not answer_text(span.text):
         return None, float("-inf")
     return found_in(candidates[span.passage], span.start, span.end), span.margin
+
+
+def answer_text(span: str) -> str:
+    """A span as the short answer shows it: without the punctuation it was cut at."""
+    return span.strip(" ,;:")
 
 
 def found_in(e: Evidence, start: int, end: int) -> Found:
     """Locate a span of ``e.window`` (the sentence before ``e``, then ``e``) in the source: the cited
     quote is whichever of the two sentences holds the span, or both when it crosses them."""
     prefix = len(e.window) - len(e.text) if e.window.endswith(e.text) else 0
-    short = e.window[start:end].strip(" ,;:")
+    short = answer_text(e.window[start:end])
     if start >= prefix:
         return Found(short, e)
     text = e.window[:prefix].rstrip() if end <= prefix else e.window

@@ -91,6 +91,13 @@ class Desk:
         return Reader(max_length=s.reader_max_length, max_answer_tokens=s.reader_max_answer_tokens)
 
     @cached_property
+    def span_scorer(self):
+        """The second opinion on the reader's candidate answers (None when span_scorer is 'none')."""
+        from rag.span_scorer import make_scorer
+
+        return make_scorer(self.settings)
+
+    @cached_property
     def llm(self):
         from rag.llm import make_llm
 
@@ -102,6 +109,8 @@ class Desk:
         self.embedder.embed(["warm up"])
         self.chunk_index()
         self.reader.read("warm up", ["warm up"])
+        if self.span_scorer is not None:
+            self.span_scorer.warm_up()
         self.llm.warm_up()
 
     def backend_choices(self) -> list[str]:

@@ -87,6 +87,17 @@ def silence_llama_logs(llama_cpp) -> None:
         llama_cpp.llama_log_set(_QUIET, None)
 
 
+def import_llama_cpp(fix: str):
+    """llama_cpp, imported on first use (the CLI starts without it), its logs silenced; a clear
+    error naming ``fix`` when it is not installed."""
+    try:
+        import llama_cpp
+    except ImportError:
+        raise BackendUnavailable("llama-cpp-python is not installed", fix=fix) from None
+    silence_llama_logs(llama_cpp)
+    return llama_cpp
+
+
 @register_backend("llamacpp")
 class LlamaCppBackend:
     def __init__(self, settings: Settings):
@@ -98,23 +109,17 @@ class LlamaCppBackend:
 
     def _load(self):
         if self._llama is None:
-            try:
-                import llama_cpp
-                from llama_cpp import Llama
-            except ImportError:
-                raise BackendUnavailable(
-                    "llama-cpp-python is not installed",
-                    fix="run `make install`, or set BRIEF_LLM_BACKEND=openai|ollama|extractive",
-                ) from None
+            llama_cpp = import_llama_cpp(
+                fix="run `make install`, or set BRIEF_LLM_BACKEND=openai|ollama|extractive"
+            )
             path = self.model_path or packaged_gguf_path(self.settings.resolved_model_dir)
             if not path.is_file():
                 raise BackendUnavailable(
                     f"no GGUF model at {path}",
                     fix="set BRIEF_LLM_MODEL to a .gguf file or unset it for the packaged model",
                 )
-            silence_llama_logs(llama_cpp)
             s = self.settings
-            self._llama = Llama(
+            self._llama = llama_cpp.Llama(
                 model_path=str(path),
                 n_ctx=s.llm_context,
                 n_threads=s.llm_threads,

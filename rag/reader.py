@@ -81,16 +81,27 @@ def best_span(
 ) -> tuple[int, int, float]:
     """(start token, end token, score) of the best span inside the passage, end >= start, at most
     ``max_answer_tokens`` long; (0, 0, -inf) when the passage was truncated away."""
-    n = len(start_logits)
-    allowed = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(
-        np.ones((n, n), dtype=bool), k=max_answer_tokens
+    top = top_spans(start_logits, end_logits, context, max_answer_tokens, 1)
+    return top[0] if top else (0, 0, float("-inf"))
+
+
+def top_spans(
+    start_logits: np.ndarray, end_logits: np.ndarray, context: np.ndarray, max_answer_tokens: int, n: int
+) -> list[tuple[int, int, float]]:
+    """The ``n`` best (start token, end token, score) spans inside the passage, best first, end >=
+    start, at most ``max_answer_tokens`` long; [] when the passage was truncated away."""
+    size = len(start_logits)
+    allowed = np.triu(np.ones((size, size), dtype=bool)) & ~np.triu(
+        np.ones((size, size), dtype=bool), k=max_answer_tokens
     )
     allowed &= context[:, None] & context[None, :]
-    if not allowed.any():
-        return 0, 0, float("-inf")
-    scores = np.where(allowed, start_logits[:, None] + end_logits[None, :], -np.inf)
-    s, e = np.unravel_index(int(np.argmax(scores)), scores.shape)
-    return int(s), int(e), float(scores[s, e])
+    n = min(n, int(allowed.sum()))
+    if n == 0:
+        return []
+    scores = np.where(allowed, start_logits[:, None] + end_logits[None, :], -np.inf).ravel()
+    best = np.argpartition(-scores, n - 1)[:n]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return [(int(i // size), int(i % size), float(scores[i])) for i in best]
 
 
 def decode(
@@ -102,16 +113,46 @@ def decode(
 ) -> list[Span]:
     """One Span per passage: the best span by character offsets (so its text is verbatim) and the
     no-answer score ([CLS] is token 0)."""
-    spans = []
+    return [
+        spans[0] if spans else Span(i, "", 0, 0, float("-inf"), no_answer_score(start_logits, end_logits, i))
+        for i, spans in enumerate(decode_top(passages, batch, start_logits, end_logits, max_answer_tokens, 1))
+    ]
+
+
+def decode_top(
+    passages: list[str],
+    batch: dict[str, np.ndarray],
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    max_answer_tokens: int,
+    n: int,
+) -> list[list[Span]]:
+    """The ``n`` best Spans of each passage, best first (an empty list for a passage truncated away)."""
+    decoded = []
     for i, passage in enumerate(passages):
-        s, e, score = best_span(start_logits[i], end_logits[i], batch["context"][i], max_answer_tokens)
-        no_answer = float(start_logits[i, 0] + end_logits[i, 0])
-        if score == float("-inf"):
-            spans.append(Span(i, "", 0, 0, score, no_answer))
-            continue
-        start, end = int(batch["offsets"][i, s, 0]), int(batch["offsets"][i, e, 1])
-        spans.append(Span(i, passage[start:end], start, end, score, no_answer))
-    return spans
+        no_answer = no_answer_score(start_logits, end_logits, i)
+        offsets = batch["offsets"][i]
+        decoded.append(
+            [
+                Span(
+                    i,
+                    passage[offsets[s, 0] : offsets[e, 1]],
+                    int(offsets[s, 0]),
+                    int(offsets[e, 1]),
+                    score,
+                    no_answer,
+                )
+                for s, e, score in top_spans(
+                    start_logits[i], end_logits[i], batch["context"][i], max_answer_tokens, n
+                )
+            ]
+        )
+    return decoded
+
+
+def no_answer_score(start_logits: np.ndarray, end_logits: np.ndarray, row: int) -> float:
+    """Start plus end logit of [CLS] (token 0): the model's score for "no answer here"."""
+    return float(start_logits[row, 0] + end_logits[row, 0])
 
 
 def choose(spans: list[Span], threshold: float) -> Span | None:
@@ -165,11 +206,29 @@ class Reader:
         """The best span of each passage with its scores, in the order given."""
         if not passages:
             return []
+        batch, start_logits, end_logits = self.logits(question, passages)
+        return decode(passages, batch, start_logits, end_logits, self.max_answer_tokens)
+
+    def candidates(self, question: str, passages: list[str], n: int) -> list[Span]:
+        """The ``n`` best distinct answers over all passages, by margin over "no answer" (each text
+        once, where it scores best): what a second opinion (rag.span_scorer) chooses among."""
+        if not passages:
+            return []
+        batch, start_logits, end_logits = self.logits(question, passages)
+        spans = decode_top(passages, batch, start_logits, end_logits, self.max_answer_tokens, n)
+        best: dict[str, Span] = {}
+        for span in sorted((s for per in spans for s in per if s.text.strip()), key=lambda s: -s.margin):
+            best.setdefault(span.text.strip(), span)
+        return list(best.values())[:n]
+
+    def logits(
+        self, question: str, passages: list[str]
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
         batch = encode_pairs(self.tokenizer, question, passages)
         start_logits, end_logits = self.session.run(
             ["start_logits", "end_logits"], {k: batch[k] for k in INPUTS}
         )
-        return decode(passages, batch, start_logits, end_logits, self.max_answer_tokens)
+        return batch, start_logits, end_logits
 
     def best(self, question: str, passages: list[str]) -> Span | None:
         return choose(self.read(question, passages), self.threshold)

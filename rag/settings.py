@@ -144,7 +144,7 @@ class Settings(BaseSettings):
         description="Briefings: best topic-to-chunk cosine similarity below which a --topic counts as not covered by the articles.",
     )
     gate_min_relevance: float = Field(
-        0.45,
+        0.4,
         ge=-1,
         le=1,
         description="Refuse without reading when no evidence sentence (with the one before it) reaches this cosine similarity to the question. Chosen by `python -m eval.fit_gate` on the public SQuAD 2.0 fitting articles, never on our eval sets.",
@@ -168,10 +168,10 @@ class Settings(BaseSettings):
         description="Evidence sentences (each with the sentence before it) the reader reads to decide whether the articles state the answer and where. Chosen by `python -m eval.fit_gate` with the gate and the margin (3, 4, 6, 8 or 10 tried).",
     )
     reader_threshold: float = Field(
-        -3.0,
+        -0.5,
         ge=-50,
         le=50,
-        description="The reader answers when its best span beats its 'no answer' score by more than this margin (logit units), else the question is refused. Chosen by `python -m eval.fit_gate` jointly with the gate_* settings on the public fitting articles (answerable questions from Spectre, which the reader never trained on): a low margin won (-3 of -5..6), i.e. over a whole store the margin barely separates SQuAD's adversarial questions from answerable ones, so it only drops spans the reader itself finds hopeless.",
+        description="The reader answers when its best span beats its 'no answer' score by more than this margin (logit units), else the question is refused. Chosen by `python -m eval.fit_gate` jointly with the gate_* settings on the public fitting articles (answerable questions from Spectre, which the reader never trained on): -0.5 of -5..6 won, with gate_min_relevance 0.4, once the span scorer picks the span (before it: -3 with 0.45). It refuses about half of SQuAD's adversarial questions on the fitting store and 15% of the answerable ones.",
     )
     reader_max_length: int = Field(
         192,
@@ -181,6 +181,34 @@ class Settings(BaseSettings):
     )
     reader_max_answer_tokens: int = Field(
         30, ge=1, le=100, description="Longest short answer the reader may pick, in word pieces."
+    )
+    span_scorer: Literal["gemma", "none"] = Field(
+        "gemma",
+        description="Second opinion on the reader's candidate short answers: 'gemma' weighs in the packaged Gemma's likelihood of each as the answer (its own llama.cpp context, whatever the LLM backend); 'none' keeps the reader's own choice. Either way the answer is a verbatim span the reader found.",
+    )
+    span_candidates: int = Field(
+        6,
+        ge=1,
+        le=20,
+        description="Distinct candidate answers the reader proposes to the span scorer (its n best by margin). Chosen by `python -m eval.fit_span` on the public fitting article.",
+    )
+    span_windows: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description="Leading evidence windows the candidates come from and the scorer reads (together, as one passage). Chosen by `python -m eval.fit_span`.",
+    )
+    span_lm_weight: float = Field(
+        8.0,
+        ge=0,
+        le=100,
+        description="A candidate's score is the reader's margin plus this times the scorer's mean log-probability per token. Chosen by `python -m eval.fit_span`.",
+    )
+    span_scorer_context: int = Field(
+        1024,
+        ge=128,
+        le=8192,
+        description="Context window (tokens) of the scorer's llama.cpp model; a longer prompt keeps the reader's choice.",
     )
     support_threshold: float = Field(
         0.6,

@@ -52,6 +52,7 @@ def make_settings(tmp_path, models_root):
             "model_dir": models_root,
             "embedder": "hash",
             "llm_backend": "extractive",
+            "span_scorer": "none",  # tests of the Gemma scorer ask for it
             "gate_min_relevance": 0.3,
         }
         base.update(overrides)

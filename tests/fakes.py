@@ -57,6 +57,7 @@ class ScriptedReader:
         self.answers = {k.lower(): v for k, v in (answers or {}).items()}
         self.threshold = threshold
         self.reads: list[tuple[str, list[str]]] = []
+        self.decoys: dict[str, float] = {}  # other candidate answers and their margins
 
     def read(self, question: str, passages: list[str]):
         from rag.reader import Span
@@ -73,7 +74,36 @@ class ScriptedReader:
             )
         return spans
 
+    def candidates(self, question: str, passages: list[str], n: int):
+        """The scripted span, then each decoy (``decoys``: text -> margin) where a passage holds it."""
+        from rag.reader import Span
+
+        found = [s for s in self.read(question, passages) if s.text][:1]
+        for text, margin in self.decoys.items():
+            at = next(((i, p.find(text)) for i, p in enumerate(passages) if text in p), None)
+            if at:
+                found.append(Span(at[0], text, at[1], at[1] + len(text), margin, 0.0))
+        return sorted(found, key=lambda s: -s.margin)[:n]
+
     def best(self, question: str, passages: list[str]):
         from rag.reader import choose
 
         return choose(self.read(question, passages), self.threshold)
+
+
+class ScriptedScorer:
+    """The span scorer's interface: a fixed likelihood per candidate text (-5 for any other); None
+    (cannot score) when ``refuse`` is set. Records what it was asked."""
+
+    name = "scripted"
+
+    def __init__(self, likelihoods: dict[str, float], refuse: bool = False):
+        self.likelihoods, self.refuse = likelihoods, refuse
+        self.asked: list[tuple[str, str, list[str]]] = []
+
+    def score(self, question: str, passage: str, candidates: list[str]):
+        self.asked.append((question, passage, list(candidates)))
+        return None if self.refuse else [self.likelihoods.get(c, -5.0) for c in candidates]
+
+    def warm_up(self) -> None:
+        pass

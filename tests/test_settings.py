@@ -9,7 +9,7 @@ import pytest
 from rag.errors import BriefError
 from rag.settings import Settings, default_settings, load_preset, load_settings, preset_names
 
-FAST = {"retrieval_k": 4, "fetch_k": 12, "evidence_sentences": 3, "llm_max_tokens": 64}
+FAST = {"retrieval_k": 4, "fetch_k": 12, "evidence_sentences": 3, "llm_max_tokens": 64, "span_scorer": "none"}
 
 
 @pytest.fixture

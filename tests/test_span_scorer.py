@@ -1,0 +1,114 @@
+"""The span scorer: a second opinion on the reader's candidate answers.
+
+The logic around it (which candidate wins, what happens without a scorer or when it cannot score)
+runs on fakes; the Gemma scorer itself on the real packaged model; the fitting on a tiny table.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from eval import fit_span
+from fakes import ScriptedLLM, ScriptedReader, ScriptedScorer
+from rag.answer import Answerer
+from rag.reader import top_spans
+
+AID_Q = "How much additional aid did Harris announce for the region?"
+AID = "US $310 million"
+DECOY = "the coronavirus pandemic"  # in the same sentence: a wrong answer of the right shape
+
+
+def answerer(desk, scorer) -> tuple[Answerer, ScriptedReader]:
+    reader = ScriptedReader({"additional aid": AID})
+    reader.decoys = {DECOY: 9.0}  # the reader prefers the right answer, but not by much
+    desk.llm, desk.reader, desk.span_scorer = ScriptedLLM("NOT FOUND"), reader, scorer
+    return Answerer(desk), reader
+
+
+def test_the_scorer_can_overrule_the_reader_with_a_verbatim_span(fake_desk):
+    scorer = ScriptedScorer({DECOY: -0.5, AID: -3.0})  # margin + weight x likelihood: 9 - w/2 > 10 - 3w
+    answer = answerer(fake_desk, scorer)[0].ask(AID_Q)
+    assert answer.short_answer == DECOY
+    quote = answer.citations[0].quote
+    assert DECOY in quote
+    text = fake_desk.source_index()[answer.citations[0].source].text
+    assert text[answer.citations[0].start : answer.citations[0].end] == quote
+
+
+def test_the_scorer_reads_the_leading_windows_together_and_is_asked_about_each_candidate(fake_desk):
+    scorer = ScriptedScorer({AID: -0.1})
+    answer = answerer(fake_desk, scorer)[0].ask(AID_Q)
+    question, passage, candidates = scorer.asked[0]
+    windows = [e.window for e in answer.evidence[: fake_desk.settings.span_windows]]
+    assert question == AID_Q and passage == " ".join(windows)
+    assert candidates == [AID, DECOY] and answer.short_answer == AID
+
+
+@pytest.mark.parametrize("scorer", [None, ScriptedScorer({DECOY: 0.0}, refuse=True)])
+def test_without_a_score_the_reader_choice_stands(fake_desk, scorer):
+    answer = answerer(fake_desk, scorer)[0].ask(AID_Q)
+    assert answer.short_answer == AID
+
+
+def test_a_refused_question_never_asks_the_scorer(fake_desk):
+    scorer = ScriptedScorer({DECOY: 0.0})
+    answer = answerer(fake_desk, scorer)[0].ask("What did the moon landing cost in 1969?")
+    assert answer.refused and scorer.asked == []
+
+
+def test_top_spans_lists_the_best_allowed_spans_in_order():
+    start = np.array([0.0, 1.0, 5.0, 0.0])
+    end = np.array([0.0, 0.0, 2.0, 4.0])
+    context = np.array([False, True, True, True])
+    assert top_spans(start, end, context, max_answer_tokens=2, n=3) == [(2, 2, 7.0), (2, 3, 9.0)][::-1] + [
+        (3, 3, 4.0)
+    ]
+    assert top_spans(start, end, np.zeros(4, dtype=bool), 2, 3) == []
+
+
+def test_fit_span_picks_the_weight_that_lets_the_likelihood_fix_the_reader():
+    # per question: candidates (text, reader margin, likelihood, holds gold), best margin first
+    table = [
+        {w: [("a", 5.0, -4.0, False), ("b", 4.0, -0.5, True)] for w in fit_span.WINDOWS_GRID},
+        {w: [("c", 5.0, -0.2, True), ("d", 1.0, -0.1, False)] for w in fit_span.WINDOWS_GRID},
+    ]
+    results = fit_span.sweep(table)
+    assert fit_span.reader_alone(results) == 0.5
+    best = results[0]
+    assert best["gold_in_answer"] == 1.0 and best["span_windows"] == 1 and best["span_candidates"] == 2
+    assert 1.0 / 3.5 < best["span_lm_weight"] < 4.0 / 0.1  # enough to fix the first, not to break the second
+
+
+def test_the_settings_defaults_are_the_fitted_ones():
+    from rag.settings import Settings
+
+    chosen = json.loads(fit_span.REPORT.read_text(encoding="utf-8"))["chosen"]
+    for name in ("span_windows", "span_candidates", "span_lm_weight"):
+        assert Settings.model_fields[name].default == chosen[name], name
+
+
+def test_gemma_prefers_the_answer_to_a_wrong_phrase_of_the_same_passage(make_settings, model_dir):
+    """The real packaged model: the likelihood a question's answer gets is above that of another
+    phrase of the passage, for a 'when' and a 'who' question."""
+    from rag.span_scorer import make_scorer
+
+    scorer = make_scorer(make_settings(span_scorer="gemma", model_dir=model_dir))
+    passage = "The night ferry to Holm leaves Pier 4 at 11 pm. Captain Ida Brenner has run it since 2019."
+    when = scorer.score("When does the night ferry leave?", passage, ["11 pm", "Pier 4"])
+    who = scorer.score("Who runs the ferry?", passage, ["Captain Ida Brenner", "Holm"])
+    assert when[0] > when[1] and who[0] > who[1]
+    assert all(v < 0 for v in when + who)  # mean log-probabilities
+    # the second prompt reused the context's copy of the worked example; asking again gives the same
+    assert scorer.score("When does the night ferry leave?", passage, ["11 pm", "Pier 4"]) == pytest.approx(
+        when, abs=1e-3
+    )
+
+
+def test_a_passage_too_long_for_the_scorer_keeps_the_reader_choice(make_settings, model_dir):
+    from rag.span_scorer import make_scorer
+
+    scorer = make_scorer(make_settings(span_scorer="gemma", model_dir=model_dir, span_scorer_context=128))
+    assert scorer.score("Who?", "word " * 400, ["word"]) is None
