@@ -32,8 +32,8 @@ WEIGHT_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0)
 
 
 def candidate_table(desk, questions: list[squad.SquadQuestion], log=print) -> list[dict]:
-    """Per question, per window count: the reader's candidates (text, margin, holds gold), best
-    margin first, with the scorer's likelihood of each."""
+    """Per question, per window count: the reader's candidates (text, margin, the scorer's
+    likelihood, holds gold), best margin first, as the pipeline's Answerer.candidate_opinions gives them."""
     from eval.metrics import contains_gold
     from rag.answer import Answerer, answer_text
     from rag.retrieve import Scope
@@ -44,13 +44,11 @@ def candidate_table(desk, questions: list[squad.SquadQuestion], log=print) -> li
         evidence = answerer.gather_evidence(q.question, Scope())[1]
         per_windows = {}
         for w in WINDOWS_GRID:
-            texts = [e.window or e.text for e in evidence[:w]]
-            spans = desk.reader.candidates(q.question, texts, max(CANDIDATES_GRID))
+            spans, likelihoods = answerer.candidate_opinions(q.question, evidence[:w], max(CANDIDATES_GRID))
             answers = [answer_text(s.text) for s in spans]
-            likelihoods = desk.span_scorer.score(q.question, " ".join(texts), answers) if answers else None
             per_windows[w] = [
                 (a, s.margin, lm, contains_gold(a, [q.answers]))
-                for a, s, lm in zip(answers, spans, likelihoods or [0.0] * len(answers))
+                for a, s, lm in zip(answers, spans, likelihoods or [0.0] * len(spans))
             ]
         table.append(per_windows)
         if i % 25 == 0:
@@ -60,11 +58,13 @@ def candidate_table(desk, questions: list[squad.SquadQuestion], log=print) -> li
 
 def chosen_right(rows: list, candidates: int, weight: float) -> bool:
     """Whether the pipeline's pick among the first ``candidates`` rows holds a gold answer."""
+    from rag.answer import candidate_score
+
     if not rows:
         return False
     if len(rows[:candidates]) < 2:  # the pipeline keeps the reader's choice
         return rows[0][3]
-    return max(rows[:candidates], key=lambda r: r[1] + weight * r[2])[3]
+    return max(rows[:candidates], key=lambda r: candidate_score(r[1], r[2], weight))[3]
 
 
 def sweep(table: list[dict]) -> list[dict]:

@@ -263,21 +263,32 @@ class Answerer:
         """The reader's candidate answers from the leading evidence windows, re-ranked with the span
         scorer's likelihood of each (rag.span_scorer); None without a scorer or when it cannot score
         them, and the reader's own choice stands. Whatever wins is a verbatim span of the evidence."""
-        scorer, s = self.desk.span_scorer, self.settings
-        if scorer is None:
+        s = self.settings
+        if self.desk.span_scorer is None:
             return None
         windows = evidence[: s.span_windows]
-        texts = [e.window or e.text for e in windows]
-        candidates = self.desk.reader.candidates(question, texts, s.span_candidates)
-        if len(candidates) < 2:
-            return None
-        likelihoods = scorer.score(question, " ".join(texts), [answer_text(c.text) for c in candidates])
+        candidates, likelihoods = self.candidate_opinions(question, windows, s.span_candidates)
         if likelihoods is None:
             return None
         best = max(
-            zip(candidates, likelihoods), key=lambda pair: pair[0].margin + s.span_lm_weight * pair[1]
+            zip(candidates, likelihoods),
+            key=lambda pair: candidate_score(pair[0].margin, pair[1], s.span_lm_weight),
         )[0]
         return found_in(windows[best.passage], best.start, best.end)
+
+    def candidate_opinions(
+        self, question: str, windows: list[Evidence], n: int
+    ) -> tuple[list, list[float] | None]:
+        """The reader's ``n`` best distinct spans of these evidence windows, and the span scorer's
+        likelihood of each (read together as one passage); None for the likelihoods when there is
+        nothing to choose between (fewer than two) or the scorer cannot score them. eval.fit_span
+        measures through this too, so what it fits is what the pipeline asks."""
+        texts = [e.window or e.text for e in windows]
+        candidates = self.desk.reader.candidates(question, texts, n)
+        if len(candidates) < 2:
+            return candidates, None
+        answers = [answer_text(c.text) for c in candidates]
+        return candidates, self.desk.span_scorer.score(question, " ".join(texts), answers)
 
     def best_reading(self, question: str, evidence: list[Evidence]) -> tuple[Found | None, float]:
         """The reader's best span over the first ``reader_passages`` evidence windows and its margin
@@ -430,6 +441,12 @@ def reading_of(spans: list, candidates: list[Evidence]) -> tuple[Found | None, f
     if span is None or not answer_text(span.text):
         return None, float("-inf")
     return found_in(candidates[span.passage], span.start, span.end), span.margin
+
+
+def candidate_score(margin: float, likelihood: float, weight: float) -> float:
+    """How a reader's candidate ranks once the span scorer has spoken: its margin over "no answer"
+    plus ``weight`` times the scorer's mean log-probability (eval.fit_span sweeps the weight through this)."""
+    return margin + weight * likelihood
 
 
 def answer_text(span: str) -> str:

@@ -135,18 +135,23 @@ class GemmaSpanScorer:
         eval() keeps only the last position's logits unless the whole model was built with
         logits_all (which would pay the vocabulary projection for every prompt token too), so this
         fills its batch itself; pinned llama-cpp-python version, tested with the real model."""
-        import llama_cpp
-
         llama._ctx.kv_cache_seq_rm(-1, at, -1)
         llama._batch.set_batch(batch=tokens, n_past=at, logits_all=True)
         llama._ctx.decode(llama._batch)
         llama.input_ids[at : at + len(tokens)] = tokens
         llama.n_tokens = at + len(tokens)
-        logits = llama_cpp.llama_get_logits(llama.ctx)
-        return np.ctypeslib.as_array(logits, shape=(len(tokens), llama.n_vocab())).copy()
+        return GemmaSpanScorer._logits(llama, len(tokens))
 
     @staticmethod
     def _last_logits(llama) -> np.ndarray:
+        """The logits after the last token decoded (the only position eval() asks for)."""
+        return GemmaSpanScorer._logits(llama, 1)[0]
+
+    @staticmethod
+    def _logits(llama, rows: int) -> np.ndarray:
+        """A copy of the last decode's logits, one row per position it asked for."""
         import llama_cpp
 
-        return np.ctypeslib.as_array(llama_cpp.llama_get_logits(llama.ctx), shape=(llama.n_vocab(),)).copy()
+        return np.ctypeslib.as_array(
+            llama_cpp.llama_get_logits(llama.ctx), shape=(rows, llama.n_vocab())
+        ).copy()
