@@ -43,6 +43,7 @@ QUERIES = [
     "What did Mexico agree to receive each month?",
     "What is Sembrando Vida?",
 ]
+WARM_QUESTION = "What did Mexico and the United States discuss about migration?"
 SEED_QUESTIONS = [
     "How much additional aid did Harris announce for the region?",
     "How many migrants were kidnapped on the bus to Matamoros?",
@@ -264,7 +265,7 @@ def bench_answers(work: Path, models: Path) -> dict:
     desk = Desk(settings_for(work / "seeds-store", models))
     desk.ingest([ROOT / "seeds"])
     answerer = Answerer(desk)
-    answerer.ask(SEED_QUESTIONS[0])  # warm: model loaded, caches filled
+    answerer.ask(WARM_QUESTION)  # warm: models loaded, prompt caches filled; not one of the timed
     totals, first_token = [], []
     for question in SEED_QUESTIONS:
         started = time.perf_counter()

@@ -1,6 +1,7 @@
 """Choose when to answer and when to refuse on public data: the refusal gate's thresholds
-(gate_min_relevance, gate_min_coverage, gate_min_salient_coverage) and the reader's margin
-(reader_threshold), jointly, as the pipeline applies them.
+(gate_min_relevance, gate_min_coverage, gate_min_salient_coverage), the reader's margin
+(reader_threshold) and the span scorer's likelihood of the chosen answer (span_min_likelihood),
+jointly, as the pipeline applies them.
 
 `python -m eval.fit_gate` uses only the 'fit' articles of the shared SQuAD 2.0 training file (see
 eval/sets/splits.json). Half of them are ingested into a throwaway store; the questions are:
@@ -21,6 +22,7 @@ eval/sets/gate_report.json and copied into the settings defaults by hand.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import sys
@@ -41,6 +43,8 @@ COVERAGE_GRID = [round(0.1 * i, 1) for i in range(0, 11)]
 SALIENT_GRID = [0.0, 0.25, 0.5, 0.6, 0.75, 0.9, 1.0]
 READER_GRID = [round(0.5 * i, 1) for i in range(-10, 13)]  # margins in logit units, -5 .. 6
 READER_PASSAGES_GRID = (3, 4, 6, 8, 10)  # evidence windows the reader reads
+LIKELIHOOD_GRID = [-100.0, -8.0, -6.0, -5.0, -4.0, -3.5, -3.0, -2.5, -2.0, -1.5, -1.0]  # -100: off
+NO_OPINION = 0.0  # the likelihood column when the scorer gave none: passes every threshold
 MAX_ANSWERABLE_REFUSED = 0.15  # the product's promise: at most this share of answerable questions refused
 
 
@@ -79,7 +83,8 @@ def labelled_questions(
 def feature_table(desk, rows) -> dict[int, np.ndarray]:
     """Per number of passages read (READER_PASSAGES_GRID), per question, from the pipeline's own
     evidence and reader: relevance, coverage, salient coverage, the reader's margin (-inf when it
-    found no span) and whether its span holds a gold answer. The desk reads the most passages of
+    found no span), whether the pipeline's span holds a gold answer and the span scorer's
+    likelihood of it. The desk reads the most passages of
     the grid; fewer are a prefix of the same ranked evidence, so one reading serves every count."""
     from rag.answer import Answerer
 
@@ -97,75 +102,105 @@ def question_features(answerer, question: str, golds: list[str]) -> dict[int, tu
     windows = [e.window or e.text for e in evidence[: max(READER_PASSAGES_GRID)]]
     spans = answerer.desk.reader.read(question, windows)
     shown = answerer.settings.evidence_sentences
-    # the span scorer's pick, as the pipeline makes it once the reader has not refused; only an
-    # answerable question's span is judged (an unanswerable one is right only when refused)
-    second = answerer.second_opinion(question, evidence) if evidence and golds else None
+    # the span scorer's pick and its likelihood, as the pipeline makes them once the reader has not
+    # refused; only an answerable question's span is judged (an unanswerable one is right only when
+    # refused), but every question's likelihood is a refusal feature
+    second = answerer.second_opinion(question, evidence) if evidence else None
+    how_likely = second[1] if second is not None else NO_OPINION
     rows = {}
     for n in READER_PASSAGES_GRID:
         found, margin = reading_of(spans[:n], evidence[:n])
-        found = second if found is not None and second is not None else found
+        found = second[0] if found is not None and second is not None else found
         right = found is not None and bool(golds) and contains_gold(found.short, [golds])
-        rows[n] = (*gate_features(question, evidence[: max(n, shown)]), margin, float(right))
+        rows[n] = (*gate_features(question, evidence[: max(n, shown)]), margin, float(right), how_likely)
     return rows
 
 
 def passes(features: np.ndarray, point: dict) -> np.ndarray:
-    """Questions the pipeline would answer at this point of the grid: its gate, then the reader's margin."""
+    """Questions the pipeline would answer at this point of the grid: its gate, the reader's margin,
+    then the scorer's likelihood of the chosen span."""
+    return (
+        gate_mask(
+            features,
+            point["gate_min_relevance"],
+            point["gate_min_coverage"],
+            point["gate_min_salient_coverage"],
+        )
+        & (features[:, 3] > point["reader_threshold"])
+        & (features[:, 5] >= point["span_min_likelihood"])
+    )
+
+
+def gate_mask(features: np.ndarray, relevance: float, coverage: float, salient: float) -> np.ndarray:
     from rag.answer import gate_passes
 
-    gate = gate_passes(
-        (features[:, 0], features[:, 1], features[:, 2]),
-        point["gate_min_relevance"],
-        point["gate_min_coverage"],
-        point["gate_min_salient_coverage"],
-    )
-    return gate & (features[:, 3] > point["reader_threshold"])
+    return gate_passes((features[:, 0], features[:, 1], features[:, 2]), relevance, coverage, salient)
 
 
-def score(features: np.ndarray, labels: np.ndarray, point: dict) -> dict:
-    answered = passes(features, point)
-    right_answers = (answered & (features[:, 4] > 0))[labels].mean()
-    refused_answerable, refused_unanswerable = (~answered[labels]).mean(), (~answered[~labels]).mean()
+def rates(answered: np.ndarray, features: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """The score's shares for answered-masks over the questions (the last axis; any leading axes are
+    grid points), rounded as reported."""
+    right_answers = (answered & (features[:, 4] > 0))[..., labels].mean(-1)
+    refused_unanswerable = (~answered[..., ~labels]).mean(-1)
     return {
-        **point,
-        "balanced_accuracy": round(float(right_answers + refused_unanswerable) / 2, 4),
-        "answerable_right": round(float(right_answers), 4),
-        "answerable_refused": round(float(refused_answerable), 4),
-        "unanswerable_refused": round(float(refused_unanswerable), 4),
+        "balanced_accuracy": np.round((right_answers + refused_unanswerable) / 2, 4),
+        "answerable_right": np.round(right_answers, 4),
+        "answerable_refused": np.round((~answered[..., labels]).mean(-1), 4),
+        "unanswerable_refused": np.round(refused_unanswerable, 4),
     }
 
 
-def grid() -> list[dict]:
+def score(features: np.ndarray, labels: np.ndarray, point: dict) -> dict:
+    shares = rates(passes(features, point), features, labels)
+    return {**point, **{name: float(value) for name, value in shares.items()}}
+
+
+def sweep(features: dict[int, np.ndarray], labels: np.ndarray, keep: int | None = 100) -> list[dict]:
+    """The ``keep`` best grid points for every passage count, the admissible ones (answerable
+    refused within the promise) first, then by balanced accuracy, then fewer answerable refused;
+    ties stay in grid order (the loosest thresholds first). The margin and likelihood thresholds
+    are swept as arrays: the grid has over a million points."""
+    margins, likelihoods = np.array(READER_GRID), np.array(LIKELIHOOD_GRID)
+    points, shares = [], []
+    for n, table in features.items():
+        after_gate = (table[:, 3] > margins[:, None])[:, None, :] & (table[:, 5] >= likelihoods[:, None])[
+            None
+        ]
+        for rel, cov, sal in itertools.product(RELEVANCE_GRID, COVERAGE_GRID, SALIENT_GRID):
+            shares.append(rates(after_gate & gate_mask(table, rel, cov, sal), table, labels))
+            points.append((n, rel, cov, sal))
+    column = {name: np.stack([s[name] for s in shares]).ravel() for name in shares[0]}
+    order = np.lexsort(
+        (
+            column["answerable_refused"],
+            -column["balanced_accuracy"],
+            column["answerable_refused"] > MAX_ANSWERABLE_REFUSED,
+        )
+    )[:keep]
+    per_point = len(margins) * len(likelihoods)
     return [
         {
-            "gate_min_relevance": rel,
-            "gate_min_coverage": cov,
-            "gate_min_salient_coverage": sal,
-            "reader_threshold": t,
+            **grid_point(
+                points[i // per_point],
+                margins[i % per_point // len(likelihoods)],
+                likelihoods[i % len(likelihoods)],
+            ),
+            **{name: float(values[i]) for name, values in column.items()},
         }
-        for rel in RELEVANCE_GRID
-        for cov in COVERAGE_GRID
-        for sal in SALIENT_GRID
-        for t in READER_GRID
+        for i in order
     ]
 
 
-def sweep(features: dict[int, np.ndarray], labels: np.ndarray) -> list[dict]:
-    """Every grid point scored for every passage count, the admissible ones (answerable refused
-    within the promise) first."""
-    results = [
-        score(table, labels, {**point, "reader_passages": n})
-        for n, table in features.items()
-        for point in grid()
-    ]
-    return sorted(
-        results,
-        key=lambda r: (
-            r["answerable_refused"] > MAX_ANSWERABLE_REFUSED,
-            -r["balanced_accuracy"],
-            r["answerable_refused"],
-        ),
-    )
+def grid_point(gate: tuple, margin: float, likelihood: float) -> dict:
+    n, rel, cov, sal = gate
+    return {
+        "gate_min_relevance": rel,
+        "gate_min_coverage": cov,
+        "gate_min_salient_coverage": sal,
+        "reader_threshold": float(margin),
+        "span_min_likelihood": float(likelihood),
+        "reader_passages": n,
+    }
 
 
 def refusal_by_kind(features: np.ndarray, rows, best: dict) -> dict[str, float]:

@@ -1,5 +1,6 @@
 """Choose how the span scorer re-ranks the reader's candidate answers, on public data:
-span_windows, span_candidates and span_lm_weight (rag/settings.py, rag/span_scorer.py).
+span_windows, span_candidates, span_scored_tokens and span_lm_weight (rag/settings.py,
+rag/span_scorer.py).
 
 `python -m eval.fit_span` uses only the 'fit' articles of the shared SQuAD 2.0 training file, in the
 throwaway store eval.fit_gate measures on, and asks only the answerable questions of the stored
@@ -7,8 +8,8 @@ article the reader never trained on (Spectre): on its own training questions the
 more often, which would leave the scorer too little to do. For every question and grid point it
 takes the pipeline's own evidence, the reader's candidates and the scorer's likelihoods (one prompt
 per question and window count, cached), and counts the questions whose chosen span holds a gold
-answer. The best point wins (ties: fewer windows, fewer candidates, then the smaller weight: less
-work and closer to the reader alone). Weight 0 is the reader alone, so the report shows what the
+answer. The best point wins (ties: fewer windows, fewer candidates, fewer scored tokens, then the
+smaller weight: less work and closer to the reader alone). Weight 0 is the reader alone, so the report shows what the
 scorer adds. The result goes to eval/sets/span_report.json and is copied into the settings defaults
 by hand (a test keeps the two equal).
 """
@@ -28,12 +29,14 @@ from eval.fit_gate import fit_articles, fit_store, reader_training_articles
 REPORT = Path(__file__).parent / "sets" / "span_report.json"
 WINDOWS_GRID = (1, 2, 3)
 CANDIDATES_GRID = (2, 3, 4, 6)
+TOKENS_GRID = (1, 2, 3, 4, 6, 8, 30)  # 30: every token a reader's span can have
 WEIGHT_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0)
 
 
 def candidate_table(desk, questions: list[squad.SquadQuestion], log=print) -> list[dict]:
     """Per question, per window count: the reader's candidates (text, margin, the scorer's
-    likelihood, holds gold), best margin first, as the pipeline's Answerer.candidate_opinions gives them."""
+    log-probability of each token, holds gold), best margin first, as the pipeline's
+    Answerer.candidate_opinions gives them."""
     from eval.metrics import contains_gold
     from rag.answer import Answerer, answer_text
     from rag.retrieve import Scope
@@ -44,11 +47,13 @@ def candidate_table(desk, questions: list[squad.SquadQuestion], log=print) -> li
         evidence = answerer.gather_evidence(q.question, Scope())[1]
         per_windows = {}
         for w in WINDOWS_GRID:
-            spans, likelihoods = answerer.candidate_opinions(q.question, evidence[:w], max(CANDIDATES_GRID))
+            spans, log_probs = answerer.candidate_opinions(
+                q.question, evidence[:w], max(CANDIDATES_GRID), max(TOKENS_GRID)
+            )
             answers = [answer_text(s.text) for s in spans]
             per_windows[w] = [
-                (a, s.margin, lm, contains_gold(a, [q.answers]))
-                for a, s, lm in zip(answers, spans, likelihoods or [0.0] * len(spans))
+                (a, s.margin, lp, contains_gold(a, [q.answers]))
+                for a, s, lp in zip(answers, spans, log_probs or [[0.0]] * len(spans))
             ]
         table.append(per_windows)
         if i % 25 == 0:
@@ -56,35 +61,38 @@ def candidate_table(desk, questions: list[squad.SquadQuestion], log=print) -> li
     return table
 
 
-def chosen_right(rows: list, candidates: int, weight: float) -> bool:
+def chosen_right(rows: list, candidates: int, weight: float, tokens: int) -> bool:
     """Whether the pipeline's pick among the first ``candidates`` rows holds a gold answer."""
     from rag.answer import candidate_score
+    from rag.span_scorer import likelihood
 
     if not rows:
         return False
     if len(rows[:candidates]) < 2:  # the pipeline keeps the reader's choice
         return rows[0][3]
-    return max(rows[:candidates], key=lambda r: candidate_score(r[1], r[2], weight))[3]
+    return max(rows[:candidates], key=lambda r: candidate_score(r[1], likelihood(r[2], tokens), weight))[3]
 
 
 def sweep(table: list[dict]) -> list[dict]:
     results = []
     for w in WINDOWS_GRID:
         for n in CANDIDATES_GRID:
-            for weight in WEIGHT_GRID:
-                right = np.mean([chosen_right(q[w], n, weight) for q in table])
-                results.append(
-                    {
-                        "span_windows": w,
-                        "span_candidates": n,
-                        "span_lm_weight": weight,
-                        "gold_in_answer": round(float(right), 4),
-                    }
-                )
-    return sorted(
-        results,
-        key=lambda r: (-r["gold_in_answer"], r["span_windows"], r["span_candidates"], r["span_lm_weight"]),
-    )
+            for tokens in TOKENS_GRID:
+                for weight in WEIGHT_GRID:
+                    right = np.mean([chosen_right(q[w], n, weight, tokens) for q in table])
+                    results.append(
+                        {
+                            "span_windows": w,
+                            "span_candidates": n,
+                            "span_scored_tokens": tokens,
+                            "span_lm_weight": weight,
+                            "gold_in_answer": round(float(right), 4),
+                        }
+                    )
+    return sorted(results, key=lambda r: (-r["gold_in_answer"], *(r[k] for k in FIELDS)))
+
+
+FIELDS = ("span_windows", "span_candidates", "span_scored_tokens", "span_lm_weight")  # tie order
 
 
 def reader_alone(results: list[dict]) -> float:
@@ -120,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         "reader_alone": reader_alone(results),
         "chosen": results[0],
         "top_5": results[:5],
+        "best_per_scored_tokens": [
+            next(r for r in results if r["span_scored_tokens"] == tokens) for tokens in TOKENS_GRID
+        ],
     }
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -23,8 +23,9 @@ from rag.errors import BackendTimeout, BackendUnavailable, BriefError
 from rag.evidence import Evidence, select_evidence
 from rag.llm import NoLLM, OnToken, as_langchain_llm
 from rag.prompts import load_prompt
-from rag.reader import choose
+from rag.reader import answer_text, choose
 from rag.retrieve import Retriever, Scope
+from rag.span_scorer import likelihood
 from rag.textfacts import content_terms, names, numbers, time_words, word_set
 from rag.verify import Passage, Verifier, term_coverage
 from vectorstore.keyword import fold, stem
@@ -237,7 +238,7 @@ class Answerer:
         texts = {name: r.text for name, r in records.items()}
         n = max(self.settings.evidence_sentences, self.settings.reader_passages)
         return retrieved, select_evidence(
-            question, retrieved, titles, texts, self.desk.embedder, n, self.settings
+            question, retrieved, titles, texts, self.desk.evidence_embedder, n, self.settings
         )
 
     def on_topic(self, question: str, evidence: list[Evidence]) -> bool:
@@ -253,42 +254,52 @@ class Answerer:
 
     def find_answer(self, question: str, evidence: list[Evidence]) -> Found | None:
         """The reader's verdict over the best evidence sentences, each read with the sentence before
-        it; None when no span beats "no answer" by the calibrated margin."""
+        it, and the span scorer's second opinion on its span; None when no span beats "no answer" by
+        the calibrated margin, or the scorer finds even the best candidate too unlikely an answer."""
         found, margin = self.best_reading(question, evidence)
         if found is None or margin <= self.settings.reader_threshold:
             return None
-        return self.second_opinion(question, evidence) or found
+        opinion = self.second_opinion(question, evidence)
+        if opinion is None:
+            return found
+        chosen, how_likely = opinion
+        return chosen if how_likely >= self.settings.span_min_likelihood else None
 
-    def second_opinion(self, question: str, evidence: list[Evidence]) -> Found | None:
+    def second_opinion(self, question: str, evidence: list[Evidence]) -> tuple[Found, float] | None:
         """The reader's candidate answers from the leading evidence windows, re-ranked with the span
-        scorer's likelihood of each (rag.span_scorer); None without a scorer or when it cannot score
-        them, and the reader's own choice stands. Whatever wins is a verbatim span of the evidence."""
+        scorer's likelihood of each (rag.span_scorer): the winner and its likelihood. None without a
+        scorer or when it cannot score them, and the reader's own choice stands. Whatever wins is a
+        verbatim span of the evidence."""
         s = self.settings
         if self.desk.span_scorer is None:
             return None
         windows = evidence[: s.span_windows]
-        candidates, likelihoods = self.candidate_opinions(question, windows, s.span_candidates)
-        if likelihoods is None:
+        candidates, log_probs = self.candidate_opinions(
+            question, windows, s.span_candidates, s.span_scored_tokens
+        )
+        if log_probs is None:
             return None
-        best = max(
-            zip(candidates, likelihoods),
-            key=lambda pair: candidate_score(pair[0].margin, pair[1], s.span_lm_weight),
-        )[0]
-        return found_in(windows[best.passage], best.start, best.end)
+        ranked = [(c, likelihood(lp, s.span_scored_tokens)) for c, lp in zip(candidates, log_probs)]
+        best, how_likely = max(
+            ranked, key=lambda pair: candidate_score(pair[0].margin, pair[1], s.span_lm_weight)
+        )
+        return found_in(windows[best.passage], best.start, best.end), how_likely
 
     def candidate_opinions(
-        self, question: str, windows: list[Evidence], n: int
-    ) -> tuple[list, list[float] | None]:
+        self, question: str, windows: list[Evidence], n: int, tokens: int
+    ) -> tuple[list, list[list[float]] | None]:
         """The reader's ``n`` best distinct spans of these evidence windows, and the span scorer's
-        likelihood of each (read together as one passage); None for the likelihoods when there is
-        nothing to choose between (fewer than two) or the scorer cannot score them. eval.fit_span
-        measures through this too, so what it fits is what the pipeline asks."""
+        log-probabilities of the first ``tokens`` tokens of each, read with the sentences that hold
+        them (scorer_passage); None for those when there is no candidate or the scorer cannot score
+        them. A lone candidate is scored too: how likely it is still says whether to answer.
+        eval.fit_span measures through this too, so what it fits is what the pipeline asks."""
         texts = [e.window or e.text for e in windows]
         candidates = self.desk.reader.candidates(question, texts, n)
-        if len(candidates) < 2:
+        if not candidates:
             return candidates, None
         answers = [answer_text(c.text) for c in candidates]
-        return candidates, self.desk.span_scorer.score(question, " ".join(texts), answers)
+        passage = scorer_passage(windows, candidates)
+        return candidates, self.desk.span_scorer.token_log_probs(question, passage, answers, tokens)
 
     def best_reading(self, question: str, evidence: list[Evidence]) -> tuple[Found | None, float]:
         """The reader's best span over the first ``reader_passages`` evidence windows and its margin
@@ -443,15 +454,22 @@ def reading_of(spans: list, candidates: list[Evidence]) -> tuple[Found | None, f
     return found_in(candidates[span.passage], span.start, span.end), span.margin
 
 
+def scorer_passage(windows: list[Evidence], candidates: list) -> str:
+    """What the span scorer reads: each sentence that holds a candidate once, in source order within
+    each article. Its prompt costs ~2.5 ms a token on two cores, and the windows' other sentences
+    (and the sentence two adjacent windows share) add tokens without adding a candidate."""
+    pieces = {}
+    for c in candidates:
+        piece = found_in(windows[c.passage], c.start, c.end).carrier
+        pieces.setdefault((piece.source, piece.start), piece.text)
+    order = list(dict.fromkeys(source for source, _ in pieces))
+    return " ".join(pieces[key] for key in sorted(pieces, key=lambda k: (order.index(k[0]), k[1])))
+
+
 def candidate_score(margin: float, likelihood: float, weight: float) -> float:
     """How a reader's candidate ranks once the span scorer has spoken: its margin over "no answer"
-    plus ``weight`` times the scorer's mean log-probability (eval.fit_span sweeps the weight through this)."""
+    plus ``weight`` times the scorer's likelihood (eval.fit_span sweeps the weight through this)."""
     return margin + weight * likelihood
-
-
-def answer_text(span: str) -> str:
-    """A span as the short answer shows it: without the punctuation it was cut at."""
-    return span.strip(" ,;:")
 
 
 def found_in(e: Evidence, start: int, end: int) -> Found:

@@ -63,6 +63,14 @@ class Desk:
         )
 
     @cached_property
+    def evidence_embedder(self) -> Embedder:
+        """The embedder evidence selection uses: it remembers sentence vectors between questions."""
+        from rag.verify import MemoEmbedder
+
+        limit = self.settings.evidence_vector_cache
+        return MemoEmbedder(self.embedder, limit=limit) if limit else self.embedder
+
+    @cached_property
     def store(self) -> ChunkStore:
         s = self.settings
         client = open_client(Path(s.data_dir), s.chroma_host, s.chroma_port, s.chroma_timeout_s)
@@ -88,7 +96,11 @@ class Desk:
         from rag.reader import Reader
 
         s = self.settings
-        return Reader(max_length=s.reader_max_length, max_answer_tokens=s.reader_max_answer_tokens)
+        return Reader(
+            max_length=s.reader_max_length,
+            max_answer_tokens=s.reader_max_answer_tokens,
+            threads=s.reader_threads,
+        )
 
     @cached_property
     def span_scorer(self):

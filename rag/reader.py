@@ -30,6 +30,8 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 NO_ANSWER_THRESHOLD = 3.85  # answer when max over passages of (span score - no-answer score) exceeds this
 MAX_LENGTH = 192  # question + passage tokens; a 1-4 sentence window fits
 MAX_ANSWER_TOKENS = 30  # longest span considered, in word pieces
+ANSWER_TRIM = " ,;:\n"  # what a short answer drops at its ends
+PARAGRAPH_BREAK = "\n\n"  # cleaned text separates paragraphs so; an answer never spans one
 
 
 @dataclass
@@ -155,6 +157,22 @@ def no_answer_score(start_logits: np.ndarray, end_logits: np.ndarray, row: int) 
     return float(start_logits[row, 0] + end_logits[row, 0])
 
 
+def distinct_answers(spans: list[Span], n: int) -> list[Span]:
+    """The ``n`` best spans by margin, each answer once (where it scores best), none empty or
+    running across a paragraph break."""
+    best: dict[str, Span] = {}
+    for span in sorted(spans, key=lambda s: -s.margin):
+        answer = answer_text(span.text)
+        if answer and PARAGRAPH_BREAK not in answer:
+            best.setdefault(answer, span)
+    return list(best.values())[:n]
+
+
+def answer_text(span: str) -> str:
+    """A span as the short answer shows it: without the spaces and punctuation it was cut at."""
+    return span.strip(ANSWER_TRIM)
+
+
 def choose(spans: list[Span], threshold: float) -> Span | None:
     """The passage whose span beats its own no-answer score by most, if that margin clears the
     calibrated threshold; None means "the passages do not answer this"."""
@@ -210,16 +228,15 @@ class Reader:
         return decode(passages, batch, start_logits, end_logits, self.max_answer_tokens)
 
     def candidates(self, question: str, passages: list[str], n: int) -> list[Span]:
-        """The ``n`` best distinct answers over all passages, by margin over "no answer" (each text
-        once, where it scores best): what a second opinion (rag.span_scorer) chooses among."""
+        """The ``n`` best distinct answers over all passages, by margin over "no answer" (each answer
+        once, where it scores best; none that runs across a paragraph break): what a second opinion
+        (rag.span_scorer) chooses among."""
         if not passages:
             return []
         batch, start_logits, end_logits = self.logits(question, passages)
-        spans = decode_top(passages, batch, start_logits, end_logits, self.max_answer_tokens, n)
-        best: dict[str, Span] = {}
-        for span in sorted((s for per in spans for s in per if s.text.strip()), key=lambda s: -s.margin):
-            best.setdefault(span.text.strip(), span)
-        return list(best.values())[:n]
+        # more than n per passage: a few of the best may be the same answer or cross a paragraph
+        spans = decode_top(passages, batch, start_logits, end_logits, self.max_answer_tokens, 2 * n)
+        return distinct_answers([s for per in spans for s in per], n)
 
     def logits(
         self, question: str, passages: list[str]

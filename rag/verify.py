@@ -17,6 +17,8 @@ The rules' values are settings chosen by `python -m eval.calibrate` on labelled 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,20 +105,29 @@ class Findings:
 
 class MemoEmbedder:
     """An embedder that embeds each text once: a verifier run over many claims checks them against
-    the same passages again and again (briefings, calibration), so only new texts are embedded."""
+    the same passages again and again (briefings, calibration), and questions about one collection
+    select their evidence among the same sentences, so only new texts are embedded. With a ``limit``
+    the least recently used vectors are forgotten beyond it (a desk serves for days). Safe to share
+    between threads; the embedding itself runs outside the lock."""
 
-    def __init__(self, embedder):
+    def __init__(self, embedder, limit: int | None = None):
         self.inner, self.name, self.dim = embedder, embedder.name, embedder.dim
-        self.vectors: dict[str, np.ndarray] = {}
-
-    def prime(self, texts: list[str]) -> None:
-        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
-        if missing:
-            self.vectors.update(zip(missing, self.inner.embed(missing)))
+        self.limit = limit
+        self.vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        self.prime(texts)
-        return np.array([self.vectors[t] for t in texts])
+        with self._lock:
+            known = {t: self.vectors[t] for t in texts if t in self.vectors}
+            for text in known:
+                self.vectors.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        fresh = dict(zip(missing, self.inner.embed(missing))) if missing else {}
+        with self._lock:
+            self.vectors.update(fresh)
+            while self.limit is not None and len(self.vectors) > self.limit:
+                self.vectors.popitem(last=False)
+        return np.array([known.get(t, fresh.get(t)) for t in texts])
 
 
 class Verifier:

@@ -92,8 +92,9 @@ class ScriptedReader:
 
 
 class ScriptedScorer:
-    """The span scorer's interface: a fixed likelihood per candidate text (-5 for any other); None
-    (cannot score) when ``refuse`` is set. Records what it was asked."""
+    """The span scorer's interface: a fixed log-probability for every token of a candidate text (-5
+    for any other text; one token per word); None (cannot score) when ``refuse`` is set. Records what
+    it was asked."""
 
     name = "scripted"
 
@@ -101,9 +102,11 @@ class ScriptedScorer:
         self.likelihoods, self.refuse = likelihoods, refuse
         self.asked: list[tuple[str, str, list[str]]] = []
 
-    def score(self, question: str, passage: str, candidates: list[str]):
+    def token_log_probs(self, question: str, passage: str, candidates: list[str], limit: int):
         self.asked.append((question, passage, list(candidates)))
-        return None if self.refuse else [self.likelihoods.get(c, -5.0) for c in candidates]
+        if self.refuse:
+            return None
+        return [[self.likelihoods.get(c, -5.0)] * len(c.split()[:limit]) for c in candidates]
 
     def warm_up(self) -> None:
         pass

@@ -383,3 +383,17 @@ def test_the_answer_path_ranks_evidence_with_the_users_evidence_settings(fake_de
     answerer.settings = fake_desk.settings.model_copy(update={"evidence_keyword_weight": 50.0})
     weighted_order = [e.text for e in answerer.gather_evidence(AID_Q, Scope())[1]]
     assert weighted_order != default_order
+
+
+def test_questions_about_one_collection_embed_its_sentences_once(fake_desk):
+    """Evidence selection remembers sentence vectors between questions (evidence_vector_cache)."""
+    answerer = Answerer(fake_desk)
+    inner = fake_desk.evidence_embedder.inner
+    embedded: list[str] = []
+    original = inner.embed
+    inner.embed = lambda texts: embedded.extend(texts) or original(texts)
+    question = "How much additional aid did Harris announce for the region?"
+    answerer.gather_evidence(question, Scope())
+    first = len(embedded)
+    answerer.gather_evidence(question, Scope())
+    assert first > 1 and embedded[first:] == [question]  # the second time only the query (retrieval)

@@ -4,14 +4,15 @@ import numpy as np
 
 from eval import fit_gate
 
-# columns: relevance, coverage, salient coverage, reader margin, reader span holds a gold answer
+# columns: relevance, coverage, salient coverage, reader margin, the pipeline's span holds a gold
+# answer, the span scorer's likelihood of it
 ANSWERABLE = [
-    [0.8, 0.6, 1.0, 4.0, 1],
-    [0.7, 0.5, 1.0, 3.0, 1],
-    [0.7, 0.5, 1.0, 2.0, 0],
-    [0.6, 0.4, 1.0, 1.5, 1],
+    [0.8, 0.6, 1.0, 4.0, 1, -1.0],
+    [0.7, 0.5, 1.0, 3.0, 1, -1.5],
+    [0.7, 0.5, 1.0, 2.0, 0, -2.0],
+    [0.6, 0.4, 1.0, 1.5, 1, -1.0],
 ]
-UNANSWERABLE = [[0.7, 0.5, 1.0, -2.0, 0], [0.65, 0.5, 1.0, 0.5, 0], [0.2, 0.1, 0.0, 5.0, 0]]
+UNANSWERABLE = [[0.7, 0.5, 1.0, -2.0, 0, -1.0], [0.65, 0.5, 1.0, 0.5, 0, -1.0], [0.2, 0.1, 0.0, 5.0, 0, -1.0]]
 
 
 def table():
@@ -25,6 +26,7 @@ def test_score_counts_a_wrong_span_as_no_better_than_a_refusal():
         "gate_min_coverage": 0.0,
         "gate_min_salient_coverage": 0.0,
         "reader_threshold": -10.0,
+        "span_min_likelihood": -100.0,
     }
     result = fit_gate.score(features, labels, everything)
     assert result["answerable_right"] == 0.75  # 3 of 4: the third span is wrong although answered
@@ -42,7 +44,7 @@ def test_sweep_separates_by_margin_and_gate_and_keeps_the_refusal_promise():
 
 def test_sweep_puts_points_that_refuse_too_many_answerable_questions_last():
     features, labels = table()
-    results = fit_gate.sweep({6: features}, labels)
+    results = fit_gate.sweep({6: features}, labels, keep=None)
     over = [r["answerable_refused"] > fit_gate.MAX_ANSWERABLE_REFUSED for r in results]
     assert over == sorted(over)  # every admissible point before every inadmissible one
 
@@ -60,6 +62,7 @@ def test_the_settings_defaults_are_the_fitted_ones():
         "gate_min_salient_coverage",
         "reader_threshold",
         "reader_passages",
+        "span_min_likelihood",
     )
     for name in names:
         assert Settings.model_fields[name].default == chosen[name], name
@@ -72,3 +75,12 @@ def test_sweep_chooses_how_many_passages_to_read():
     worse[:4, 4] = 0  # with more passages read, every answerable span is wrong
     best = fit_gate.sweep({4: features, 8: worse}, labels)[0]
     assert best["reader_passages"] == 4
+
+
+def test_sweep_refuses_on_the_scorers_likelihood_when_the_margin_cannot():
+    """An unanswerable question the reader is sure of, whose answer the scorer finds unlikely."""
+    features, labels = table()
+    features[5, 3], features[5, 5] = 4.5, -5.0  # sure reader, unlikely answer
+    best = fit_gate.sweep({6: features}, labels)[0]
+    assert best["unanswerable_refused"] == 1.0
+    assert -5.0 < best["span_min_likelihood"] <= -2.0  # refuses it, keeps every answerable one

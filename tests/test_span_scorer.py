@@ -15,6 +15,7 @@ from eval import fit_span
 from fakes import ScriptedLLM, ScriptedReader, ScriptedScorer
 from rag.answer import Answerer
 from rag.reader import top_spans
+from rag.span_scorer import likelihood
 
 AID_Q = "How much additional aid did Harris announce for the region?"
 AID = "US $310 million"
@@ -38,13 +39,34 @@ def test_the_scorer_can_overrule_the_reader_with_a_verbatim_span(fake_desk):
     assert text[answer.citations[0].start : answer.citations[0].end] == quote
 
 
-def test_the_scorer_reads_the_leading_windows_together_and_is_asked_about_each_candidate(fake_desk):
+def test_the_scorer_reads_the_sentences_holding_candidates_and_is_asked_about_each(fake_desk):
     scorer = ScriptedScorer({AID: -0.1})
     answer = answerer(fake_desk, scorer)[0].ask(AID_Q)
     question, passage, candidates = scorer.asked[0]
-    windows = [e.window for e in answer.evidence[: fake_desk.settings.span_windows]]
-    assert question == AID_Q and passage == " ".join(windows)
+    carrier = next(e for e in answer.evidence if AID in e.text)
+    assert question == AID_Q and passage == carrier.text  # both candidates are in it; once, not per window
     assert candidates == [AID, DECOY] and answer.short_answer == AID
+
+
+def test_the_scorer_passage_keeps_each_sentence_once_in_source_order():
+    from rag.answer import scorer_passage
+    from rag.evidence import Evidence
+    from rag.reader import Span
+
+    source = "Ana met Bo. Bo paid Cy. Cy left."
+    sentences = [(0, 11), (12, 23), (24, 32)]
+
+    def window(i):  # the sentence with the one before it, as rag.evidence builds them
+        start, end = sentences[i]
+        before = sentences[i - 1][0] if i else start
+        return Evidence("s", "t", None, "c", start, end, source[start:end], "", 0, 0, source[before:end])
+
+    windows = [window(2), window(1)]  # ranked: "Bo paid Cy. Cy left.", then "Ana met Bo. Bo paid Cy."
+    cy_left, cy_paid = Span(0, "Cy", 12, 14, 1.0, 0.0), Span(0, "Cy", 8, 10, 0.9, 0.0)
+    bo_paid, bo_met = Span(1, "Bo", 12, 14, 0.8, 0.0), Span(1, "Bo", 8, 10, 0.7, 0.0)
+    assert scorer_passage(windows, [cy_left, cy_paid, bo_paid]) == "Bo paid Cy. Cy left."
+    assert scorer_passage(windows, [cy_left, bo_met]) == "Ana met Bo. Cy left."
+    assert scorer_passage(windows, [cy_left]) == "Cy left."
 
 
 @pytest.mark.parametrize("scorer", [None, ScriptedScorer({DECOY: 0.0}, refuse=True)])
@@ -70,23 +92,33 @@ def test_top_spans_lists_the_best_allowed_spans_in_order():
 
 
 def test_fit_span_picks_the_weight_that_lets_the_likelihood_fix_the_reader():
-    # per question: candidates (text, reader margin, likelihood, holds gold), best margin first
+    # per question: candidates (text, reader margin, token log-probabilities, holds gold), best margin first
     table = [
-        {w: [("a", 5.0, -4.0, False), ("b", 4.0, -0.5, True)] for w in fit_span.WINDOWS_GRID},
-        {w: [("c", 5.0, -0.2, True), ("d", 1.0, -0.1, False)] for w in fit_span.WINDOWS_GRID},
+        {w: [("a", 5.0, [-4.0, -4.0], False), ("b", 4.0, [-0.5, -0.5], True)] for w in fit_span.WINDOWS_GRID},
+        {w: [("c", 5.0, [-0.2], True), ("d", 1.0, [-0.1], False)] for w in fit_span.WINDOWS_GRID},
     ]
     results = fit_span.sweep(table)
     assert fit_span.reader_alone(results) == 0.5
     best = results[0]
     assert best["gold_in_answer"] == 1.0 and best["span_windows"] == 1 and best["span_candidates"] == 2
+    assert best["span_scored_tokens"] == 1  # the fewest tokens that do as well
     assert 1.0 / 3.5 < best["span_lm_weight"] < 4.0 / 0.1  # enough to fix the first, not to break the second
+
+
+def test_fit_span_can_prefer_scoring_only_the_first_tokens():
+    # the wrong long copy is near certain after its first token; the right short answer is not
+    table = [
+        {w: [("a b c d", 2.0, [-3.0, 0.0, 0.0, 0.0], False), ("e", 1.0, [-1.0], True)] for w in (1, 2, 3)}
+    ]
+    chosen = fit_span.sweep(table)[0]
+    assert chosen["gold_in_answer"] == 1.0 and chosen["span_scored_tokens"] < 4
 
 
 def test_the_settings_defaults_are_the_fitted_ones():
     from rag.settings import Settings
 
     chosen = json.loads(fit_span.REPORT.read_text(encoding="utf-8"))["chosen"]
-    for name in ("span_windows", "span_candidates", "span_lm_weight"):
+    for name in fit_span.FIELDS:
         assert Settings.model_fields[name].default == chosen[name], name
 
 
@@ -97,18 +129,43 @@ def test_gemma_prefers_the_answer_to_a_wrong_phrase_of_the_same_passage(make_set
 
     scorer = make_scorer(make_settings(span_scorer="gemma", model_dir=model_dir))
     passage = "The night ferry to Holm leaves Pier 4 at 11 pm. Captain Ida Brenner has run it since 2019."
-    when = scorer.score("When does the night ferry leave?", passage, ["11 pm", "Pier 4"])
-    who = scorer.score("Who runs the ferry?", passage, ["Captain Ida Brenner", "Holm"])
+
+    def score(question, candidates, tokens=30):
+        return [
+            likelihood(lp, tokens) for lp in scorer.token_log_probs(question, passage, candidates, tokens)
+        ]
+
+    when = score("When does the night ferry leave?", ["11 pm", "Pier 4"])
+    who = score("Who runs the ferry?", ["Captain Ida Brenner", "Holm"])
     assert when[0] > when[1] and who[0] > who[1]
     assert all(v < 0 for v in when + who)  # mean log-probabilities
     # the second prompt reused the context's copy of the worked example; asking again gives the same
-    assert scorer.score("When does the night ferry leave?", passage, ["11 pm", "Pier 4"]) == pytest.approx(
-        when, abs=1e-3
-    )
+    # (llama.cpp's numbers move a little with how the tokens were batched, never the ranking)
+    assert score("When does the night ferry leave?", ["11 pm", "Pier 4"]) == pytest.approx(when, abs=0.1)
+    # the candidates are decoded side by side: alone, or fewer tokens of each, the same numbers
+    alone = scorer.token_log_probs("Who runs the ferry?", passage, ["Captain Ida Brenner"], 30)[0]
+    both = scorer.token_log_probs("Who runs the ferry?", passage, ["Captain Ida Brenner", "Holm"], 30)
+    first = scorer.token_log_probs("Who runs the ferry?", passage, ["Captain Ida Brenner", "Holm"], 1)
+    assert len(alone) > 1 and [len(lp) for lp in first] == [1, 1]
+    assert alone == pytest.approx(both[0], abs=0.05) and first[0][0] == pytest.approx(alone[0], abs=0.05)
 
 
 def test_a_passage_too_long_for_the_scorer_keeps_the_reader_choice(make_settings, model_dir):
     from rag.span_scorer import make_scorer
 
     scorer = make_scorer(make_settings(span_scorer="gemma", model_dir=model_dir, span_scorer_context=128))
-    assert scorer.score("Who?", "word " * 400, ["word"]) is None
+    assert scorer.token_log_probs("Who?", "word " * 400, ["word"], 30) is None
+
+
+def test_candidates_are_distinct_answers_within_a_paragraph():
+    from rag.reader import Span, distinct_answers
+
+    spans = [
+        Span(0, "Kennedy,", 0, 8, 5.0, 0.0),
+        Span(1, "Kennedy", 3, 10, 6.0, 0.0),  # the same answer, better placed
+        Span(0, "Kennedy.”\n\nThe Alliance", 0, 22, 7.0, 0.0),  # across a paragraph break
+        Span(0, " ", 0, 1, 9.0, 0.0),
+        Span(0, "1961", 30, 34, 4.0, 0.0),
+    ]
+    assert [(s.passage, s.text) for s in distinct_answers(spans, 6)] == [(1, "Kennedy"), (0, "1961")]
+    assert len(distinct_answers(spans, 1)) == 1

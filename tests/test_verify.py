@@ -292,26 +292,44 @@ def test_substitution_check_survives_tokens_that_fold_to_nothing():
     ]
 
 
+class CountingEmbedder:
+    """Embeds a text as [its length, 1] and records every text it was asked for."""
+
+    name, dim = "counting", 2
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def embed(self, texts):
+        import numpy as np
+
+        self.seen += texts
+        return np.array([[len(t), 1.0] for t in texts])
+
+
 def test_memo_embedder_embeds_each_text_once():
     """Briefings and calibration check many claims against the same passages: each text is embedded once."""
-    import numpy as np
-
     from rag.verify import MemoEmbedder
 
-    class Counting:
-        name, dim = "counting", 2
-
-        def __init__(self):
-            self.seen: list[str] = []
-
-        def embed(self, texts):
-            self.seen += texts
-            return np.array([[len(t), 1.0] for t in texts])
-
-    inner = Counting()
+    inner = CountingEmbedder()
     memo = MemoEmbedder(inner)
     first = memo.embed(["a", "bb", "a"])
     second = memo.embed(["bb", "ccc"])
     assert inner.seen == ["a", "bb", "ccc"]
     assert first.tolist() == [[1, 1], [2, 1], [1, 1]] and second.tolist() == [[2, 1], [3, 1]]
     assert (memo.name, memo.dim) == ("counting", 2)
+
+
+def test_memo_embedder_with_a_limit_forgets_the_least_recently_used():
+    """A desk's sentence memo is bounded: beyond the limit the vector used longest ago goes first,
+    and a forgotten text is embedded again, with the same vector."""
+    from rag.verify import MemoEmbedder
+
+    inner = CountingEmbedder()
+    memo = MemoEmbedder(inner, limit=2)
+    memo.embed(["a", "bb"])
+    memo.embed(["a"])  # "a" is now the most recently used
+    memo.embed(["ccc"])  # over the limit: "bb" goes
+    assert list(memo.vectors) == ["a", "ccc"]
+    assert memo.embed(["bb", "a"]).tolist() == [[2, 1], [1, 1]]
+    assert inner.seen == ["a", "bb", "ccc", "bb"]
