@@ -69,11 +69,6 @@ def no_scorer(settings: Settings) -> None:
     return None
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max()
-    return shifted - np.log(np.exp(shifted).sum())
-
-
 @register_scorer("gemma")
 class GemmaSpanScorer:
     """The packaged Gemma GGUF in its own llama.cpp context (the answer LLM may be a server, and a
@@ -107,17 +102,9 @@ class GemmaSpanScorer:
             answers = [context.tokenize(" " + c, bos=False)[:limit] for c in candidates]
             if not answers or not all(answers) or not context.fits(prefix, answers):
                 return None
-            after_prompt = log_softmax(context.read_prompt(prefix))
-            rows = context.continue_each(len(prefix), [tokens[:-1] for tokens in answers])
-        return [token_log_probs(after_prompt, r, tokens) for r, tokens in zip(rows, answers)]
-
-
-def token_log_probs(after_prompt: np.ndarray, rows: np.ndarray, tokens: list[int]) -> list[float]:
-    """The log-probability of each of ``tokens``, given the logits after the prompt and after each
-    of them but the last."""
-    return [float(after_prompt[tokens[0]])] + [
-        float(log_softmax(row)[token]) for row, token in zip(rows, tokens[1:])
-    ]
+            firsts = context.read_prompt(prefix, [tokens[0] for tokens in answers])
+            rests = context.continue_each(len(prefix), answers)
+        return [[first, *rest] for first, rest in zip(firsts, rests)]
 
 
 class Sequences:
@@ -167,9 +154,10 @@ class Sequences:
         """The prompt and every candidate's tokens fit the context together."""
         return len(prefix) + sum(len(a) for a in answers) <= self.size
 
-    def read_prompt(self, prefix: list[int]) -> np.ndarray:
-        """The logits after the prompt. What sequence 0 already holds of it (the worked example every
-        prompt starts with) is kept; at least its last token is decoded, for its logits."""
+    def read_prompt(self, prefix: list[int], next_tokens: list[int]) -> list[float]:
+        """The log-probability of each of ``next_tokens`` right after the prompt. What sequence 0
+        already holds of the prompt (the worked example every prompt starts with) is kept; at least
+        its last token is decoded, for its logits."""
         same = 0
         for have, want in zip(self.held, prefix[:-1]):
             if have != want:
@@ -179,25 +167,26 @@ class Sequences:
         rest = prefix[same:]
         self.decode([(token, same + i, 0) for i, token in enumerate(rest)], logits=[len(rest) - 1])
         self.held = list(prefix)
-        return self.logits(len(rest) - 1)
+        return self.log_probs(len(rest) - 1, next_tokens)
 
-    def continue_each(self, at: int, continuations: list[list[int]]) -> list[np.ndarray]:
-        """For each token list, the logits after each of its tokens placed right after the prompt
-        (which is ``at`` tokens long), each list its own sequence; up to ``lanes`` lists per decode."""
-        rows: list[np.ndarray] = []
+    def continue_each(self, at: int, continuations: list[list[int]]) -> list[list[float]]:
+        """For each token list placed right after the prompt (which is ``at`` tokens long), the
+        log-probability of each of its tokens but the first given those before it; each list is its
+        own sequence, up to ``lanes`` lists per decode."""
+        found: list[list[float]] = []
         for first in range(0, len(continuations), self.lanes):
             group = continuations[first : first + self.lanes]
             cells, ends = [], []
             for lane, tokens in enumerate(group, start=1):
                 self.lib.llama_memory_seq_rm(self.memory, lane, -1, -1)
                 self.lib.llama_memory_seq_cp(self.memory, 0, lane, -1, -1)
-                cells += [(token, at + i, lane) for i, token in enumerate(tokens)]
+                cells += [(token, at + i, lane) for i, token in enumerate(tokens[:-1])]
                 ends.append(len(cells))
             if cells:
                 self.decode(cells, logits=range(len(cells)))
-            starts = [0] + ends[:-1]
-            rows += [np.array([self.logits(i) for i in range(a, b)]) for a, b in zip(starts, ends)]
-        return rows
+            for tokens, start in zip(group, [0] + ends[:-1]):
+                found.append([self.log_probs(start + i, [token])[0] for i, token in enumerate(tokens[1:])])
+        return found
 
     def decode(self, cells: list[tuple[int, int, int]], logits) -> None:
         """One llama_decode of (token, position, sequence) cells, asking for the logits of ``logits``."""
@@ -212,10 +201,14 @@ class Sequences:
                 "llama.cpp failed to score the candidate answers", fix="set BRIEF_SPAN_SCORER=none"
             )
 
-    def logits(self, i: int) -> np.ndarray:
-        """A copy of the logits after the last decode's ``i``-th cell (one it asked logits for)."""
-        row = self.lib.llama_get_logits_ith(self.ctx, i)
-        return np.ctypeslib.as_array(row, shape=(self.n_vocab,)).copy()
+    def log_probs(self, i: int, tokens: list[int]) -> list[float]:
+        """The log-probability of each of ``tokens`` after the last decode's ``i``-th cell (one it
+        asked logits for), read in place: a copy of the 262k logits per cell would cost more than
+        the arithmetic."""
+        row = np.ctypeslib.as_array(self.lib.llama_get_logits_ith(self.ctx, i), shape=(self.n_vocab,))
+        top = row.max()
+        normaliser = top + np.log(np.exp(row - top).sum())
+        return [float(row[token] - normaliser) for token in tokens]
 
 
 def free_context(llama_cpp, ctx, batch, llama) -> None:

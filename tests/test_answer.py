@@ -397,3 +397,25 @@ def test_questions_about_one_collection_embed_its_sentences_once(fake_desk):
     first = len(embedded)
     answerer.gather_evidence(question, Scope())
     assert first > 1 and embedded[first:] == [question]  # the second time only the query (retrieval)
+
+
+def test_the_llm_stops_once_it_has_finished_a_sentence_stating_the_short_answer(fake_desk):
+    """Only sentences stating the short answer are kept, so writing on after the first costs time
+    for nothing; a sentence that does not state it does not stop the LLM."""
+    llm = ScriptedLLM(
+        "The region needs help [1]. Harris recently announced US $310 million in additional aid for the "
+        "region [1]. She spoke in Guatemala [1]. She spoke again [1]."
+    )
+    answer = answerer_with(fake_desk, llm).ask(AID_Q)
+    assert answer.draft == (
+        "The region needs help [1]. Harris recently announced US $310 million in additional aid for the region [1]."
+    )
+    assert answer.short_answer == "US $310 million" and "Harris recently announced" in answer.answer
+
+
+def test_finished_sentences_are_those_followed_by_the_next():
+    from rag.answer import finished_sentences
+
+    assert finished_sentences("It rose 4% [1]. The") == "It rose 4% [1]."
+    assert finished_sentences("It rose 4% [1].") == ""  # the LLM may still add to it
+    assert finished_sentences("It rose [1]. Then fell [2]. Wh") == "It rose [1]. Then fell [2]."

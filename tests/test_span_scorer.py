@@ -169,3 +169,19 @@ def test_candidates_are_distinct_answers_within_a_paragraph():
     ]
     assert [(s.passage, s.text) for s in distinct_answers(spans, 6)] == [(1, "Kennedy"), (0, "1961")]
     assert len(distinct_answers(spans, 1)) == 1
+
+
+def test_more_candidates_than_lanes_are_decoded_in_turns(make_settings, model_dir):
+    """The context holds span_candidates sequences beside the prompt; more candidates (eval.fit_span
+    asks for its largest grid value) are decoded a group at a time, with the same numbers."""
+    from rag.span_scorer import make_scorer
+
+    passage = "The night ferry to Holm leaves Pier 4 at 11 pm. Captain Ida Brenner has run it since 2019."
+    question, candidates = "Who runs the ferry?", ["Captain Ida Brenner", "Holm", "Pier 4 at 11 pm"]
+    one_lane = make_scorer(make_settings(span_scorer="gemma", model_dir=model_dir, span_candidates=1))
+    three_lanes = make_scorer(make_settings(span_scorer="gemma", model_dir=model_dir, span_candidates=3))
+    in_turns = one_lane.token_log_probs(question, passage, candidates, 30)
+    together = three_lanes.token_log_probs(question, passage, candidates, 30)
+    assert [len(lp) for lp in in_turns] == [len(lp) for lp in together]
+    for a, b in zip(in_turns, together):
+        assert a == pytest.approx(b, abs=0.1)
