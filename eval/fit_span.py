@@ -104,25 +104,47 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--set", type=Path, default=squad.PUBLIC_TRAIN)
     parser.add_argument("--limit", type=int, default=None, help="at most this many questions (a quick look)")
     parser.add_argument("--out", type=Path, default=REPORT, help="where the report goes")
+    parser.add_argument(
+        "--save-table",
+        type=Path,
+        help="also write the measured candidate table here (JSON), for --from-table",
+    )
+    parser.add_argument(
+        "--from-table",
+        type=Path,
+        help="sweep a table saved by --save-table instead of measuring (seconds, no model): for another grid",
+    )
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    stored, _ = fit_articles(args.set)
+def measure(path: Path, limit: int | None) -> dict:
+    """The candidate table of the fitting questions, with what it was measured on."""
+    stored, _ = fit_articles(path)
     unseen = [a for a in stored if a.title not in set(reader_training_articles())]
-    questions = [q for a in unseen for q in a.questions if q.answerable][: args.limit]
+    questions = [q for a in unseen for q in a.questions if q.answerable][:limit]
     with fit_store(stored, span_scorer="gemma") as desk:
         table = candidate_table(desk, questions, log=lambda m: print(m, file=sys.stderr, flush=True))
-    results = sweep(table)
-    report = {
-        "fitted_on": {
-            "stored": [a.title for a in stored],
-            "questions_from": [a.title for a in unseen],
-            "questions": len(questions),
-            "note": "answerable SQuAD 2.0 training questions of a 'fit' article the reader never trained on; "
-            "no eval set of ours, no seed article",
-        },
+    fitted_on = {
+        "stored": [a.title for a in stored],
+        "questions_from": [a.title for a in unseen],
+        "questions": len(questions),
+        "note": "answerable SQuAD 2.0 training questions of a 'fit' article the reader never trained on; "
+        "no eval set of ours, no seed article",
+    }
+    return {"fitted_on": fitted_on, "table": table}
+
+
+def load_table(path: Path) -> dict:
+    """A table saved by --save-table (JSON turns the window counts into strings; back to ints)."""
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    saved["table"] = [{int(w): rows for w, rows in per.items()} for per in saved["table"]]
+    return saved
+
+
+def fit_report(measured: dict) -> dict:
+    results = sweep(measured["table"])
+    return {
+        "fitted_on": measured["fitted_on"],
         "objective": "share of answerable questions whose chosen span holds a gold answer (refusal is not "
         "changed by the scorer: eval.fit_gate fits it)",
         "reader_alone": reader_alone(results),
@@ -132,6 +154,14 @@ def main(argv: list[str] | None = None) -> int:
             next(r for r in results if r["span_scored_tokens"] == tokens) for tokens in TOKENS_GRID
         ],
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    measured = load_table(args.from_table) if args.from_table else measure(args.set, args.limit)
+    if args.save_table:
+        args.save_table.write_text(json.dumps(measured, ensure_ascii=False), encoding="utf-8")
+    report = fit_report(measured)
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0

@@ -107,7 +107,13 @@ class Desk:
         """The second opinion on the reader's candidate answers (None when span_scorer is 'none')."""
         from rag.span_scorer import make_scorer
 
-        return make_scorer(self.settings)
+        return make_scorer(self.settings, self.packaged_llama)
+
+    def packaged_llama(self):
+        """The embedded LLM's loaded Llama when it runs the packaged model, else None (the scorer
+        then loads the weights itself)."""
+        borrow = getattr(self.llm, "packaged_llama", None)
+        return borrow() if borrow else None
 
     @cached_property
     def llm(self):

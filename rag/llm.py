@@ -132,6 +132,15 @@ class LlamaCppBackend:
         with self._lock:
             self._load()
 
+    def packaged_llama(self):
+        """The loaded Llama when this backend runs the packaged model, else None: the span scorer
+        makes its own context on these weights instead of mapping the file a second time (~300 MB
+        of resident memory). Only its weights and tokenizer may be used outside this backend."""
+        if self.model_path is not None:
+            return None
+        with self._lock:
+            return self._load()
+
     def stream(self, prompt: str, max_tokens: int, stop: list[str]) -> Iterator[str]:
         with self._lock:
             llama = self._load()

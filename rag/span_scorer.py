@@ -49,7 +49,10 @@ def likelihood(log_probs: list[float], tokens: int) -> float:
     return sum(first) / len(first) if first else float("-inf")
 
 
-SCORERS: dict[str, Callable[[Settings], SpanScorer | None]] = {}
+# a factory takes the settings and, optionally, a way to borrow an already loaded Llama of the
+# packaged model (the embedded LLM backend's), returning None when there is none
+Weights = Callable[[], object | None]
+SCORERS: dict[str, Callable[[Settings, Weights | None], SpanScorer | None]] = {}
 
 
 def register_scorer(name: str):
@@ -60,12 +63,12 @@ def register_scorer(name: str):
     return decorate
 
 
-def make_scorer(settings: Settings) -> SpanScorer | None:
-    return SCORERS[settings.span_scorer](settings)
+def make_scorer(settings: Settings, weights: Weights | None = None) -> SpanScorer | None:
+    return SCORERS[settings.span_scorer](settings, weights)
 
 
 @register_scorer("none")
-def no_scorer(settings: Settings) -> None:
+def no_scorer(settings: Settings, weights: Weights | None = None) -> None:
     return None
 
 
@@ -78,14 +81,15 @@ class GemmaSpanScorer:
 
     name = "gemma"
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, weights: Weights | None = None):
         self.settings = settings
+        self.weights = weights
         self._context: Sequences | None = None
         self._lock = threading.Lock()
 
     def _load(self) -> Sequences:
         if self._context is None:
-            self._context = Sequences(self.settings)
+            self._context = Sequences(self.settings, self.weights() if self.weights else None)
         return self._context
 
     def warm_up(self) -> None:
@@ -114,16 +118,18 @@ class Sequences:
     would cost one decode each; side by side in one decode six cost ~12% less on two cores (most of
     the time is the 262k-word vocabulary's logits for every candidate token). This uses the C API it
     exposes (llama_init_from_model, llama_batch_init, llama_decode, llama_memory_seq_*) for its own
-    context with one sequence per candidate and a unified cache, and the Llama object only for the
-    weights and the tokenizer (its own context is left tiny). Tested with the real packaged model."""
+    context with one sequence per candidate and a unified cache, and a Llama object only for the
+    weights and the tokenizer: the embedded LLM backend's when it runs the packaged model (so the
+    file is mapped once), else one of its own whose context is left tiny. Tested with the real
+    packaged model."""
 
-    TOKENIZER_CONTEXT = 32  # the Llama object's own context is never decoded into
+    TOKENIZER_CONTEXT = 32  # an own Llama object's context is never decoded into
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, llama=None):
         llama_cpp = import_llama_cpp(fix="run `make install`, or set BRIEF_SPAN_SCORER=none")
         self.lib = llama_cpp
         self.size = settings.span_scorer_context
-        self.llama = llama_cpp.Llama(
+        self.llama = llama or llama_cpp.Llama(
             model_path=str(packaged_gguf_path(settings.resolved_model_dir)),
             n_ctx=self.TOKENIZER_CONTEXT,
             n_threads=settings.llm_threads,

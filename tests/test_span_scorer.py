@@ -185,3 +185,26 @@ def test_more_candidates_than_lanes_are_decoded_in_turns(make_settings, model_di
     assert [len(lp) for lp in in_turns] == [len(lp) for lp in together]
     for a, b in zip(in_turns, together):
         assert a == pytest.approx(b, abs=0.1)
+
+
+def test_fit_span_sweeps_a_saved_table_without_the_model(tmp_path):
+    table = [{w: [("a", 5.0, [-4.0], False), ("b", 4.0, [-0.5], True)] for w in fit_span.WINDOWS_GRID}]
+    saved, report = tmp_path / "table.json", tmp_path / "report.json"
+    saved.write_text(json.dumps({"fitted_on": {"questions": 1}, "table": table}), encoding="utf-8")
+    assert fit_span.main(["--from-table", str(saved), "--out", str(report)]) == 0
+    written = json.loads(report.read_text(encoding="utf-8"))
+    assert written["fitted_on"] == {"questions": 1} and written["chosen"]["gold_in_answer"] == 1.0
+    assert written["chosen"] == fit_span.sweep(table)[0]
+
+
+def test_the_scorer_borrows_the_embedded_llms_weights(real_desk):
+    """With the packaged model as the LLM, the scorer makes its context on the LLM's loaded weights
+    instead of mapping the file again (~300 MB of resident memory); a server LLM lends none."""
+    real_desk.span_scorer.warm_up()
+    assert real_desk.span_scorer._load().llama is real_desk.llm.packaged_llama()
+    from rag.llm import make_llm
+
+    server = make_llm(
+        real_desk.settings.model_copy(update={"llm_backend": "openai", "llm_base_url": "http://x"})
+    )
+    assert getattr(server, "packaged_llama", None) is None
