@@ -119,6 +119,8 @@ def question_features(answerer, question: str, golds: list[str]) -> dict[int, tu
 def passes(features: np.ndarray, point: dict) -> np.ndarray:
     """Questions the pipeline would answer at this point of the grid: its gate, the reader's margin,
     then the scorer's likelihood of the chosen span."""
+    from rag.answer import clears_margin, likely_enough
+
     return (
         gate_mask(
             features,
@@ -126,8 +128,8 @@ def passes(features: np.ndarray, point: dict) -> np.ndarray:
             point["gate_min_coverage"],
             point["gate_min_salient_coverage"],
         )
-        & (features[:, 3] > point["reader_threshold"])
-        & (features[:, 5] >= point["span_min_likelihood"])
+        & clears_margin(features[:, 3], point["reader_threshold"])
+        & likely_enough(features[:, 5], point["span_min_likelihood"])
     )
 
 
@@ -160,12 +162,15 @@ def sweep(features: dict[int, np.ndarray], labels: np.ndarray, keep: int | None 
     refused within the promise) first, then by balanced accuracy, then fewer answerable refused;
     ties stay in grid order (the loosest thresholds first). The margin and likelihood thresholds
     are swept as arrays: the grid has over a million points."""
+    from rag.answer import clears_margin, likely_enough
+
     margins, likelihoods = np.array(READER_GRID), np.array(LIKELIHOOD_GRID)
     points, shares = [], []
     for n, table in features.items():
-        after_gate = (table[:, 3] > margins[:, None])[:, None, :] & (table[:, 5] >= likelihoods[:, None])[
-            None
-        ]
+        after_gate = (
+            clears_margin(table[:, 3], margins[:, None])[:, None, :]
+            & likely_enough(table[:, 5], likelihoods[:, None])[None]
+        )
         for rel, cov, sal in itertools.product(RELEVANCE_GRID, COVERAGE_GRID, SALIENT_GRID):
             shares.append(rates(after_gate & gate_mask(table, rel, cov, sal), table, labels))
             points.append((n, rel, cov, sal))

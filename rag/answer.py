@@ -257,13 +257,13 @@ class Answerer:
         it, and the span scorer's second opinion on its span; None when no span beats "no answer" by
         the calibrated margin, or the scorer finds even the best candidate too unlikely an answer."""
         found, margin = self.best_reading(question, evidence)
-        if found is None or margin <= self.settings.reader_threshold:
+        if found is None or not clears_margin(margin, self.settings.reader_threshold):
             return None
         opinion = self.second_opinion(question, evidence)
         if opinion is None:
             return found
         chosen, how_likely = opinion
-        return chosen if how_likely >= self.settings.span_min_likelihood else None
+        return chosen if likely_enough(how_likely, self.settings.span_min_likelihood) else None
 
     def second_opinion(self, question: str, evidence: list[Evidence]) -> tuple[Found, float] | None:
         """The reader's candidate answers from the leading evidence windows, re-ranked with the span
@@ -471,6 +471,18 @@ def scorer_passage(windows: list[Evidence], candidates: list) -> str:
         pieces.setdefault((piece.source, piece.start), piece.text)
     order = list(dict.fromkeys(source for source, _ in pieces))
     return " ".join(pieces[key] for key in sorted(pieces, key=lambda k: (order.index(k[0]), k[1])))
+
+
+def clears_margin(margin, threshold: float):
+    """The reader's span beats "no answer" by more than the threshold. Elementwise on numpy columns
+    too: eval.fit_gate sweeps the threshold through this, so fitted and applied rule are one."""
+    return margin > threshold
+
+
+def likely_enough(how_likely, floor: float):
+    """The span scorer finds the chosen answer likely enough to give (span_min_likelihood). Elementwise
+    on numpy columns too, for eval.fit_gate."""
+    return how_likely >= floor
 
 
 def candidate_score(margin: float, likelihood: float, weight: float) -> float:
