@@ -235,6 +235,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--per-kind", type=int, default=200, help="questions sampled of each kind")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=REPORT, help="where the report goes")
+    parser.add_argument(
+        "--save-table", type=Path, help="also write the questions and their measured features here (JSON)"
+    )
+    parser.add_argument(
+        "--from-table",
+        type=Path,
+        help="sweep a table saved by --save-table instead of measuring (no model): for another grid",
+    )
     return parser.parse_args(argv)
 
 
@@ -242,6 +250,18 @@ def measured_features(stored, rows) -> dict[int, np.ndarray]:
     """The feature tables from a throwaway store of the stored articles' paragraphs."""
     with fit_store(stored, reader_passages=max(READER_PASSAGES_GRID)) as desk:
         return feature_table(desk, rows)
+
+
+def save_table(path: Path, rows, features: dict[int, np.ndarray]) -> None:
+    table = {"rows": rows, "features": {n: f.tolist() for n, f in features.items()}}
+    path.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+
+
+def load_table(path: Path) -> tuple[list, dict[int, np.ndarray]]:
+    """A table saved by --save-table (JSON turns the passage counts into strings; back to ints)."""
+    table = json.loads(path.read_text(encoding="utf-8"))
+    rows = [tuple(row) for row in table["rows"]]
+    return rows, {int(n): np.array(f, dtype=float) for n, f in table["features"].items()}
 
 
 @contextmanager
@@ -284,8 +304,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stored, off_topic = fit_articles(args.set)
     unseen = {a.title for a in stored} - set(reader_training_articles())
-    rows = labelled_questions(stored, off_topic, args.per_kind, random.Random(args.seed), unseen)
-    report = fit_report(stored, off_topic, unseen, rows, measured_features(stored, rows))
+    if args.from_table:
+        rows, features = load_table(args.from_table)
+    else:
+        rows = labelled_questions(stored, off_topic, args.per_kind, random.Random(args.seed), unseen)
+        features = measured_features(stored, rows)
+    if args.save_table:
+        save_table(args.save_table, rows, features)
+    report = fit_report(stored, off_topic, unseen, rows, features)
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0

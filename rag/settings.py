@@ -211,22 +211,22 @@ class Settings(BaseSettings):
         description="Leading evidence windows the candidates come from and the scorer reads (together, as one passage). Chosen by `python -m eval.fit_span`.",
     )
     span_lm_weight: float = Field(
-        20.0,
+        2.0,
         ge=0,
         le=100,
         description="A candidate's score is the reader's margin plus this times the scorer's likelihood of it (span_scored_tokens). Chosen by `python -m eval.fit_span`.",
     )
     span_scored_tokens: int = Field(
-        30,
+        6,
         ge=1,
         le=100,
         description="A candidate's likelihood is the scorer's mean log-probability of its first this many tokens (each costs the scorer ~10 ms on two cores; the later tokens of a span copied from the passage are nearly certain). Chosen by `python -m eval.fit_span`.",
     )
     span_min_likelihood: float = Field(
-        -2.5,
+        -100.0,
         ge=-100,
         le=0,
-        description="Refuse when the span scorer's likelihood of the chosen answer (its mean log-probability, span_scored_tokens) is below this (-100: never). Chosen by `python -m eval.fit_gate` with the gate and the reader's margin: -2.5 of -8..-1 or never.",
+        description="Refuse when the span scorer's likelihood of the chosen answer (its mean log-probability, span_scored_tokens) is below this (-100: never). Chosen by `python -m eval.fit_gate` with the gate and the reader's margin, among -8..-1 and never: never, since the scorer scores only a candidate's first tokens (with all of them it was -2.5).",
     )
     span_scorer_context: int = Field(
         1024,

@@ -44,8 +44,9 @@ class SpanScorer(Protocol):
 def likelihood(log_probs: list[float], tokens: int) -> float:
     """How likely a candidate is as the answer: the mean log-probability of its first ``tokens``
     tokens (span_scored_tokens). Fewer cost less, and the later tokens of a span copied from the
-    passage are nearly certain, which favours long copies; eval.fit_span found all tokens still rank
-    best on its fitting article."""
+    passage are nearly certain, which favours long copies: scoring all of them picked whole clauses
+    that hold the answer ("32 migrants on a bus ... were intercepted by five" for "how many
+    vehicles?"); eval.fit_span, fitting on F1, keeps the first few."""
     first = log_probs[:tokens]
     return sum(first) / len(first) if first else float("-inf")
 

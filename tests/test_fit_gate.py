@@ -84,3 +84,17 @@ def test_sweep_refuses_on_the_scorers_likelihood_when_the_margin_cannot():
     best = fit_gate.sweep({6: features}, labels)[0]
     assert best["unanswerable_refused"] == 1.0
     assert -5.0 < best["span_min_likelihood"] <= -2.0  # refuses it, keeps every answerable one
+
+
+def test_a_saved_table_sweeps_the_same_as_the_measured_one(tmp_path):
+    features, labels = table()
+    kinds = ["answerable"] * 4 + ["adversarial"] * 2 + ["off_topic"]
+    rows = [
+        (f"q{i}", bool(label), kind, ["a"] if label else [])
+        for i, (label, kind) in enumerate(zip(labels, kinds))
+    ]
+    fit_gate.save_table(tmp_path / "t.json", rows, {6: features, 8: features[::-1]})
+    loaded_rows, loaded = fit_gate.load_table(tmp_path / "t.json")
+    assert loaded_rows == rows and sorted(loaded) == [6, 8]
+    assert np.array_equal(loaded[6], features) and np.array_equal(loaded[8], features[::-1])
+    assert fit_gate.sweep(loaded, labels) == fit_gate.sweep({6: features, 8: features[::-1]}, labels)

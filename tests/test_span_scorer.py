@@ -92,15 +92,19 @@ def test_top_spans_lists_the_best_allowed_spans_in_order():
 
 
 def test_fit_span_picks_the_weight_that_lets_the_likelihood_fix_the_reader():
-    # per question: candidates (text, reader margin, token log-probabilities, holds gold), best margin first
+    # per question: candidates (text, reader margin, token log-probabilities, holds gold, F1), best margin first
     table = [
-        {w: [("a", 5.0, [-4.0, -4.0], False), ("b", 4.0, [-0.5, -0.5], True)] for w in fit_span.WINDOWS_GRID},
-        {w: [("c", 5.0, [-0.2], True), ("d", 1.0, [-0.1], False)] for w in fit_span.WINDOWS_GRID},
+        {
+            w: [("a", 5.0, [-4.0, -4.0], False, 0.0), ("b", 4.0, [-0.5, -0.5], True, 1.0)]
+            for w in fit_span.WINDOWS_GRID
+        },
+        {w: [("c", 5.0, [-0.2], True, 1.0), ("d", 1.0, [-0.1], False, 0.0)] for w in fit_span.WINDOWS_GRID},
     ]
     results = fit_span.sweep(table)
-    assert fit_span.reader_alone(results) == 0.5
+    assert fit_span.reader_alone(results)["gold_in_answer"] == 0.5
     best = results[0]
-    assert best["gold_in_answer"] == 1.0 and best["span_windows"] == 1 and best["span_candidates"] == 2
+    assert best["gold_in_answer"] == 1.0 and best["f1"] == 1.0
+    assert best["span_windows"] == 1 and best["span_candidates"] == 2
     assert best["span_scored_tokens"] == 1  # the fewest tokens that do as well
     assert 1.0 / 3.5 < best["span_lm_weight"] < 4.0 / 0.1  # enough to fix the first, not to break the second
 
@@ -108,10 +112,24 @@ def test_fit_span_picks_the_weight_that_lets_the_likelihood_fix_the_reader():
 def test_fit_span_can_prefer_scoring_only_the_first_tokens():
     # the wrong long copy is near certain after its first token; the right short answer is not
     table = [
-        {w: [("a b c d", 2.0, [-3.0, 0.0, 0.0, 0.0], False), ("e", 1.0, [-1.0], True)] for w in (1, 2, 3)}
+        {
+            w: [("a b c d", 2.0, [-3.0, 0.0, 0.0, 0.0], False, 0.0), ("e", 1.0, [-1.0], True, 1.0)]
+            for w in (1, 2, 3)
+        }
     ]
     chosen = fit_span.sweep(table)[0]
     assert chosen["gold_in_answer"] == 1.0 and chosen["span_scored_tokens"] < 4
+
+
+def test_fit_span_objective_prefers_the_answer_to_a_long_copy_holding_it():
+    # both candidates hold the gold; the long copy is likelier per token, the short one is the answer
+    long_copy = ("five armed vehicles stopped the bus at night", 3.0, [-2.0] + [-0.01] * 7, True, 0.4)
+    short = ("five", 2.5, [-0.9], True, 1.0)
+    table = [{w: [long_copy, short] for w in (1, 2, 3)}]
+    results = fit_span.sweep(table)
+    best = results[0]
+    assert best[fit_span.OBJECTIVE] == 1.0 and best["median_words"] == 1.0
+    assert max(r["gold_in_answer"] for r in results) == min(r["gold_in_answer"] for r in results) == 1.0
 
 
 def test_the_settings_defaults_are_the_fitted_ones():
@@ -188,7 +206,9 @@ def test_more_candidates_than_lanes_are_decoded_in_turns(make_settings, model_di
 
 
 def test_fit_span_sweeps_a_saved_table_without_the_model(tmp_path):
-    table = [{w: [("a", 5.0, [-4.0], False), ("b", 4.0, [-0.5], True)] for w in fit_span.WINDOWS_GRID}]
+    table = [
+        {w: [("a", 5.0, [-4.0], False, 0.0), ("b", 4.0, [-0.5], True, 1.0)] for w in fit_span.WINDOWS_GRID}
+    ]
     saved, report = tmp_path / "table.json", tmp_path / "report.json"
     saved.write_text(json.dumps({"fitted_on": {"questions": 1}, "table": table}), encoding="utf-8")
     assert fit_span.main(["--from-table", str(saved), "--out", str(report)]) == 0
