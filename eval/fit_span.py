@@ -79,12 +79,6 @@ def chosen_row(rows: list, candidates: int, weight: float, tokens: int) -> tuple
     return max(rows[:candidates], key=lambda r: candidate_score(r[1], likelihood(r[2], tokens), weight))
 
 
-def chosen_right(rows: list, candidates: int, weight: float, tokens: int) -> bool:
-    """Whether the pipeline's pick among the first ``candidates`` rows holds a gold answer."""
-    row = chosen_row(rows, candidates, weight, tokens)
-    return bool(row and row[3])
-
-
 def point_scores(table: list[dict], windows: int, candidates: int, weight: float, tokens: int) -> dict:
     """What one grid point's picks score: gold held (the acceptance rule), official SQuAD F1 (which
     a long copy holding the gold loses) and the picks' median length in words."""
