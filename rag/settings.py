@@ -226,7 +226,7 @@ class Settings(BaseSettings):
         -100.0,
         ge=-100,
         le=0,
-        description="Refuse when the span scorer's likelihood of the chosen answer (its mean log-probability, span_scored_tokens) is below this (-100: never). Chosen by `python -m eval.fit_gate` with the gate and the reader's margin, among -8..-1 and never: never, since the scorer scores only a candidate's first tokens (with all of them it was -2.5).",
+        description="Refuse when the span scorer's likelihood of the chosen answer (its mean log-probability, span_scored_tokens) is below this (-100: never). Chosen by `python -m eval.fit_gate` with the gate and the reader's margin, among -8..-1 and never: never, as no floor refused more unanswerable questions than the margin does once the scorer was fitted on F1 (it was -2.5 when every token of a candidate was scored).",
     )
     span_scorer_context: int = Field(
         1024,
