@@ -177,7 +177,7 @@ class Settings(BaseSettings):
         -3.0,
         ge=-50,
         le=50,
-        description="The reader answers when its best span beats its 'no answer' score by more than this margin (logit units), else the question is refused. Chosen by `python -m eval.fit_gate` jointly with the gate_* settings and span_min_likelihood on the public fitting articles (answerable questions from Spectre, which the reader never trained on): -3 of -5..6 won, with gate_min_relevance 0.45 and span_min_likelihood -2.5. Together they refuse about half of SQuAD's adversarial questions on the fitting store and 14% of the answerable ones.",
+        description="The reader answers when its best span beats its 'no answer' score by more than this margin (logit units), else the question is refused. Chosen by `python -m eval.fit_gate` jointly with the gate_* settings and span_min_likelihood on the public fitting articles (answerable questions from Spectre, which the reader never trained on): -3 of -5..6 won, with gate_min_relevance 0.45 and span_min_likelihood off. Together they refuse about half of SQuAD's adversarial questions on the fitting store and 14% of the answerable ones.",
     )
     reader_max_length: int = Field(
         192,
@@ -208,7 +208,7 @@ class Settings(BaseSettings):
         2,
         ge=1,
         le=10,
-        description="Leading evidence windows the candidates come from and the scorer reads (together, as one passage). Chosen by `python -m eval.fit_span`.",
+        description="Leading evidence windows the candidates come from; the scorer reads the sentences of them that hold a candidate. Chosen by `python -m eval.fit_span`.",
     )
     span_lm_weight: float = Field(
         2.0,
