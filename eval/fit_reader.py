@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import os
 import random
@@ -153,6 +154,16 @@ def gold_answers(article: SquadArticle, starts: dict[str, int]) -> list[Gold]:
         if start is not None:
             golds.append(Gold(q, paragraph, start, text))
     return golds
+
+
+def kept_share(golds: list[Gold], share: float) -> list[Gold]:
+    """The first ``share`` of an article's questions in an order fixed by their ids (a hash, not the
+    paragraph order, so a share samples the whole article; the same in every epoch and seed, and a
+    smaller share is part of a larger one: points of one learning curve)."""
+    if share >= 1.0:
+        return golds
+    ordered = sorted(golds, key=lambda g: hashlib.sha256(g.question.id.encode()).hexdigest())
+    return ordered[: round(share * len(golds))]
 
 
 def answer_starts(data: Path) -> dict[str, int]:
@@ -410,13 +421,18 @@ NEGATIVE_ODDS = ((0.8, same_paragraph_negative), (0.4, other_paragraph_negative)
 
 
 def training_examples(
-    articles: list[SquadArticle], starts: dict[str, int], rng: random.Random, limit: int | None
+    articles: list[SquadArticle],
+    starts: dict[str, int],
+    rng: random.Random,
+    limit: int | None,
+    share: float = 1.0,
 ) -> list[Example]:
-    """For every answerable question: its window, and (with these odds) three kinds of negatives.
-    Rebuilt every epoch with a new seed, so windows and negatives vary between epochs."""
+    """For every answerable question (of the ``share`` kept: train_share): its window, and (with
+    these odds) three kinds of negatives. Rebuilt every epoch with a new seed, so windows and
+    negatives vary between epochs."""
     examples = []
     for article in articles:
-        for gold in gold_answers(article, starts)[:limit]:
+        for gold in kept_share(gold_answers(article, starts)[:limit], share):
             examples.append(positive(gold, rng))
             for odds, make in NEGATIVE_ODDS:
                 if rng.random() < odds and (neg := make(gold, article, rng)) is not None:
@@ -577,6 +593,9 @@ class Config:
     max_train_minutes: float = 22.0
     max_steps: int | None = None
     limit: int | None = None  # questions per article (tiny runs)
+    # share of each training article's answerable questions trained on; the held-out and report
+    # articles stay whole, so runs with several shares are points of one learning curve
+    train_share: float = 1.0
     threads: int = 2
     # continue from a checkpoint of an earlier run (its history.json is kept in the report)
     init_from: str | None = None
@@ -721,14 +740,18 @@ def training_summary(
         "steps_run": loop.step,
         "pairs_per_epoch": n_rows,
         "kinds_epoch_1": kinds(
-            training_examples(train_articles, starts, random.Random(config.seed), config.limit)
+            training_examples(
+                train_articles, starts, random.Random(config.seed), config.limit, config.train_share
+            )
         ),
     }
 
 
 def epoch_rows(config: Config, articles, starts, tokenizer, epoch: int) -> list:
     """One epoch's featurised pairs, with its own windows and negatives (a new seed per epoch)."""
-    examples = training_examples(articles, starts, random.Random(config.seed + epoch), config.limit)
+    examples = training_examples(
+        articles, starts, random.Random(config.seed + epoch), config.limit, config.train_share
+    )
     return [f for e in examples if (f := featurize(tokenizer, e)) is not None]
 
 

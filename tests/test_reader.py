@@ -85,6 +85,23 @@ def test_examples_put_the_answer_verbatim_in_positives_and_leave_it_out_of_negat
                 assert e.answer_start == -1
 
 
+def test_a_training_share_is_the_same_every_epoch_and_part_of_any_larger_share():
+    questions = [(f"What is item {i} of the observatory?", "Ida Brenner") for i in range(20)]
+    golds = fit_reader.gold_answers(article(questions), {})
+    quarter, half = fit_reader.kept_share(golds, 0.25), fit_reader.kept_share(golds, 0.5)
+    assert len(quarter) == 5 and len(half) == 10
+    assert {g.question.id for g in quarter} < {g.question.id for g in half}
+    assert quarter == fit_reader.kept_share(list(reversed(golds)), 0.25)  # fixed by ids, not by order
+    assert fit_reader.kept_share(golds, 1.0) == golds
+    positives = {
+        e.question
+        for seed in range(3)
+        for e in fit_reader.training_examples([article(questions)], {}, random.Random(seed), None, 0.25)
+        if e.kind == "positive"
+    }
+    assert positives == {g.question.question for g in quarter}
+
+
 def test_question_edits_change_what_the_window_can_answer():
     rng = random.Random(0)
     art = article([])
