@@ -539,6 +539,31 @@ def metrics(rows: list[tuple[bool, bool, int, float, int]]) -> dict:
     }
 
 
+def threshold_free(predictions: list[Prediction]) -> dict:
+    """Scores no threshold decides: has-answer EM/F1 when always answering (how good the spans are)
+    and the AUC of the margin between answerable and unanswerable questions (how well it ranks
+    answerability). Early in training the best-F1 threshold refuses nearly everything, which
+    hides both; a learning curve compares these."""
+    always = score_at(predictions, float("-inf"))
+    return {
+        "has_answer_exact_answer_always": always["has_answer_exact"],
+        "has_answer_f1_answer_always": always["has_answer_f1"],
+        "answerable_auc": margin_auc(predictions),
+    }
+
+
+def margin_auc(predictions: list[Prediction]) -> float | None:
+    """P(an answerable question's margin > an unanswerable one's), ties counting half."""
+    margins = np.array([p.margin for p in predictions], dtype=float)
+    margins[~np.isfinite(margins)] = np.finfo(float).min  # no span at all: the lowest margin
+    answerable = np.array([bool(p.answers) for p in predictions])
+    pos, neg = margins[answerable], margins[~answerable]
+    if not len(pos) or not len(neg):
+        return None
+    wins = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    return round(float(wins), 3)
+
+
 def best_threshold(predictions: list[Prediction]) -> float:
     """The threshold with the best overall F1 (the official best_f1 search), placed midway between
     neighbouring margins so it does not sit on one question's score."""
@@ -779,6 +804,7 @@ def score_epoch(
         "train_seconds": round(trained),
         "threshold": round(threshold, 3),
         "held_out": score_at(predictions, threshold),
+        "held_out_threshold_free": threshold_free(predictions),
         "checkpoint": str(checkpoint),
     }
     log(f"epoch {epoch + 1}: held-out {json.dumps(row['held_out'])} at threshold {threshold:.2f}")

@@ -102,6 +102,22 @@ def test_a_training_share_is_the_same_every_epoch_and_part_of_any_larger_share()
     assert positives == {g.question.question for g in quarter}
 
 
+def test_threshold_free_scores_judge_spans_and_ranking_without_refusing():
+    def prediction(answers, text, margin):
+        return fit_reader.Prediction("q", answers, text, margin)
+
+    predictions = [
+        prediction(["Ida Brenner"], "Ida Brenner", 5.0),
+        prediction(["1931"], "1903", -2.0),  # wrong span, and ranked below an unanswerable question
+        prediction([], "Kessel", 1.0),
+        prediction([], "", float("-inf")),  # no span at all: ranks last
+    ]
+    scores = fit_reader.threshold_free(predictions)
+    assert scores["has_answer_exact_answer_always"] == 50.0  # the low-margin answer is still judged
+    assert scores["answerable_auc"] == 0.75  # 3 of the 4 answerable/unanswerable pairs in order
+    assert fit_reader.margin_auc(predictions[:2]) is None  # no unanswerable question to rank against
+
+
 def test_question_edits_change_what_the_window_can_answer():
     rng = random.Random(0)
     art = article([])
@@ -216,6 +232,11 @@ def test_training_path_runs_on_tiny_data_and_exports_a_working_reader(tmp_path):
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     assert report["training"]["per_epoch_on_held_out_torch"][0]["steps"] == 1
+    assert (
+        0
+        <= report["training"]["per_epoch_on_held_out_torch"][0]["held_out_threshold_free"]["answerable_auc"]
+        <= 1
+    )
     assert report["data"]["epoch_threshold_and_int8_chosen_on"] not in report["data"]["trained_on"]
     assert set(report["data"]["reported_on_only"]).isdisjoint(report["data"]["trained_on"])
     assert (
