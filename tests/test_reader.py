@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from eval import fit_reader
+from eval import fit_reader, reader_curve
 from eval.squad import load_splits, load_squad
 from rag import reader as reader_module
 from rag.reader import MODEL_DIR, Span, best_span, choose, load_tokenizer
@@ -116,6 +116,11 @@ def test_threshold_free_scores_judge_spans_and_ranking_without_refusing():
     assert scores["has_answer_exact_answer_always"] == 50.0  # the low-margin answer is still judged
     assert scores["answerable_auc"] == 0.75  # 3 of the 4 answerable/unanswerable pairs in order
     assert fit_reader.margin_auc(predictions[:2]) is None  # no unanswerable question to rank against
+
+
+def test_a_learning_curve_of_missing_checkpoints_says_so(tmp_path, capsys):
+    assert reader_curve.main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "c.json")]) == 2
+    assert "not found" in capsys.readouterr().err and not (tmp_path / "c.json").exists()
 
 
 def test_question_edits_change_what_the_window_can_answer():
@@ -242,6 +247,12 @@ def test_training_path_runs_on_tiny_data_and_exports_a_working_reader(tmp_path):
     assert (
         report["measured"]["fp32"]["report"]["all_report_articles"]["n"] == 2 * 3
     )  # two report articles, 3 questions each
+    curve = tmp_path / "curve.json"
+    checkpoint = str(tmp_path / "work" / "epoch-1")
+    assert reader_curve.main([checkpoint, "--data", str(data), "--out", str(curve)]) == 0
+    scores = json.loads(curve.read_text())[checkpoint]
+    assert scores["report articles"]["n"] == 2 * 3
+    assert 0 <= scores["report articles"]["has_answer_f1_answer_always"] <= 100
     passage = "The ferry to Holm leaves at noon. It carries forty cars."
     spans = reader_module.Reader(out, threshold=report["inference"]["threshold"]).read(
         "When does the ferry leave?", [passage, "Rain."]
