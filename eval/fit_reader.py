@@ -1099,6 +1099,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Config]:
         kind = type(value) if value is not None else (str if field == "init_from" else int)
         parser.add_argument(f"--{field.replace('_', '-')}", type=kind, default=value)
     args = parser.parse_args(argv)
+    if not 0 < args.train_share <= 1:
+        parser.error(f"--train-share must be above 0 and at most 1, not {args.train_share}")
     config = Config(**{field: getattr(args, field) for field in asdict(defaults)})
     return args, config
 

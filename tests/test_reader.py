@@ -118,6 +118,13 @@ def test_threshold_free_scores_judge_spans_and_ranking_without_refusing():
     assert fit_reader.margin_auc(predictions[:2]) is None  # no unanswerable question to rank against
 
 
+@pytest.mark.parametrize("share", ["0", "-0.5", "1.5"])
+def test_a_training_share_outside_0_to_1_is_refused_with_a_message(share, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        fit_reader.parse_args(["--train-share", share])
+    assert exit_info.value.code == 2 and "--train-share must be above 0" in capsys.readouterr().err
+
+
 def test_a_learning_curve_of_missing_checkpoints_says_so(tmp_path, capsys):
     assert reader_curve.main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "c.json")]) == 2
     assert "not found" in capsys.readouterr().err and not (tmp_path / "c.json").exists()
