@@ -131,7 +131,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         help="sweep a table saved by --save-table instead of measuring (seconds, no model): for another grid",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.from_table and not args.from_table.is_file():
+        parser.error(f"no saved table at {args.from_table} (write one with --save-table)")
+    return args
 
 
 def measure(path: Path, limit: int | None) -> dict:

@@ -1,6 +1,7 @@
 """The joint choice of gate thresholds and reader margin (eval.fit_gate) on synthetic feature rows."""
 
 import numpy as np
+import pytest
 
 from eval import fit_gate
 
@@ -98,3 +99,9 @@ def test_a_saved_table_sweeps_the_same_as_the_measured_one(tmp_path):
     assert loaded_rows == rows and sorted(loaded) == [6, 8]
     assert np.array_equal(loaded[6], features) and np.array_equal(loaded[8], features[::-1])
     assert fit_gate.sweep(loaded, labels) == fit_gate.sweep({6: features, 8: features[::-1]}, labels)
+
+
+def test_a_missing_saved_table_is_refused_with_a_message(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        fit_gate.parse_args(["--from-table", str(tmp_path / "nowhere.json")])
+    assert exit_info.value.code == 2 and "no saved table" in capsys.readouterr().err

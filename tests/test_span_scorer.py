@@ -228,3 +228,9 @@ def test_the_scorer_borrows_the_embedded_llms_weights(real_desk):
         real_desk.settings.model_copy(update={"llm_backend": "openai", "llm_base_url": "http://x"})
     )
     assert getattr(server, "packaged_llama", None) is None
+
+
+def test_fit_span_refuses_a_missing_saved_table_with_a_message(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        fit_span.parse_args(["--from-table", str(tmp_path / "nowhere.json")])
+    assert exit_info.value.code == 2 and "no saved table" in capsys.readouterr().err
