@@ -18,15 +18,13 @@ from pathlib import Path
 
 from eval import fit_reader
 from eval.squad import load_squad
+from rag.reader import load_tokenizer
 
 
-def checkpoint_scores(checkpoint: Path, question_sets: dict, paragraphs: dict, max_length: int) -> dict:
+def checkpoint_scores(checkpoint: Path, question_sets: dict, paragraphs: dict, tokenizer) -> dict:
     """fit_reader.threshold_free of one torch checkpoint on each named question set."""
     import torch
 
-    from rag.reader import load_tokenizer
-
-    tokenizer = load_tokenizer(fit_reader.source_model_dir() / fit_reader.TOKENIZER_FILE, max_length)
     model = fit_reader.load_model(checkpoint).eval()
     read = fit_reader.TorchReader(model, tokenizer, fit_reader.Config().max_answer_tokens).read
     with torch.no_grad():
@@ -64,10 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         f"held_out ({held.title})": held.questions,
         "report articles": [q for a in report for q in a.questions],
     }
-    scores = {
-        str(c): checkpoint_scores(c, question_sets, paragraphs, fit_reader.Config().max_length)
-        for c in args.checkpoints
-    }
+    tokenizer = load_tokenizer(
+        fit_reader.source_model_dir() / fit_reader.TOKENIZER_FILE, fit_reader.Config().max_length
+    )
+    scores = {str(c): checkpoint_scores(c, question_sets, paragraphs, tokenizer) for c in args.checkpoints}
     args.out.write_text(json.dumps(scores, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(scores, indent=1, ensure_ascii=False))
     return 0
