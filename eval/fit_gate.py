@@ -235,13 +235,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--per-kind", type=int, default=200, help="questions sampled of each kind")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=REPORT, help="where the report goes")
-    parser.add_argument(
-        "--save-table", type=Path, help="also write the questions and their measured features here (JSON)"
-    )
+    return parse_with_tables(parser, argv, "the questions and their measured features")
+
+
+def parse_with_tables(
+    parser: argparse.ArgumentParser, argv: list[str] | None, table: str
+) -> argparse.Namespace:
+    """Parse with --save-table/--from-table (this fit and eval.fit_span: measure once, re-sweep
+    without the model); a --from-table that is not there is refused with a message."""
+    parser.add_argument("--save-table", type=Path, help=f"also write {table} here (JSON), for --from-table")
     parser.add_argument(
         "--from-table",
         type=Path,
-        help="sweep a table saved by --save-table instead of measuring (no model): for another grid",
+        help="sweep a table saved by --save-table instead of measuring (seconds, no model): for another grid",
     )
     args = parser.parse_args(argv)
     if args.from_table and not args.from_table.is_file():

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from eval import squad
-from eval.fit_gate import fit_articles, fit_store, reader_training_articles
+from eval.fit_gate import fit_articles, fit_store, parse_with_tables, reader_training_articles
 
 REPORT = Path(__file__).parent / "sets" / "span_report.json"
 WINDOWS_GRID = (1, 2, 3)
@@ -121,20 +121,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--set", type=Path, default=squad.PUBLIC_TRAIN)
     parser.add_argument("--limit", type=int, default=None, help="at most this many questions (a quick look)")
     parser.add_argument("--out", type=Path, default=REPORT, help="where the report goes")
-    parser.add_argument(
-        "--save-table",
-        type=Path,
-        help="also write the measured candidate table here (JSON), for --from-table",
-    )
-    parser.add_argument(
-        "--from-table",
-        type=Path,
-        help="sweep a table saved by --save-table instead of measuring (seconds, no model): for another grid",
-    )
-    args = parser.parse_args(argv)
-    if args.from_table and not args.from_table.is_file():
-        parser.error(f"no saved table at {args.from_table} (write one with --save-table)")
-    return args
+    return parse_with_tables(parser, argv, "the measured candidate table")
 
 
 def measure(path: Path, limit: int | None) -> dict:
