@@ -23,11 +23,14 @@ REQUIRED_KEYS = {
     "answerable": bool,
 }
 MARKERS = re.compile(r"\s*\[(\d{1,3})\]")
+ARTICLES = frozenset({"a", "an", "the"})
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"'¿¡])")
 
 
 def normalize(text: str) -> str:
-    """Lowercase, strip accents, drop punctuation and symbols, join digit groups ('2,000' -> '2000').
+    """Lowercase, strip accents, drop punctuation, symbols and the articles a/an/the (as SQuAD's
+    official normalisation does: 'the Ponte Sisto bridge' is in 'Ponte Sisto bridge'), join digit
+    groups ('2,000' -> '2000').
 
     '%' is kept as the word 'percent' ('2%' must not match '2 million'), and citation markers are
     removed first ('[2]' is not the number 2)."""
@@ -38,7 +41,7 @@ def normalize(text: str) -> str:
     text = text.replace("%", " percent ")
     text = re.sub(r"[^\w\s.]|_", " ", text)
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # keep decimal points, drop full stops
-    return " ".join(text.split())
+    return " ".join(w for w in text.split() if w not in ARTICLES)
 
 
 def contains_alias(answer: str, alias: str) -> bool:

@@ -44,6 +44,9 @@ def test_normalize_ignores_case_accents_punctuation_and_digit_groups():
         ("Lopez Obrador met Blinken.", [["López Obrador", "AMLO"], ["Blinken"]], True),
         ("López Obrador met someone.", [["López Obrador"], ["Blinken"]], False),  # every inner list needed
         ("anything", [], False),
+        ("Ponte Sisto bridge", [["the Ponte Sisto bridge"]], True),  # articles ignored, as SQuAD's official
+        ("the Ponte bridge", [["the Ponte Sisto bridge"]], False),
+        ("Theresa May", [["May"]], True),  # only whole-word articles go: 'Theresa' keeps its 'the'
     ],
 )
 def test_answer_correct(answer, gold, right):
