@@ -242,7 +242,8 @@ def parse_with_tables(
     parser: argparse.ArgumentParser, argv: list[str] | None, table: str
 ) -> argparse.Namespace:
     """Parse with --save-table/--from-table (this fit and eval.fit_span: measure once, re-sweep
-    without the model); a --from-table that is not there is refused with a message."""
+    without the model); a --from-table that is not there, or is not a JSON table, is refused with
+    a message."""
     parser.add_argument("--save-table", type=Path, help=f"also write {table} here (JSON), for --from-table")
     parser.add_argument(
         "--from-table",
@@ -252,7 +253,16 @@ def parse_with_tables(
     args = parser.parse_args(argv)
     if args.from_table and not args.from_table.is_file():
         parser.error(f"no saved table at {args.from_table} (write one with --save-table)")
+    if args.from_table and not is_json_object(args.from_table):
+        parser.error(f"{args.from_table} is not a table saved by --save-table (not a JSON object)")
     return args
+
+
+def is_json_object(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
+    except (ValueError, UnicodeDecodeError):  # json.JSONDecodeError is a ValueError
+        return False
 
 
 def measured_features(stored, rows) -> dict[int, np.ndarray]:

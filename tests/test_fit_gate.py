@@ -105,3 +105,12 @@ def test_a_missing_saved_table_is_refused_with_a_message(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         fit_gate.parse_args(["--from-table", str(tmp_path / "nowhere.json")])
     assert exit_info.value.code == 2 and "no saved table" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", "\udcff"])
+def test_a_saved_table_that_is_not_a_json_object_is_refused_with_a_message(tmp_path, capsys, content):
+    table = tmp_path / "t.json"
+    table.write_bytes(content.encode("utf-8", "surrogateescape"))
+    with pytest.raises(SystemExit) as exit_info:
+        fit_gate.parse_args(["--from-table", str(table)])
+    assert exit_info.value.code == 2 and "not a table saved by --save-table" in capsys.readouterr().err
