@@ -72,3 +72,13 @@ def test_runs_over_different_questions_or_bad_files_are_refused_with_a_message(t
     )
     assert fit_compare.main(old + unmeasured) == 2
     assert "no chosen point" in capsys.readouterr().err
+
+
+def test_the_committed_table_is_the_one_the_shipped_gate_was_chosen_on():
+    """eval/sets/gate_table.json is the OLD side of the next comparison: scored at the shipped
+    report's chosen point it must give the report's balanced accuracy (re-save both together)."""
+    rows, features = fit_gate.load_table(fit_gate.REPORT.with_name("gate_table.json"))
+    chosen = json.loads(fit_gate.REPORT.read_text(encoding="utf-8"))["chosen"]
+    right = fit_compare.question_outcomes(rows, features, chosen)
+    answerable = fit_compare.answerable_mask(rows)
+    assert round(fit_compare.balanced_accuracy(right, answerable), 4) == chosen["balanced_accuracy"]
