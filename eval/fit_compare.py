@@ -88,10 +88,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def saved_runs(args: argparse.Namespace):
+    """The two tables, or None when a file given as a table is not one (a report in its place)."""
+    try:
+        return load_table(args.old_table), load_table(args.new_table)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    old_rows, old_features = load_table(args.old_table)
-    new_rows, new_features = load_table(args.new_table)
+    runs = saved_runs(args)
+    if runs is None:
+        print(
+            "error: a table is not one written by eval.fit_gate --save-table (arguments swapped?)",
+            file=sys.stderr,
+        )
+        return 2
+    (old_rows, old_features), (new_rows, new_features) = runs
     if [row[0] for row in old_rows] != [row[0] for row in new_rows]:
         print(
             "error: the two tables hold different questions (measure both with the same --seed)",

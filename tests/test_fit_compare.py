@@ -67,6 +67,9 @@ def test_runs_over_different_questions_or_bad_files_are_refused_with_a_message(t
         fit_compare.main(old + [str(tmp_path / "broken.json"), old[1]])
     assert exit_info.value.code == 2
     assert "not a JSON object" in capsys.readouterr().err
+    swapped = [old[1], old[0]]  # a report where a table belongs
+    assert fit_compare.main(swapped + old) == 2
+    assert "not one written by eval.fit_gate --save-table" in capsys.readouterr().err
     unmeasured = run(
         tmp_path, "unmeasured", [1.0, -1.0], [1, 0], [True, False], {**POINT, "reader_passages": 3}
     )
