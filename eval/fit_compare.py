@@ -19,27 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.fit_gate import is_json_object, load_table, passes
+from eval import fit_gate
+from eval.fit_gate import answerable_labels, is_json_object, load_table, passes, right_per_question
 
 RESAMPLES = 5000
 INTERVAL = (2.5, 97.5)  # percentiles: a 95% interval
 
 
 def question_outcomes(rows, features: dict[int, np.ndarray], chosen: dict) -> np.ndarray:
-    """Per question, right at the chosen point: answerable and answered with a span holding a gold
-    answer, or unanswerable and refused (fit_gate's scoring, question by question)."""
+    """Per question, right at the chosen point, scored as eval.fit_gate scores it."""
     table = features[chosen["reader_passages"]]
-    answered = passes(table, chosen)
-    answerable = answerable_mask(rows)
-    return np.where(answerable, answered & (table[:, 4] > 0), ~answered)
-
-
-def answerable_mask(rows) -> np.ndarray:
-    return np.array([bool(row[1]) for row in rows])
+    return right_per_question(passes(table, chosen), table, answerable_labels(rows))
 
 
 def balanced_accuracy(right: np.ndarray, answerable: np.ndarray) -> float:
-    return float((right[answerable].mean() + right[~answerable].mean()) / 2)
+    return float(fit_gate.balanced_accuracy(right, answerable))
 
 
 def paired_bootstrap(old: np.ndarray, new: np.ndarray, answerable: np.ndarray, seed: int = 0) -> dict:
@@ -123,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     result = paired_bootstrap(
         question_outcomes(old_rows, old_features, old_chosen),
         question_outcomes(new_rows, new_features, new_chosen),
-        answerable_mask(old_rows),
+        answerable_labels(old_rows),
     )
     print(json.dumps(result, indent=2))
     return 0

@@ -139,13 +139,31 @@ def gate_mask(features: np.ndarray, relevance: float, coverage: float, salient: 
     return gate_passes((features[:, 0], features[:, 1], features[:, 2]), relevance, coverage, salient)
 
 
+def answerable_labels(rows) -> np.ndarray:
+    """True for the table's answerable questions (a row is question, answerable, kind, golds)."""
+    return np.array([bool(row[1]) for row in rows])
+
+
+def right_per_question(answered: np.ndarray, features: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Each question scored as the fit scores it: an answerable one is right when answered with a
+    span holding a gold answer, an unanswerable one when refused (any leading axes of ``answered``
+    are grid points)."""
+    return np.where(labels, answered & (features[:, 4] > 0), ~answered)
+
+
+def balanced_accuracy(right: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The mean of the answerable and the unanswerable questions' shares right (last axis)."""
+    return (right[..., labels].mean(-1) + right[..., ~labels].mean(-1)) / 2
+
+
 def rates(answered: np.ndarray, features: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     """The score's shares for answered-masks over the questions (the last axis; any leading axes are
     grid points), rounded as reported."""
-    right_answers = (answered & (features[:, 4] > 0))[..., labels].mean(-1)
-    refused_unanswerable = (~answered[..., ~labels]).mean(-1)
+    right = right_per_question(answered, features, labels)
+    right_answers = right[..., labels].mean(-1)
+    refused_unanswerable = right[..., ~labels].mean(-1)
     return {
-        "balanced_accuracy": np.round((right_answers + refused_unanswerable) / 2, 4),
+        "balanced_accuracy": np.round(balanced_accuracy(right, labels), 4),
         "answerable_right": np.round(right_answers, 4),
         "answerable_refused": np.round((~answered[..., labels]).mean(-1), 4),
         "unanswerable_refused": np.round(refused_unanswerable, 4),
@@ -301,7 +319,7 @@ def fit_store(stored, **overrides) -> Iterator[Any]:
 
 
 def fit_report(stored, off_topic, unseen, rows, features: dict[int, np.ndarray]) -> dict:
-    results = sweep(features, np.array([row[1] for row in rows]))
+    results = sweep(features, answerable_labels(rows))
     return {
         "fitted_on": {
             "stored": [a.title for a in stored],

@@ -83,5 +83,5 @@ def test_the_committed_table_is_the_one_the_shipped_gate_was_chosen_on():
     rows, features = fit_gate.load_table(fit_gate.REPORT.with_name("gate_table.json"))
     chosen = json.loads(fit_gate.REPORT.read_text(encoding="utf-8"))["chosen"]
     right = fit_compare.question_outcomes(rows, features, chosen)
-    answerable = fit_compare.answerable_mask(rows)
+    answerable = fit_gate.answerable_labels(rows)
     assert round(fit_compare.balanced_accuracy(right, answerable), 4) == chosen["balanced_accuracy"]
