@@ -59,14 +59,14 @@ def fit_articles(path: Path) -> tuple[list[squad.SquadArticle], list[squad.Squad
 
 
 def labelled_questions(
-    stored, off_topic, per_kind: int, rng: random.Random, unseen: set[str]
+    stored, off_topic, per_kind: int, rng: random.Random, unseen: list
 ) -> list[tuple[str, bool, str, list[str]]]:
     """(question, answerable, kind, gold answers) rows, at most per_kind of each kind. Answerable
-    questions come only from stored articles in ``unseen`` (those the reader was not trained on):
-    the reader finds the right span far more often on its own training questions, which would
-    make the margin look safer than it is."""
-    answerable = [q for a in stored if a.title in unseen for q in a.questions if q.answerable]
-    adversarial = [q for a in stored for q in a.questions if not q.answerable]
+    and adversarial questions come only from ``unseen`` (stored articles' questions the reader was
+    not trained on): the reader finds the right span, and refuses a real unanswerable question, far
+    more often on its own training questions, which would make the margin look safer than it is."""
+    answerable = [q for q in unseen if q.answerable]
+    adversarial = [q for q in unseen if not q.answerable]
     elsewhere = [q for a in off_topic for q in a.questions]
     rows = []
     for kind, questions, label in (
@@ -234,10 +234,24 @@ def refusal_by_kind(features: np.ndarray, rows, best: dict) -> dict[str, float]:
     }
 
 
-def reader_training_articles() -> list[str]:
+def reader_unseen_questions(articles) -> list:
+    """The questions of ``articles`` the shipped reader was not trained on: not of a training
+    article, nor of a paragraph of a halved one (fit_reader --real-negative-windows)."""
     from rag.reader import model_report
 
-    return model_report()["data"]["trained_on"]
+    data = model_report()["data"]
+    whole, parts = set(data["trained_on"]), data.get("trained_on_paragraphs", {})
+    return [
+        q
+        for a in articles
+        if a.title not in whole
+        for q in a.questions
+        if q.paragraph not in set(parts.get(a.title, ()))
+    ]
+
+
+def titles_of(questions) -> list[str]:
+    return sorted({q.article for q in questions})
 
 
 def reader_model_note() -> str:
@@ -253,7 +267,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--per-kind", type=int, default=200, help="questions sampled of each kind")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=REPORT, help="where the report goes")
-    return parse_with_tables(parser, argv, "the questions and their measured features")
+    parser.add_argument(
+        "--rows-from",
+        type=Path,
+        help="measure the questions of this saved table with the current models, not a new sample "
+        "(the OLD side of eval.fit_compare, on the questions a re-fitted reader left unseen)",
+    )
+    args = parse_with_tables(parser, argv, "the questions and their measured features")
+    if args.rows_from and not (args.rows_from.is_file() and is_json_object(args.rows_from)):
+        parser.error(f"{args.rows_from} is not a table saved by --save-table")
+    return args
 
 
 def parse_with_tables(
@@ -323,7 +346,7 @@ def fit_report(stored, off_topic, unseen, rows, features: dict[int, np.ndarray])
     return {
         "fitted_on": {
             "stored": [a.title for a in stored],
-            "answerable_from": sorted(unseen),
+            "answerable_from": titles_of(unseen),
             "off_topic": [a.title for a in off_topic],
             "questions": len(rows),
             "note": "SQuAD 2.0 training articles of the 'fit' split only; no eval set of ours, no seed article",
@@ -340,11 +363,15 @@ def fit_report(stored, off_topic, unseen, rows, features: dict[int, np.ndarray])
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stored, off_topic = fit_articles(args.set)
-    unseen = {a.title for a in stored} - set(reader_training_articles())
+    unseen = reader_unseen_questions(stored)
     if args.from_table:
         rows, features = load_table(args.from_table)
     else:
-        rows = labelled_questions(stored, off_topic, args.per_kind, random.Random(args.seed), unseen)
+        rows = (
+            load_table(args.rows_from)[0]
+            if args.rows_from
+            else labelled_questions(stored, off_topic, args.per_kind, random.Random(args.seed), unseen)
+        )
         features = measured_features(stored, rows)
     if args.save_table:
         save_table(args.save_table, rows, features)

@@ -10,11 +10,13 @@ epoch, the threshold and fp32-vs-int8 (the fit article with the most real unansw
 the 'report' articles are only measured, never used to choose anything. SQuAD 2.0 dev is not used.
 
 The reader sees short windows at inference (an evidence sentence with the one before it), so it is
-trained on 1-4 sentence windows. Only the held-out article has real unanswerable questions, so the
+trained on 1-4 sentence windows. The training articles have no real unanswerable questions, so
 negatives are made the way SQuAD 2.0's annotators made theirs, by script: the question with a
 window of its paragraph that lacks the answer, with a window of another paragraph, and edited
 questions (a name, number or word swapped for another, a negation, an antonym) with the original
-window.
+window. With --real-negative-windows N the held-out article is halved by paragraph: its even
+paragraphs' questions join training, each real unanswerable one as N windows (around its plausible
+answer and its most on-topic sentence), and the epoch and threshold are chosen on the odd half.
 """
 
 from __future__ import annotations
@@ -230,7 +232,7 @@ def same_paragraph_negative(gold: Gold, article: SquadArticle, rng: random.Rando
 
 
 def other_paragraph_negative(gold: Gold, article: SquadArticle, rng: random.Random) -> Example | None:
-    others = [p for i, p in enumerate(article.paragraphs) if i != gold.question.paragraph]
+    others = [p for i, p in enumerate(article.paragraphs) if i != gold.question.paragraph and p]
     if not others:
         return None
     paragraph = max(rng.sample(others, min(5, len(others))), key=lambda p: overlap(gold.question.question, p))
@@ -426,9 +428,11 @@ def training_examples(
     rng: random.Random,
     limit: int | None,
     share: float = 1.0,
+    real_negative_windows: int = 0,
 ) -> list[Example]:
     """For every answerable question (of the ``share`` kept: train_share): its window, and (with
-    these odds) three kinds of negatives. Rebuilt every epoch with a new seed, so windows and
+    these odds) three kinds of negatives; for every real unanswerable question,
+    ``real_negative_windows`` windows. Rebuilt every epoch with a new seed, so windows and
     negatives vary between epochs."""
     examples = []
     for article in articles:
@@ -437,8 +441,48 @@ def training_examples(
             for odds, make in NEGATIVE_ODDS:
                 if rng.random() < odds and (neg := make(gold, article, rng)) is not None:
                     examples.append(neg)
+        unanswerable = [q for q in article.questions if not q.answerable][:limit]
+        examples += [e for q in unanswerable for e in real_negatives(q, article, real_negative_windows, rng)]
     rng.shuffle(examples)
     return examples
+
+
+def real_negatives(q: SquadQuestion, article: SquadArticle, count: int, rng: random.Random) -> list[Example]:
+    """A real unanswerable question with ``count`` windows of its own paragraph, alternating between
+    the sentence holding its plausible answer (the span a careless reader would give) and its most
+    on-topic sentence, each in a random training shape. Several windows each, because there are
+    few of them against thousands of scripted negatives, and they are the kind the reader fails on."""
+    if count <= 0:
+        return []
+    paragraph = article.paragraphs[q.paragraph]
+    bounds = sentence_bounds(paragraph)
+    windows = inference_windows(paragraph)
+    anchors = [
+        sentence_index(bounds, paragraph.index(text)) for text in q.plausible_answers[:1] if text in paragraph
+    ]
+    anchors.append(max(range(len(windows)), key=lambda i: overlap(q.question, windows[i])))
+    examples = []
+    for i in range(count):
+        before, after = random_shape(rng)
+        anchor = anchors[i % len(anchors)]
+        text, _ = window(paragraph, bounds, anchor - before, anchor + after)
+        examples.append(Example(q.question, text, -1, "", "real_negative"))
+    return examples
+
+
+def held_out_halves(held: SquadArticle) -> tuple[SquadArticle, SquadArticle]:
+    """(trained, kept): the held-out article's even paragraphs with their questions, and its odd
+    ones. Each half blanks the other's paragraphs (indexes stay), so negatives made from the trained
+    half never show text of the half the epoch and threshold are chosen on."""
+
+    def half(parity: int) -> SquadArticle:
+        return SquadArticle(
+            held.title,
+            [p if i % 2 == parity else "" for i, p in enumerate(held.paragraphs)],
+            [q for q in held.questions if q.paragraph % 2 == parity],
+        )
+
+    return half(0), half(1)
 
 
 def featurize(tokenizer, example: Example) -> tuple[list[int], list[int], int, int] | None:
@@ -624,6 +668,9 @@ class Config:
     threads: int = 2
     # continue from a checkpoint of an earlier run (its history.json is kept in the report)
     init_from: str | None = None
+    # windows per real unanswerable question; above 0, the held-out article's even paragraphs join
+    # training (held_out_halves) and the epoch and threshold are chosen on its odd ones
+    real_negative_windows: int = 0
 
 
 def train(
@@ -766,7 +813,12 @@ def training_summary(
         "pairs_per_epoch": n_rows,
         "kinds_epoch_1": kinds(
             training_examples(
-                train_articles, starts, random.Random(config.seed), config.limit, config.train_share
+                train_articles,
+                starts,
+                random.Random(config.seed),
+                config.limit,
+                config.train_share,
+                config.real_negative_windows,
             )
         ),
     }
@@ -775,7 +827,12 @@ def training_summary(
 def epoch_rows(config: Config, articles, starts, tokenizer, epoch: int) -> list:
     """One epoch's featurised pairs, with its own windows and negatives (a new seed per epoch)."""
     examples = training_examples(
-        articles, starts, random.Random(config.seed + epoch), config.limit, config.train_share
+        articles,
+        starts,
+        random.Random(config.seed + epoch),
+        config.limit,
+        config.train_share,
+        config.real_negative_windows,
     )
     return [f for e in examples if (f := featurize(tokenizer, e)) is not None]
 
@@ -948,6 +1005,9 @@ def run(data: Path, out: Path, work: Path, config: Config, calibrate: str | None
     articles = load_squad(data)
     train_articles, held, report_articles = split_articles(articles, data, calibrate)
     paragraphs = {(a.title, i): p for a in articles for i, p in enumerate(a.paragraphs)}
+    if config.real_negative_windows > 0:
+        trained_half, held = held_out_halves(held)
+        train_articles = train_articles + [trained_half]
     calib = limited(held.questions, config.limit)
     report_sets = {a.title: limited(a.questions, config.limit) for a in report_articles}
     tokenizer_path = source_model_dir() / TOKENIZER_FILE
@@ -1026,15 +1086,24 @@ def report_data(data: Path, train_articles, held, report_articles, fitted: dict)
     return {
         "file": data.name,
         "split_file": "eval/sets/splits.json",
-        "trained_on": [a.title for a in train_articles],
-        "epoch_threshold_and_int8_chosen_on": held.title,
+        "trained_on": [a.title for a in train_articles if all(a.paragraphs)],
+        # a halved held-out article (--real-negative-windows): the paragraphs trained on, by index;
+        # eval.fit_gate and eval.fit_span ask only the other questions
+        "trained_on_paragraphs": {
+            a.title: [i for i, p in enumerate(a.paragraphs) if p]
+            for a in train_articles
+            if not all(a.paragraphs)
+        },
+        "epoch_threshold_and_int8_chosen_on": held.title
+        + ("" if all(held.paragraphs) else " (its paragraphs not trained on)"),
         "reported_on_only": [a.title for a in report_articles],
         "not_used": "SQuAD 2.0 dev (acceptance data); the report articles chose nothing",
         "training_pairs_per_epoch": fitted["pairs_per_epoch"],
         "training_pair_kinds_epoch_1": fitted["kinds_epoch_1"],
-        "negatives": "made by script from answerable questions (the training articles have no real ones): another "
+        "negatives": "made by script from answerable questions: another "
         "window of the same paragraph without the answer, a window of another paragraph, the question "
-        "edited (number/name/word swapped for one absent from the window, antonym, negation) with its own window",
+        "edited (number/name/word swapped for one absent from the window, antonym, negation) with its own window; "
+        "with real_negative_windows N > 0, also the real unanswerable questions of trained_on_paragraphs, N windows each",
         "windows": "training: the answer's sentence(s) plus up to 2 neighbours (1-4 sentences); evaluation and inference: "
         "each sentence with the one before it",
     }

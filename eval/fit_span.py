@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from eval import squad
-from eval.fit_gate import fit_articles, fit_store, parse_with_tables, reader_training_articles
+from eval.fit_gate import fit_articles, fit_store, parse_with_tables, reader_unseen_questions, titles_of
 
 REPORT = Path(__file__).parent / "sets" / "span_report.json"
 WINDOWS_GRID = (1, 2, 3)
@@ -127,13 +127,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def measure(path: Path, limit: int | None) -> dict:
     """The candidate table of the fitting questions, with what it was measured on."""
     stored, _ = fit_articles(path)
-    unseen = [a for a in stored if a.title not in set(reader_training_articles())]
-    questions = [q for a in unseen for q in a.questions if q.answerable][:limit]
+    questions = [q for q in reader_unseen_questions(stored) if q.answerable][:limit]
     with fit_store(stored, span_scorer="gemma") as desk:
         table = candidate_table(desk, questions, log=lambda m: print(m, file=sys.stderr, flush=True))
     fitted_on = {
         "stored": [a.title for a in stored],
-        "questions_from": [a.title for a in unseen],
+        "questions_from": titles_of(questions),
         "questions": len(questions),
         "note": "answerable SQuAD 2.0 training questions of a 'fit' article the reader never trained on; "
         "no eval set of ours, no seed article",

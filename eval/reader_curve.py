@@ -45,6 +45,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, required=True, help="where the scores go (JSON)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--kept-half",
+        action="store_true",
+        help="score only the held-out article's paragraphs a --real-negative-windows run did not train on",
+    )
     return parser.parse_args(argv)
 
 
@@ -57,9 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     fit_reader.offline_torch(args.threads)
     articles = load_squad(args.data)
     _, held, report = fit_reader.split_articles(articles, args.data, None)
+    if args.kept_half:
+        held = fit_reader.held_out_halves(held)[1]
     paragraphs = {(a.title, i): p for a in articles for i, p in enumerate(a.paragraphs)}
     question_sets = {
-        f"held_out ({held.title})": held.questions,
+        f"held_out ({held.title}{', kept half' if args.kept_half else ''})": held.questions,
         "report articles": [q for a in report for q in a.questions],
     }
     tokenizer = load_tokenizer(

@@ -114,3 +114,12 @@ def test_a_saved_table_that_is_not_a_json_object_is_refused_with_a_message(tmp_p
     with pytest.raises(SystemExit) as exit_info:
         fit_gate.parse_args(["--from-table", str(table)])
     assert exit_info.value.code == 2 and "not a table saved by --save-table" in capsys.readouterr().err
+
+
+def test_rows_from_a_file_that_is_not_a_saved_table_is_refused_with_a_message(tmp_path, capsys):
+    table = tmp_path / "t.json"
+    table.write_text("[1, 2]", encoding="utf-8")
+    for given in (table, tmp_path / "nowhere.json"):
+        with pytest.raises(SystemExit) as exit_info:
+            fit_gate.parse_args(["--rows-from", str(given)])
+        assert exit_info.value.code == 2 and "is not a table saved by --save-table" in capsys.readouterr().err

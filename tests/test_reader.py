@@ -182,44 +182,49 @@ def test_threshold_search_picks_the_gap_between_right_answers_and_wrong_ones():
 
 
 def tiny_squad(path):
-    """Made-up articles under the split's titles (the split is looked up by file name)."""
+    """Made-up articles under the split's titles (the split is looked up by file name), two
+    paragraphs each, so a held-out article can be halved."""
     split = load_splits()["squad2-train-10-articles.json"]
     data = []
     for i, title in enumerate(split["fit"] + split["report"]):
-        context = (
-            f"The Varn bridge number {i} was opened in {1900 + i} by the engineer Lena Moss. "
-            f"It crosses the Tamsin river near the village of Orby. Its main span is {100 + i} metres long."
-        )
-        qas = [
-            {
-                "id": f"{i}a",
-                "question": "Who opened the Varn bridge?",
-                "is_impossible": False,
-                "answers": [{"text": "Lena Moss", "answer_start": context.index("Lena Moss")}],
-            },
-            {
-                "id": f"{i}b",
-                "question": "How long is the main span?",
-                "is_impossible": False,
-                "answers": [
-                    {"text": f"{100 + i} metres", "answer_start": context.index(f"{100 + i} metres")}
-                ],
-            },
-            {
-                "id": f"{i}c",
-                "question": "Who painted the Varn bridge?",
-                "is_impossible": True,
-                "answers": [],
-                "plausible_answers": [{"text": "Lena Moss", "answer_start": context.index("Lena Moss")}],
-            },
-        ]
-        data.append({"title": title, "paragraphs": [{"context": context, "qas": qas}]})
+        paragraphs = [tiny_paragraph(f"{i}", i), tiny_paragraph(f"{i}p", i + 50)]
+        data.append({"title": title, "paragraphs": paragraphs})
     path.write_text(json.dumps({"version": "v2.0", "data": data}), encoding="utf-8")
     return path
 
 
+def tiny_paragraph(key: str, i: int) -> dict:
+    context = (
+        f"The Varn bridge number {i} was opened in {1900 + i} by the engineer Lena Moss. "
+        f"It crosses the Tamsin river near the village of Orby. Its main span is {100 + i} metres long."
+    )
+    qas = [
+        {
+            "id": f"{key}a",
+            "question": "Who opened the Varn bridge?",
+            "is_impossible": False,
+            "answers": [{"text": "Lena Moss", "answer_start": context.index("Lena Moss")}],
+        },
+        {
+            "id": f"{key}b",
+            "question": "How long is the main span?",
+            "is_impossible": False,
+            "answers": [{"text": f"{100 + i} metres", "answer_start": context.index(f"{100 + i} metres")}],
+        },
+        {
+            "id": f"{key}c",
+            "question": "Who painted the Varn bridge?",
+            "is_impossible": True,
+            "answers": [],
+            "plausible_answers": [{"text": "Lena Moss", "answer_start": context.index("Lena Moss")}],
+        },
+    ]
+    return {"context": context, "qas": qas}
+
+
 @pytest.mark.model
-def test_training_path_runs_on_tiny_data_and_exports_a_working_reader(tmp_path):
+@pytest.mark.parametrize("real_negative_windows", [0, 2])
+def test_training_path_runs_on_tiny_data_and_exports_a_working_reader(tmp_path, real_negative_windows):
     data = tiny_squad(tmp_path / "squad2-train-10-articles.json")
     assert len(load_squad(data)) == 10
     out = tmp_path / "model"
@@ -239,10 +244,21 @@ def test_training_path_runs_on_tiny_data_and_exports_a_working_reader(tmp_path):
             "2",
             "--batch-size",
             "4",
+            "--real-negative-windows",
+            str(real_negative_windows),
         ]
     )
     assert code == 0
     report = json.loads((out / "report.json").read_text())
+    halved = report["data"]["trained_on_paragraphs"]
+    if real_negative_windows:  # the held-out article's first paragraph trained on
+        held_title = report["data"]["epoch_threshold_and_int8_chosen_on"].split(" (")[0]
+        assert halved == {held_title: [0]}
+        # 2 windows for each of the 2 real negatives (--limit 2) of the 7 whole training articles,
+        # and for the 1 of the held-out article's trained paragraph
+        assert report["data"]["training_pair_kinds_epoch_1"]["real_negative"] == 2 * (7 * 2 + 1)
+    else:
+        assert halved == {} and "real_negative" not in report["data"]["training_pair_kinds_epoch_1"]
     assert report["training"]["per_epoch_on_held_out_torch"][0]["steps"] == 1
     assert (
         0
@@ -252,13 +268,16 @@ def test_training_path_runs_on_tiny_data_and_exports_a_working_reader(tmp_path):
     assert report["data"]["epoch_threshold_and_int8_chosen_on"] not in report["data"]["trained_on"]
     assert set(report["data"]["reported_on_only"]).isdisjoint(report["data"]["trained_on"])
     assert (
-        report["measured"]["fp32"]["report"]["all_report_articles"]["n"] == 2 * 3
-    )  # two report articles, 3 questions each
+        report["measured"]["fp32"]["report"]["all_report_articles"]["n"] == 2 * 4
+    )  # two report articles; --limit 2 keeps 2 answerable and 2 unanswerable questions of each
     curve = tmp_path / "curve.json"
     checkpoint = str(tmp_path / "work" / "epoch-1")
-    assert reader_curve.main([checkpoint, "--data", str(data), "--out", str(curve)]) == 0
+    kept_half = ["--kept-half"] if real_negative_windows else []
+    assert reader_curve.main([checkpoint, "--data", str(data), "--out", str(curve), *kept_half]) == 0
     scores = json.loads(curve.read_text())[checkpoint]
-    assert scores["report articles"]["n"] == 2 * 3
+    assert scores["report articles"]["n"] == 2 * 6
+    held_out = next(v for k, v in scores.items() if k.startswith("held_out"))
+    assert held_out["n"] == (3 if real_negative_windows else 6)
     assert 0 <= scores["report articles"]["has_answer_f1_answer_always"] <= 100
     passage = "The ferry to Holm leaves at noon. It carries forty cars."
     spans = reader_module.Reader(out, threshold=report["inference"]["threshold"]).read(
@@ -366,3 +385,58 @@ def test_read_scores_each_passage_in_order(reader):
     assert [s.passage for s in spans] == [0, 1, 2]
     assert spans[0].margin > spans[1].margin
     assert spans[2].text == "" and reader.read("anything", []) == []
+
+
+# ---------------------------------------------------------------- real negatives (no model)
+
+
+def halvable():
+    from eval.squad import SquadArticle, SquadQuestion
+
+    second = "The bakery of Kessel opened in 1950. It sells rye bread on Mondays."
+    questions = [
+        SquadQuestion("a0", "Who founded the Orlan observatory?", ["Ida Brenner"], "Orlan", 0),
+        SquadQuestion("u0", "Who closed the Orlan observatory?", [], "Orlan", 0, ["Ida Brenner"]),
+        SquadQuestion("a1", "When did the bakery open?", ["1950"], "Orlan", 1),
+        SquadQuestion("u1", "When did the bakery close?", [], "Orlan", 1, ["1950"]),
+    ]
+    return SquadArticle("Orlan", [PARAGRAPH, second], questions)
+
+
+def test_a_halved_held_out_article_trains_and_chooses_on_disjoint_paragraphs():
+    trained, kept = fit_reader.held_out_halves(halvable())
+    assert [q.id for q in trained.questions] == ["a0", "u0"] and [q.id for q in kept.questions] == [
+        "a1",
+        "u1",
+    ]
+    assert trained.paragraphs == [PARAGRAPH, ""] and kept.paragraphs == ["", halvable().paragraphs[1]]
+
+
+def test_real_negatives_show_the_plausible_answer_sentence_with_no_answer_label():
+    art = halvable()
+    for seed in range(5):
+        made = fit_reader.real_negatives(art.questions[1], art, 4, random.Random(seed))
+        assert len(made) == 4 and all(e.answer_start == -1 and e.kind == "real_negative" for e in made)
+        assert all(e.passage in PARAGRAPH for e in made)
+        assert "Ida Brenner" in made[0].passage  # the first window is around the plausible answer
+    assert fit_reader.real_negatives(art.questions[1], art, 0, random.Random(0)) == []
+
+
+def test_training_uses_real_negatives_only_when_asked():
+    trained, _ = fit_reader.held_out_halves(halvable())
+    starts = {"a0": PARAGRAPH.index("Ida Brenner")}
+    without = fit_reader.training_examples([trained], starts, random.Random(0), None)
+    with_them = fit_reader.training_examples([trained], starts, random.Random(0), None, 1.0, 3)
+    assert fit_reader.kinds(without).get("real_negative") is None
+    assert fit_reader.kinds(with_them)["real_negative"] == 3  # u0 only: u1 is in the kept half
+    assert all("bakery" not in e.passage for e in with_them)  # the kept half's text never shown
+
+
+def test_fits_ask_only_questions_the_reader_never_trained_on(monkeypatch):
+    from eval import fit_gate
+
+    report = {"data": {"trained_on": ["Elsewhere"], "trained_on_paragraphs": {"Orlan": [0]}}}
+    monkeypatch.setattr(reader_module, "model_report", lambda: report)
+    assert [q.id for q in fit_gate.reader_unseen_questions([halvable()])] == ["a1", "u1"]
+    report["data"] = {"trained_on": ["Orlan"]}  # a reader of before halving: no trained_on_paragraphs
+    assert fit_gate.reader_unseen_questions([halvable()]) == []
