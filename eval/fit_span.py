@@ -25,7 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from eval import squad
-from eval.fit_gate import fit_articles, fit_store, parse_with_tables, reader_unseen_questions, titles_of
+from eval.fit_gate import (
+    fit_articles,
+    fit_store,
+    parse_with_tables,
+    reader_unseen_questions,
+    shared_article_caution,
+    titles_of,
+)
 
 REPORT = Path(__file__).parent / "sets" / "span_report.json"
 WINDOWS_GRID = (1, 2, 3)
@@ -133,6 +140,7 @@ def measure(path: Path, limit: int | None) -> dict:
     fitted_on = {
         "stored": [a.title for a in stored],
         "questions_from": titles_of(questions),
+        "caution": shared_article_caution(),
         "questions": len(questions),
         "note": "answerable SQuAD 2.0 training questions of a 'fit' article the reader never trained on; "
         "no eval set of ours, no seed article",

@@ -123,3 +123,12 @@ def test_rows_from_a_file_that_is_not_a_saved_table_is_refused_with_a_message(tm
         with pytest.raises(SystemExit) as exit_info:
             fit_gate.parse_args(["--rows-from", str(given)])
         assert exit_info.value.code == 2 and "is not a table saved by --save-table" in capsys.readouterr().err
+
+
+def test_a_missing_squad_file_is_refused_with_a_message(tmp_path, capsys):
+    from eval import fit_span
+
+    for parse in (fit_gate.parse_args, fit_span.parse_args):
+        with pytest.raises(SystemExit) as exit_info:
+            parse(["--set", str(tmp_path / "nowhere.json")])
+        assert exit_info.value.code == 2 and "no SQuAD 2.0 training file" in capsys.readouterr().err

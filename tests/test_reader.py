@@ -438,5 +438,7 @@ def test_fits_ask_only_questions_the_reader_never_trained_on(monkeypatch):
     report = {"data": {"trained_on": ["Elsewhere"], "trained_on_paragraphs": {"Orlan": [0]}}}
     monkeypatch.setattr(reader_module, "model_report", lambda: report)
     assert [q.id for q in fit_gate.reader_unseen_questions([halvable()])] == ["a1", "u1"]
+    assert "Orlan" in fit_gate.shared_article_caution()  # unseen questions, but not an unseen article
     report["data"] = {"trained_on": ["Orlan"]}  # a reader of before halving: no trained_on_paragraphs
     assert fit_gate.reader_unseen_questions([halvable()]) == []
+    assert fit_gate.shared_article_caution() is None
