@@ -287,6 +287,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(the OLD side of eval.fit_compare, on the questions a re-fitted reader left unseen)",
     )
     args = parse_with_tables(parser, argv, "the questions and their measured features")
+    if not args.set.is_file():  # a re-sweep still reads the articles, for the report's titles
+        parser.error(f"no SQuAD 2.0 training file at {args.set} (pass --set PATH)")
     if args.rows_from and not (args.rows_from.is_file() and is_json_object(args.rows_from)):
         parser.error(f"{args.rows_from} is not a table saved by --save-table")
     return args

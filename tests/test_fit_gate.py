@@ -128,7 +128,17 @@ def test_rows_from_a_file_that_is_not_a_saved_table_is_refused_with_a_message(tm
 def test_a_missing_squad_file_is_refused_with_a_message(tmp_path, capsys):
     from eval import fit_span
 
-    for parse in (fit_gate.parse_args, fit_span.parse_args):
+    saved = tmp_path / "t.json"
+    saved.write_text("{}", encoding="utf-8")
+    missing = ["--set", str(tmp_path / "nowhere.json")]
+    for parse, args in (
+        (fit_gate.parse_args, missing),
+        (fit_span.parse_args, missing),
+        (fit_gate.parse_args, [*missing, "--from-table", str(saved)]),  # the re-sweep needs the titles too
+    ):
         with pytest.raises(SystemExit) as exit_info:
-            parse(["--set", str(tmp_path / "nowhere.json")])
+            parse(args)
         assert exit_info.value.code == 2 and "no SQuAD 2.0 training file" in capsys.readouterr().err
+    assert (
+        fit_span.parse_args([*missing, "--from-table", str(saved)]).from_table == saved
+    )  # needs no articles
