@@ -107,22 +107,14 @@ def test_a_missing_saved_table_is_refused_with_a_message(tmp_path, capsys):
     assert exit_info.value.code == 2 and "no saved table" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag", ["--from-table", "--rows-from"])
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", "\udcff"])
-def test_a_saved_table_that_is_not_a_json_object_is_refused_with_a_message(tmp_path, capsys, content):
+def test_a_saved_table_that_is_not_a_json_object_is_refused_with_a_message(tmp_path, capsys, content, flag):
     table = tmp_path / "t.json"
     table.write_bytes(content.encode("utf-8", "surrogateescape"))
     with pytest.raises(SystemExit) as exit_info:
-        fit_gate.parse_args(["--from-table", str(table)])
+        fit_gate.parse_args([flag, str(table)])
     assert exit_info.value.code == 2 and "not a table saved by --save-table" in capsys.readouterr().err
-
-
-def test_rows_from_a_file_that_is_not_a_saved_table_is_refused_with_a_message(tmp_path, capsys):
-    table = tmp_path / "t.json"
-    table.write_text("[1, 2]", encoding="utf-8")
-    for given in (table, tmp_path / "nowhere.json"):
-        with pytest.raises(SystemExit) as exit_info:
-            fit_gate.parse_args(["--rows-from", str(given)])
-        assert exit_info.value.code == 2 and "is not a table saved by --save-table" in capsys.readouterr().err
 
 
 def test_a_missing_squad_file_is_refused_with_a_message(tmp_path, capsys):
