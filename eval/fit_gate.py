@@ -286,20 +286,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure the questions of this saved table with the current models, not a new sample "
         "(the OLD side of eval.fit_compare, on the questions a re-fitted reader left unseen)",
     )
-    args = parse_with_tables(parser, argv, "the questions and their measured features")
-    if not args.set.is_file():  # a re-sweep still reads the articles, for the report's titles
-        parser.error(f"no SQuAD 2.0 training file at {args.set} (pass --set PATH)")
+    # a re-sweep still reads the articles, for the report's titles
+    args = parse_with_tables(parser, argv, "the questions and their measured features", sweep_reads_set=True)
     if args.rows_from and not (args.rows_from.is_file() and is_json_object(args.rows_from)):
         parser.error(f"{args.rows_from} is not a table saved by --save-table")
     return args
 
 
 def parse_with_tables(
-    parser: argparse.ArgumentParser, argv: list[str] | None, table: str
+    parser: argparse.ArgumentParser, argv: list[str] | None, table: str, sweep_reads_set: bool = False
 ) -> argparse.Namespace:
     """Parse with --save-table/--from-table (this fit and eval.fit_span: measure once, re-sweep
     without the model); a --from-table that is not there, or is not a JSON table, is refused with
-    a message, and so is a --set that is not there when the fit measures."""
+    a message, and so is a --set that is not there when the fit reads it (to measure, or also to
+    re-sweep when ``sweep_reads_set``)."""
     parser.add_argument("--save-table", type=Path, help=f"also write {table} here (JSON), for --from-table")
     parser.add_argument(
         "--from-table",
@@ -307,12 +307,12 @@ def parse_with_tables(
         help="sweep a table saved by --save-table instead of measuring (seconds, no model): for another grid",
     )
     args = parser.parse_args(argv)
-    if not args.from_table and not args.set.is_file():
-        parser.error(f"no SQuAD 2.0 training file at {args.set} (pass --set PATH)")
     if args.from_table and not args.from_table.is_file():
         parser.error(f"no saved table at {args.from_table} (write one with --save-table)")
     if args.from_table and not is_json_object(args.from_table):
         parser.error(f"{args.from_table} is not a table saved by --save-table (not a JSON object)")
+    if (sweep_reads_set or not args.from_table) and not args.set.is_file():
+        parser.error(f"no SQuAD 2.0 training file at {args.set} (pass --set PATH)")
     return args
 
 
