@@ -813,22 +813,13 @@ def training_summary(
         "steps_planned": loop.plan.planned,
         "steps_run": loop.step,
         "pairs_per_epoch": n_rows,
-        "kinds_epoch_1": kinds(
-            training_examples(
-                train_articles,
-                starts,
-                random.Random(config.seed),
-                config.limit,
-                config.train_share,
-                config.real_negative_windows,
-            )
-        ),
+        "kinds_epoch_1": kinds(epoch_examples(config, train_articles, starts, 0)),
     }
 
 
-def epoch_rows(config: Config, articles, starts, tokenizer, epoch: int) -> list:
-    """One epoch's featurised pairs, with its own windows and negatives (a new seed per epoch)."""
-    examples = training_examples(
+def epoch_examples(config: Config, articles, starts, epoch: int) -> list[Example]:
+    """One epoch's examples, with its own windows and negatives (a new seed per epoch)."""
+    return training_examples(
         articles,
         starts,
         random.Random(config.seed + epoch),
@@ -836,7 +827,15 @@ def epoch_rows(config: Config, articles, starts, tokenizer, epoch: int) -> list:
         config.train_share,
         config.real_negative_windows,
     )
-    return [f for e in examples if (f := featurize(tokenizer, e)) is not None]
+
+
+def epoch_rows(config: Config, articles, starts, tokenizer, epoch: int) -> list:
+    """One epoch's featurised pairs."""
+    return [
+        f
+        for e in epoch_examples(config, articles, starts, epoch)
+        if (f := featurize(tokenizer, e)) is not None
+    ]
 
 
 def score_epoch(
