@@ -240,13 +240,14 @@ def reader_unseen_questions(articles) -> list:
     from rag.reader import model_report
 
     data = model_report()["data"]
-    whole, parts = set(data["trained_on"]), data.get("trained_on_paragraphs", {})
+    whole = set(data["trained_on"])
+    parts = {title: set(indexes) for title, indexes in data.get("trained_on_paragraphs", {}).items()}
     return [
         q
         for a in articles
         if a.title not in whole
         for q in a.questions
-        if q.paragraph not in set(parts.get(a.title, ()))
+        if q.paragraph not in parts.get(a.title, set())
     ]
 
 
