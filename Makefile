@@ -49,12 +49,16 @@ lint: install
 eval: install ingest
 	$(BIN)/brief eval --compare --out eval/reports/latest
 
+# The 21k-chunk corpus (rebuilt each run) and a 200,000-chunk store (built on the first run and kept in
+# bench/results/stores/), then retrieval quality alone on the seeds and the SQuAD reporting articles.
 bench: install
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.retrieval_quality --set eval/sets/seeds.jsonl --set ../shared/public-qa/squad2-train-10-articles.json \
+		--split report --out bench/results/retrieval_quality.json
 
 # The kill and load tests at full size (make test runs them small).
 stress: install browser
-	BRIEF_STRESS=1 BRIEF_KILLS=8 $(BIN)/python -m pytest -q -s \
+	BRIEF_STRESS=1 BRIEF_KILLS=20 $(BIN)/python -m pytest -q -s \
 		tests/test_ingest_core.py::test_ingest_killed_at_random_points_is_completed_by_the_next_run \
 		tests/test_scale.py::test_ui_under_concurrent_users_answers_every_request
 

@@ -1,4 +1,5 @@
-"""`make bench`: ours against the naive LangChain chain and the bare embedding floor, in one run.
+"""`make bench`: ours against the naive LangChain chain and the bare embedding floor, in one run, then
+the same measurements on a 200,000-chunk store (bench/scale.py: built once, kept between runs).
 
 Results go to bench/results/<name>.json and bench/results/latest.md. Timings on a shared 2-core machine
 are noisy, so the targets that matter are ratios measured in the same run.
@@ -9,16 +10,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.measure import (
+    ROOT,
+    SEED_QUESTIONS,
+    WARM_QUESTION,
+    FirstToken,
+    bench_cold,
+    bench_memory,
+    bench_retrieval,
+    machine,
+    settings_for,
+)
+from bench.report import table
+from bench.scale import SCALE_ARTICLES, bench_scale_store
 from eval.metrics import percentile
 
 if TYPE_CHECKING:  # for annotations only: the models load inside each benchmark, after HF_HUB_OFFLINE is set
@@ -28,57 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 EMBEDDER_CANDIDATES = ["minilm-torch", "minilm", "minilm-int8"]  # the reference first
 EMBED_SAMPLE_CHUNKS = 1000  # chunks each embedder runtime embeds for its speed
 QUALITY_TOLERANCE = 0.01  # a faster runtime may lose at most one point of hit@k or answer recall
-RETRIEVAL_QUERIES = 50
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-QUERIES = [
-    "How much aid did Harris announce?",
-    "Who met López Obrador at the National Palace?",
-    "How many migrants were kidnapped?",
-    "What did the caravan ask for?",
-    "When will the summit take place?",
-    "Which policy ended in May?",
-    "Who is the interior minister?",
-    "How many encounters were recorded at the border?",
-    "What did Mexico agree to receive each month?",
-    "What is Sembrando Vida?",
-]
-WARM_QUESTION = "What did Mexico and the United States discuss about migration?"
-SEED_QUESTIONS = [
-    "How much additional aid did Harris announce for the region?",
-    "How many migrants were kidnapped on the bus to Matamoros?",
-    "Who is Mexico's interior minister?",
-    "Where will the 2023 APEC summit be held?",
-    "How many non-Mexicans did Mexico agree to receive each month?",
-    "Which tree-planting program did López Obrador propose expanding?",
-    "How many encounters were there at the southern border in December?",
-    "Who led the U.S. delegation that met López Obrador?",
-    "What share of economic growth benefited the poor?",
-    "What did López Obrador ask the U.S. to suspend regarding Cuba?",
-]
-
-
-def machine() -> dict:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {
-        "cpus": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-    }
-
-
-def settings_for(data_dir: Path, models: Path, **extra):
-    from rag.settings import load_settings
-
-    return load_settings(data_dir=data_dir, model_dir=models, **extra)
 
 
 def bench_embedders(corpus: Path, work: Path, models: Path) -> dict:
@@ -230,34 +191,6 @@ def naive_ingest(corpus: Path) -> tuple[float, int]:
     return time.perf_counter() - started, n_chunks
 
 
-def bench_retrieval(desk) -> dict:
-    from rag.retrieve import Retriever, Scope
-
-    retriever = Retriever(desk)
-    retriever.retrieve("warm up the index")
-    queries = [
-        QUERIES[i % len(QUERIES)] + ("" if i < len(QUERIES) else f" {i}") for i in range(RETRIEVAL_QUERIES)
-    ]  # new text: no embedding cache hits
-    stages = {
-        "total": lambda q: retriever.retrieve(q),
-        "embed_query": lambda q: desk.embedder.encode([q]),
-        "dense_chroma": lambda q, v=desk.embedder.encode(["probe"])[0]: desk.store.query(
-            v, desk.settings.fetch_k
-        ),
-        "keyword_bm25": lambda q: retriever.keyword_hits(q, Scope()),
-    }
-    out: dict = {"chunks": desk.store.count()}
-    for stage, run in stages.items():
-        times = []
-        for query in queries:
-            started = time.perf_counter()
-            run(query)
-            times.append((time.perf_counter() - started) * 1000)
-        prefix = "" if stage == "total" else f"{stage}_"
-        out[f"{prefix}p50_ms"], out[f"{prefix}p95_ms"] = percentile(times, 50), percentile(times, 95)
-    return out
-
-
 def bench_answers(work: Path, models: Path) -> dict:
     from rag.answer import Answerer
     from rag.desk import Desk
@@ -281,173 +214,19 @@ def bench_answers(work: Path, models: Path) -> dict:
     }
 
 
-class FirstToken:
-    """An on_token callback that notes when the first token of a streamed answer arrived."""
-
-    def __init__(self) -> None:
-        self.at: float | None = None
-
-    def __call__(self, token: str) -> None:
-        if self.at is None:
-            self.at = time.perf_counter()
-
-
-def run_cli(args: list[str], data_dir: Path, models: Path) -> tuple[float, subprocess.CompletedProcess]:
-    env = {**os.environ, "BRIEF_DATA_DIR": str(data_dir), "BRIEF_MODEL_DIR": str(models)}
-    started = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, text=True, timeout=600
-    )
-    return time.perf_counter() - started, out
-
-
-def bench_cold(work: Path, models: Path) -> dict:
-    store = work / "seeds-store"
-    sources_s = min(run_cli(["sources"], store, models)[0] for _ in range(3))
-    probe = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from rag.cli import main; import io, contextlib\n"
-            "with contextlib.redirect_stdout(io.StringIO()): main(['sources'])\nprint('torch' in sys.modules)",
-        ],
-        env={**os.environ, "BRIEF_DATA_DIR": str(store)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    ask_s, _ = run_cli(["ask", SEED_QUESTIONS[0], "--json"], store, models)
-    return {
-        "sources_s": sources_s,
-        "sources_imports_torch": probe.stdout.strip().endswith("True"),
-        "ask_cold_s": ask_s,
-    }
-
-
-def bench_memory(store: Path, models: Path) -> dict:
-    """Peak RSS of `brief ui` serving the big store, after it has answered through the real page API."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "BRIEF_DATA_DIR": str(store), "BRIEF_MODEL_DIR": str(models)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "ui", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        from gradio_client import Client
-
-        deadline = time.monotonic() + 180
-        client = None
-        while time.monotonic() < deadline and client is None:
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            except Exception:
-                time.sleep(1)
-        answered = False
-        if client is not None:
-            for question in SEED_QUESTIONS[:3]:
-                client.predict(question, [], "", "", [], api_name="/ask")
-            answered = True
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-        peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
-        return {"peak_rss_mb": peak_kb / 1024, "answered": answered}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-TARGETS = [
-    (
-        "ingest: ours vs naive chain (articles/s)",
-        lambda r: r["ingest"]["speedup_vs_naive_articles"],
-        ">= 2x",
-        lambda v: v >= 2,
-    ),
-    (
-        "ingest: ours / bare embedding time",
-        lambda r: r["ingest"]["overhead_vs_bare_embedding"],
-        "<= 1.25x",
-        lambda v: v <= 1.25,
-    ),
-    (
-        "embedding: default runtime is the fastest within 1 point of PyTorch",
-        lambda r: float(r["embedders"]["default"] == r["embedders"]["fastest_within_one_point"]),
-        "yes",
-        lambda v: v == 1.0,
-    ),
-    ("warm retrieval p50 at full size (ms)", lambda r: r["retrieval"]["p50_ms"], "< 20", lambda v: v < 20),
-    ("warm answer p50 (ms)", lambda r: r["answers"]["p50_ms"], "< 2500", lambda v: v < 2500),
-    ("`brief sources` cold (s)", lambda r: r["cold"]["sources_s"], "< 1.5", lambda v: v < 1.5),
-    (
-        "`brief ui` peak RSS with the full store (MB)",
-        lambda r: r["memory"]["peak_rss_mb"],
-        "< 1536",
-        lambda v: v < 1536,
-    ),
-]
-BRIEFING_TARGET_S = 600  # issue 14: a topic briefing over the 2,000-article corpus in under 10 minutes
-
-
-def table(results: dict) -> str:
-    m, i, sc = (results[k] for k in ("machine", "ingest", "scale"))
-    lines = [
-        f"Measured {m['date']} on {m['cpus']} x {m['cpu']}, Python {m['python']}; corpus {sc['articles']} articles / {sc['chunks']} chunks, "
-        f"ingest ratios on a {i['articles']}-article sample ({i['ours_chunks']} chunks ours, {i['naive_chunks']} naive). Took {results['took_s'] / 60:.1f} min.",
-        "",
-    ]
-    return "\n".join(lines + target_rows(results) + [""] + embedder_rows(results) + [""] + details(results))
-
-
-def target_rows(results: dict) -> list[str]:
-    """The targets table: each benchmark's target, measured value and whether it is met."""
-    lines = ["| benchmark | target | measured | met |", "| --- | --- | --- | --- |"]
-    for label, get, target, ok in TARGETS:
-        value = get(results)
-        shown = ("yes" if value else "no") if target == "yes" else f"{value:,.2f}"
-        lines.append(f"| {label} | {target} | {shown} | {'yes' if ok(value) else 'no'} |")
-    if b := results.get("briefing"):
-        met = "yes" if b["corpus_s"] < BRIEFING_TARGET_S else "no"
-        lines.append(
-            f"| briefing on a topic over the full corpus, embedded default (s) | < {BRIEFING_TARGET_S} | {b['corpus_s']:,.2f} | {met} |"
-        )
-    return lines
-
-
-def embedder_rows(results: dict) -> list[str]:
-    lines = [
-        "| embedder runtime | chunks/s | vs PyTorch | source hit@5 | answer recall | within 1 point |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for name, run in results["embedders"]["runs"].items():
-        lines.append(
-            f"| {name} | {run['chunks_per_s']:.1f} | {run['speedup_vs_torch']:.2f}x | {run['source_hit_at_k']:.1%} | {run['answer_recall']:.1%} | {'yes' if run['within_one_point'] else 'no'} |"
-        )
-    return lines
-
-
-def details(results: dict) -> list[str]:
-    """The measurements behind the targets, one sentence per benchmark."""
-    i, sc, rt, a, c = (results[k] for k in ("ingest", "scale", "retrieval", "answers", "cold"))
-    lines = [
-        f"Ingest (sample): ours {i['ours_s']:.1f} s ({i['ours_chunks_per_s']:.1f} chunks/s), naive chain {i['naive_s']:.1f} s ({i['naive_chunks_per_s']:.1f} chunks/s), "
-        f"bare embedding of our chunks {i['bare_embed_s']:.1f} s. Growing the store to {sc['chunks']:,} chunks: {sc['chunks_per_s']:.1f} chunks/s.",
-        f"Retrieval at {rt['chunks']:,} chunks: p50 {rt['p50_ms']:.1f} ms, p95 {rt['p95_ms']:.1f} ms; of which query embedding p50 {rt['embed_query_p50_ms']:.1f} ms, "
-        f"Chroma HNSW p50 {rt['dense_chroma_p50_ms']:.1f} ms, BM25 p50 {rt['keyword_bm25_p50_ms']:.1f} ms.",
-        f"Answers (embedded Gemma 270M, warm): p50 {a['p50_ms']:.0f} ms, p95 {a['p95_ms']:.0f} ms, first token p50 {a['ttft_p50_ms'] or 0:.0f} ms. "
-        f"Cold `brief ask` {c['ask_cold_s']:.1f} s; `brief sources` imports torch: {c['sources_imports_torch']}.",
-    ]
-    if b := results.get("briefing"):
-        lines.append(
-            f'Briefing on "{b["topic"]}" over the corpus: {b["corpus_s"]:.0f} s, {b["corpus_sources_cited"]} articles cited ({b["corpus_scope"]}). '
-            f"Seeds briefing: {b['seeds_s']:.0f} s, {b['seeds_rewrites']['kept']} of {b['seeds_rewrites']['attempted']} LLM rewrites kept."
-        )
-    return lines
-
-
 QUICK_ARTICLES, QUICK_SAMPLE = 200, 60  # --quick: a smoke run
+RESULT_KEYS = (
+    "embedders",
+    "ingest",
+    "scale",
+    "retrieval",
+    "answers",
+    "cold",
+    "cold_seeds",
+    "memory",
+    "briefing",
+    "scale200k",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -455,10 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     n, sample_n = (
         (QUICK_ARTICLES, QUICK_SAMPLE) if args.quick else (args.articles, min(args.sample, args.articles))
     )
+    scale_articles = (
+        args.scale_articles if args.scale_articles is not None else (0 if args.quick else SCALE_ARTICLES)
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="brief-bench-") as tmp:
-        results = run_benchmarks(Path(tmp), n, sample_n)
+        results = run_benchmarks(Path(tmp), n, sample_n, scale_articles, args.scale_store)
     results["took_s"] = time.perf_counter() - started
     write_results(results)
     print(table(results))
@@ -479,7 +261,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"a smoke run: {QUICK_ARTICLES} articles, {QUICK_SAMPLE} of them compared",
+        help=f"a smoke run: {QUICK_ARTICLES} articles, {QUICK_SAMPLE} of them compared, no big store",
+    )
+    parser.add_argument(
+        "--scale-articles",
+        type=int,
+        help=f"articles of the big store (default {SCALE_ARTICLES:,}, about 200,000 chunks; 0 skips it)",
+    )
+    parser.add_argument(
+        "--scale-store", type=Path, help="where the big store is kept (default bench/results/stores/scale-N)"
     )
     return parser.parse_args(argv)
 
@@ -496,7 +286,7 @@ def make_corpus(work: Path, n: int, sample_n: int) -> Path:
     return sample
 
 
-def run_benchmarks(work: Path, n: int, sample_n: int) -> dict:
+def run_benchmarks(work: Path, n: int, sample_n: int, scale_articles: int, scale_store: Path | None) -> dict:
     models = work / "models"
     sample = make_corpus(work, n, sample_n)
     results: dict = {"machine": machine()}
@@ -512,10 +302,16 @@ def run_benchmarks(work: Path, n: int, sample_n: int) -> dict:
     results["answers"] = bench_answers(work, models)
     step("briefings: a topic over the corpus, and the seeds")
     results["briefing"] = bench_briefing(big, work, models)
-    step("cold start")
-    results["cold"] = bench_cold(work, models)
+    step("cold start, on the full store and on the seeds")
+    results["cold"] = bench_cold(work / "ours", models)
+    results["cold_seeds"] = bench_cold(work / "seeds-store", models)
     step("ui memory")
     results["memory"] = bench_memory(work / "ours", models)
+    if scale_articles:
+        step(
+            f"a {scale_articles:,}-article store: build (or reuse), cold start, memory, another process's write, retrieval"
+        )
+        results["scale200k"] = bench_scale_store(big, scale_articles, models, scale_store)
     return results
 
 
@@ -524,7 +320,7 @@ def step(message: str) -> None:
 
 
 def write_results(results: dict) -> None:
-    for key in ("embedders", "ingest", "scale", "retrieval", "answers", "cold", "memory", "briefing"):
+    for key in (k for k in RESULT_KEYS if k in results):
         (RESULTS / f"{key}.json").write_text(
             json.dumps({"machine": results["machine"], **results[key]}, indent=2), encoding="utf-8"
         )

@@ -46,36 +46,29 @@ class Ticker:
 
 
 # --- which articles ------------------------------------------------------------------------------------
-def pick_records(desk, records: list, topic_vector: np.ndarray | None) -> list:
+def pick_records(desk, records: list, topic_vector: np.ndarray | None, where) -> list:
     """All articles in scope, or, over summary_max_docs, the ones closest to the topic (without a
     topic: MMR over article vectors, so the picks are representative and varied across the corpus).
-    Article vectors come from the stored chunk vectors: nothing is embedded again."""
+    Article vectors come from the stored chunk vectors, nothing is embedded again: with a topic, the
+    nearest chunks of the store's HNSW search (``where`` is the scope as the store filters it), the
+    articles ranked by their nearest chunk; without one, each article's mean chunk vector."""
     limit = desk.settings.summary_max_docs
     if len(records) <= limit:
         return sorted(records, key=lambda r: r.source)
     wanted = {r.source for r in records}
-    index = desk.chunk_index()
-    rows = [i for i, c in enumerate(index.chunks) if c.source in wanted]
-    sources = sorted({index.chunks[i].source for i in rows})
-    position = {s: k for k, s in enumerate(sources)}
-    owner = np.array([position[index.chunks[i].source] for i in rows])
-    vectors = index.vectors[rows]
     if topic_vector is not None:
-        best = np.full(len(sources), -np.inf)
-        np.maximum.at(best, owner, vectors @ topic_vector)
-        picked = [sources[k] for k in np.argsort(-best)[:limit]]
+        picked = [s for s in desk.store.closest_sources(topic_vector, limit, where) if s in wanted]
     else:
-        picked = mmr_sources(sources, owner, vectors, limit, desk.settings.mmr_lambda)
+        means = desk.store.mean_vectors(wanted)
+        sources = sorted(means)
+        picked = mmr_sources(sources, np.stack([means[s] for s in sources]), limit, desk.settings.mmr_lambda)
     by_source = {r.source: r for r in records}
     return sorted((by_source[s] for s in picked), key=lambda r: r.source)
 
 
-def mmr_sources(
-    sources: list[str], owner: np.ndarray, vectors: np.ndarray, limit: int, lam: float
-) -> list[str]:
-    means = np.zeros((len(sources), vectors.shape[1]), dtype=np.float32)
-    np.add.at(means, owner, vectors)
-    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-9)
+def mmr_sources(sources: list[str], means: np.ndarray, limit: int, lam: float) -> list[str]:
+    """MMR over articles' mean vectors (rows of ``means``, aligned with ``sources``)."""
+    means = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-9)
     centroid = means.mean(axis=0)
     central = means @ (centroid / max(float(np.linalg.norm(centroid)), 1e-9))
     chosen: list[int] = [int(np.argmax(central))]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from rag.answer import Citation
+from rag.claims import Citation
 
 EXPORT_KINDS = ("md", "html", "json")  # the files a briefing is offered as, in this order
 NOT_STATED = "date not stated"

@@ -1,5 +1,6 @@
-"""Hybrid retrieval: dense (Chroma) + keyword (BM25) over the same chunks, fused by reciprocal rank,
-then MMR for diversity; filters by date range and source apply to both."""
+"""Hybrid retrieval: dense (Chroma's HNSW) + keyword (BM25, the persistent index beside it) over the
+same chunks, fused by reciprocal rank, then MMR for diversity among the candidates only; filters by date
+range and source are pushed into both searches. Nothing here reads the whole store."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import date
 import numpy as np
 
 from rag.errors import BriefError
-from vectorstore.store import StoredChunk, date_as_int
+from vectorstore.store import ChunkFilter, ChunkRows, StoredChunk, date_as_int
 
 
 @dataclass(frozen=True)
@@ -33,23 +34,12 @@ class Scope:
             raise BriefError(f"--since {scope.since} is after --until {scope.until}", fix="swap the dates")
         return scope
 
-    @property
-    def is_all(self) -> bool:
-        return not (self.since or self.until or self.sources)
+    def chunk_filter(self) -> ChunkFilter:
+        """The scope as the store's searches take it (both dense and keyword)."""
+        return ChunkFilter(self.sources, date_as_int(self.since), date_as_int(self.until))
 
     def chroma_where(self) -> dict | None:
-        clauses: list[dict] = []
-        if self.since:
-            clauses.append({"date_int": {"$gte": date_as_int(self.since)}})
-        if self.until:
-            clauses.append({"date_int": {"$lte": date_as_int(self.until)}})
-        if self.until and not self.since:
-            clauses.append({"date_int": {"$gt": 0}})  # undated articles cannot be "before" a date
-        if self.sources:
-            clauses.append({"source": {"$in": list(self.sources)}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        return self.chunk_filter().chroma_where()
 
     def allows(self, source: str, iso_date: str | None) -> bool:
         if self.sources and source not in self.sources:
@@ -86,23 +76,29 @@ class Retriever:
         s = self.settings
         k = k or s.retrieval_k
         qvec = self.desk.embedder.embed([query])[0]
-        dense = self.desk.store.query(qvec, s.fetch_k, where=scope.chroma_where())
+        dense, similarity = self.desk.store.nearest(qvec, s.fetch_k, scope.chunk_filter())
         keyword = self.keyword_hits(query, scope)
-        fused = reciprocal_rank_fusion([dense, keyword], [s.dense_weight, s.keyword_weight], s.rrf_k)
+        dense_ranking = [(c.chunk_id, sim) for c, sim in zip(dense.chunks, similarity)]
+        fused = reciprocal_rank_fusion([dense_ranking, keyword], [s.dense_weight, s.keyword_weight], s.rrf_k)
         if not fused:
             return []
-        ids = [cid for cid, _ in fused]
-        chunks, vectors = self.desk.chunk_index().lookup(ids)
+        rows = self.candidates(dense, [cid for cid, _ in fused])
         fused_score = dict(fused)
-        relevance = np.array([fused_score[c.chunk_id] for c in chunks], dtype=np.float32)
-        picked = mmr(relevance, vectors, k, s.mmr_lambda)
-        cosine = vectors @ qvec
-        return [Retrieved(chunk=chunks[i], score=float(relevance[i]), dense=float(cosine[i])) for i in picked]
+        relevance = np.array([fused_score[c.chunk_id] for c in rows.chunks], dtype=np.float32)
+        picked = mmr(relevance, rows.vectors, k, s.mmr_lambda)
+        cosine = rows.vectors @ qvec
+        return [
+            Retrieved(chunk=rows.chunks[i], score=float(relevance[i]), dense=float(cosine[i])) for i in picked
+        ]
+
+    def candidates(self, dense: ChunkRows, ids: list[str]) -> ChunkRows:
+        """The fused candidates with their texts and vectors, in fused order: the dense search brought
+        its own; only those the keyword index alone found are read from the store (one call)."""
+        have = {c.chunk_id for c in dense.chunks}
+        return (dense + self.desk.store.get_chunks([i for i in ids if i not in have])).pick(ids)
 
     def keyword_hits(self, query: str, scope: Scope) -> list[tuple[str, float]]:
-        index = self.desk.keyword_index()
-        allowed = None if scope.is_all else self.desk.keyword_mask(scope)
-        return index.search(query, self.settings.fetch_k, allowed)
+        return self.desk.store.keyword_search(query, self.settings.fetch_k, scope.chunk_filter())
 
 
 def reciprocal_rank_fusion(

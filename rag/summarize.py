@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from rag import briefing_layout as layout
-from rag.answer import Citation, to_citation
 from rag.briefing_model import NOT_STATED, Briefing
 from rag.briefing_rewrite import Line, Rewriter
 from rag.briefing_text import figures_in, is_pending, resolve_date  # noqa: F401  (resolve_date is part of this module's API)
+from rag.claims import Citation, to_citation
 from rag.errors import BriefError
 from rag.evidence import Evidence
 from rag.retrieve import Retriever, Scope
@@ -79,7 +79,7 @@ class Summarizer:
         self, topic: str | None = None, scope: Scope = Scope(), progress: Progress | None = None
     ) -> Briefing:
         started = time.perf_counter()
-        records = [r for r in self.desk.source_index().values() if scope.allows(r.source, r.date)]
+        records = [r for r in self.desk.sources() if scope.allows(r.source, r.date)]  # metadata only
         if not records:
             raise BriefError(
                 "no ingested article matches this scope",
@@ -87,7 +87,9 @@ class Summarizer:
             )
         topic = (topic or "").strip() or None
         topic_vector = self.topic_vector(topic, scope) if topic else None
-        chosen = layout.pick_records(self.desk, records, topic_vector)
+        picked = layout.pick_records(self.desk, records, topic_vector, scope.chunk_filter())
+        texts = self.desk.source_records(r.source for r in picked)  # the chosen articles' text only
+        chosen = [texts[r.source] for r in picked if r.source in texts]
         steps = (
             len(chosen)
             + self.settings.summary_bottom_line

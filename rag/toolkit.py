@@ -10,11 +10,12 @@ from __future__ import annotations
 from vectorstore.chunk import chunk_text, split_sentences
 from vectorstore.clean import clean_document
 from vectorstore.embed import packaged_model_dir
-from vectorstore.keyword import STOPWORDS, fold
+from vectorstore.keyword import STOPWORDS, KeywordIndex, fold
 from vectorstore.onnx_minilm import quantize_int8
 
 __all__ = [
     "STOPWORDS",
+    "KeywordIndex",
     "chunk_text",
     "clean_document",
     "fold",

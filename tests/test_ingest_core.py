@@ -165,10 +165,9 @@ def test_reingest_is_idempotent_and_changes_replace_old_chunks(make_settings, co
     )
     texts = [c.text for c in desk.store.all_chunks() if c.source == target.name]
     assert texts == ["A new report. Remittances reached a record of 63 billion dollars in 2023."]
-    assert desk.keyword_index().search("remittances", 3)[0][0] in desk.store.chunk_ids_of(target.name)
-    assert not desk.keyword_index().search("Mayorkas Blinken", 5) or all(
-        cid not in old_ids for cid, _ in desk.keyword_index().search("Mayorkas Blinken", 5)
-    )
+    assert desk.store.keyword_search("remittances", 3)[0][0] in desk.store.chunk_ids_of(target.name)
+    assert all(cid not in old_ids for cid, _ in desk.store.keyword_search("Mayorkas Blinken", 50))
+    assert desk.store.keyword_differences() == (set(), set())
 
 
 def test_prune_removes_sources_whose_files_are_gone(make_settings, corpus):
@@ -188,16 +187,17 @@ def test_a_write_by_another_desk_invalidates_cached_indexes(make_settings, corpu
     writer.ingest([corpus])
     before = reader.store.revision()
     assert reader.store.revision() == before  # stable while nothing changes
-    assert reader.keyword_index().search("remittances", 3) == []
+    assert reader.store.keyword_search("remittances", 3) == []
     (corpus / "new.txt").write_text(
         "Remittances reached a record of 63 billion dollars in 2023.\n", encoding="utf-8"
     )
     writer.ingest([corpus / "new.txt"])
     assert reader.store.revision() != before
-    assert reader.keyword_index().search("remittances", 3)[0][0] in writer.store.chunk_ids_of("new.txt")
+    assert reader.store.keyword_search("remittances", 3)[0][0] in writer.store.chunk_ids_of("new.txt")
+    assert "new.txt" in reader.source_records(["new.txt"])
     writer.remove_source("new.txt")
-    assert reader.keyword_index().search("remittances", 3) == []
-    assert "new.txt" not in reader.source_index()
+    assert reader.store.keyword_search("remittances", 3) == []
+    assert "new.txt" not in reader.source_records(["new.txt"])
 
 
 def bad_files(folder: Path) -> dict[str, str]:
@@ -343,6 +343,19 @@ def test_cli_ingest_and_sources(tmp_path, corpus):
     assert "003_ab779828a3a3face.txt\t-\tReuters" in listing.stdout
 
 
+def test_cli_sources_loads_no_model_and_no_keyword_index(tmp_path, corpus):
+    """`brief sources` lists records: no runtime of a model, no LLM stack, not even the keyword index."""
+    assert cli(["ingest", str(corpus)], tmp_path / "d").returncode == 0
+    probe = (
+        "import sys, io, contextlib\nfrom rag.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()): main(['sources'])\n"
+        "print(sorted(m for m in ('torch', 'onnxruntime', 'tantivy', 'langchain_core', 'llama_cpp') if m in sys.modules))"
+    )
+    env = {**os.environ, "BRIEF_DATA_DIR": str(tmp_path / "d"), "HF_HUB_OFFLINE": "1"}  # the default embedder
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr[-500:]
+
+
 @pytest.mark.parametrize(
     "env, words",
     [
@@ -404,7 +417,8 @@ def test_store_from_another_schema_version_is_reported(tmp_path, corpus):
 
 
 def store_invariants(desk: Desk) -> None:
-    """Every source complete; chunk ids unique; each chunk's source has a record; counts agree."""
+    """Every source complete; chunk ids unique; each chunk's source has a record; counts agree; the
+    keyword index holds exactly the store's chunks and knows each source's version."""
     records = {r.source: r for r in desk.sources()}
     chunks = desk.store.all_chunks()
     assert len({c.chunk_id for c in chunks}) == len(chunks)
@@ -412,6 +426,9 @@ def store_invariants(desk: Desk) -> None:
     for source, record in records.items():
         assert record.status == "complete"
         assert sum(c.source == source for c in chunks) == record.n_chunks
+    missing, extra = desk.store.keyword_differences()
+    assert (missing, extra) == (set(), set()), f"keyword index: {len(missing)} missing, {len(extra)} extra"
+    assert desk.store.keyword.stamps() == {source: r.stamp for source, r in records.items()}
 
 
 @pytest.mark.parametrize("kills", [int(os.environ.get("BRIEF_KILLS", "3"))])
@@ -460,5 +477,6 @@ def test_ingest_killed_at_random_points_is_completed_by_the_next_run(tmp_path, k
 
     desk = Desk(load_settings(data_dir=data, embedder="hash"))
     assert len(desk.sources()) == n_files
+    assert desk.store.keyword.synced_revision() == desk.store.revision()  # the last run left it in step
     store_invariants(desk)
     assert "0 new chunks" in cli(["ingest", str(folder)], data).stdout

@@ -1,5 +1,5 @@
-"""The parts of hybrid retrieval on their own: reciprocal-rank fusion, MMR and BM25, on small inputs
-whose right answer can be worked out by hand."""
+"""The parts of hybrid retrieval on their own: reciprocal-rank fusion, MMR and the persistent BM25
+index, on small inputs whose right answer can be worked out by hand."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from rag.evidence import Evidence, previous_sentence, score_sentences
 from rag.retrieve import mmr, reciprocal_rank_fusion
 from rag.settings import Settings, default_settings
-from vectorstore.keyword import BM25Index, tokenize
+from vectorstore.keyword import KeywordIndex
 
 
 # --- reciprocal-rank fusion ------------------------------------------------------------------------
@@ -95,18 +95,30 @@ def test_mmr_of_no_candidates_is_empty():
     assert mmr(np.zeros(0, dtype=np.float32), np.zeros((0, 3), dtype=np.float32), k=5, lam=0.7) == []
 
 
-# --- BM25 ------------------------------------------------------------------------------------------
+# --- BM25 (the persistent keyword index) -----------------------------------------------------------
 DOCS = {
     "aid-3": "Aid, aid and more aid for the region.",
     "aid-1": "The region received aid.",
     "harris": "Harris announced aid for Guatemala.",
     "weather": "Rain is expected over the weekend.",
 }
+DATES = {"aid-3": 20230105, "aid-1": 20230610, "harris": 20211201, "weather": 0}
+
+
+def keyword_index(folder, docs: dict[str, str], dates: dict[str, int] | None = None) -> KeywordIndex:
+    """An index with each document as a chunk of a source of the same name."""
+    index = KeywordIndex(folder, writer_memory_mb=16, lock_timeout_s=1)
+    with index.writing():
+        for cid, text in docs.items():
+            index.replace_source(cid, [(cid, (dates or {}).get(cid, 0), text)], stamp=cid)
+        index.commit()
+    index.reload()
+    return index
 
 
 @pytest.fixture
-def index() -> BM25Index:
-    return BM25Index(list(DOCS), list(DOCS.values()))
+def index(tmp_path) -> KeywordIndex:
+    return keyword_index(tmp_path / "kw", DOCS, DATES)
 
 
 def test_bm25_ranks_by_term_frequency_and_leaves_out_non_matches(index):
@@ -116,33 +128,45 @@ def test_bm25_ranks_by_term_frequency_and_leaves_out_non_matches(index):
 
 
 def test_bm25_rare_terms_weigh_more_than_common_ones(index):
-    assert index.idf(tokenize("Harris")[0]) > index.idf(tokenize("aid")[0])
     assert index.search("Harris aid", k=1)[0][0] == "harris"
+    assert index.search("Harris", k=1)[0][1] > index.search("aid", k=3)[2][1]  # one hit vs one of three
 
 
-def test_bm25_prefers_the_shorter_document_at_equal_term_frequency():
-    index = BM25Index(
-        ["short", "long"],
-        ["migrants crossed", "migrants crossed " + "the long border river valley town " * 5],
+def test_bm25_prefers_the_shorter_document_at_equal_term_frequency(tmp_path):
+    index = keyword_index(
+        tmp_path / "kw",
+        {"short": "migrants crossed", "long": "migrants crossed " + "the long border river valley town " * 5},
     )
     hits = index.search("migrants", k=2)
     assert [cid for cid, _ in hits] == ["short", "long"] and hits[0][1] > hits[1][1]
 
 
-def test_bm25_mask_filters_and_k_limits(index):
-    allowed = np.array([cid != "aid-3" for cid in DOCS])
-    hits = index.search("aid", k=10, allowed=allowed)
-    assert "aid-3" not in dict(hits) and set(dict(hits)) == {"aid-1", "harris"}
+def test_bm25_source_and_date_filters_are_pushed_into_the_search(index):
+    assert set(dict(index.search("aid", k=10, sources=("aid-1", "harris")))) == {"aid-1", "harris"}
+    in_2023 = index.search("aid", k=10, dates=(20230101, 20231231))
+    assert set(dict(in_2023)) == {"aid-3", "aid-1"}
+    assert index.search("rain weekend", k=10, dates=(1, 99991231)) == []  # undated: never in a date range
     assert len(index.search("aid", k=1)) == 1
 
 
-def test_bm25_folds_accents_and_light_stems():
-    index = BM25Index(["a", "b"], ["Lopez expands the programme", "nothing relevant here"])
+def test_bm25_filters_do_not_change_the_ranking(index):
+    unfiltered = [cid for cid, _ in index.search("aid", k=10)]
+    filtered = [cid for cid, _ in index.search("aid", k=10, sources=tuple(DOCS))]
+    assert filtered == unfiltered
+
+
+def test_bm25_folds_accents_and_stems(tmp_path):
+    index = keyword_index(tmp_path / "kw", {"a": "Lopez expands the programme", "b": "nothing relevant here"})
     assert index.search("López expanding programmes", k=2)[0][0] == "a"
 
 
-def test_bm25_tied_documents_score_the_same_and_are_both_returned():
-    index = BM25Index(["one", "two", "other"], ["border aid", "border aid", "weather"])
+def test_a_number_with_separators_is_one_word(tmp_path):
+    index = keyword_index(tmp_path / "kw", {"big": "30,000 migrants", "other": "in 000 and 30 ways"})
+    assert [cid for cid, _ in index.search("How many, 30,000?", k=5)] == ["big"]
+
+
+def test_bm25_tied_documents_score_the_same_and_are_both_returned(tmp_path):
+    index = keyword_index(tmp_path / "kw", {"one": "border aid", "two": "border aid", "other": "weather"})
     hits = index.search("aid", k=2)
     assert {cid for cid, _ in hits} == {"one", "two"} and hits[0][1] == hits[1][1]
 
@@ -152,8 +176,52 @@ def test_bm25_query_of_stopwords_or_unknown_words_finds_nothing(index):
     assert index.search("zeppelin", k=5) == []
 
 
-def test_bm25_empty_index_finds_nothing():
-    assert BM25Index([], []).search("aid", k=5) == []
+@pytest.mark.parametrize(
+    "question", ['"', '"aid', "aid) OR (", "aid AND NOT rain", "text:aid*", "---", "?!", "", "a" * 5000]
+)
+def test_query_syntax_in_a_question_is_only_words(index, question):
+    """Quotes, operators, field prefixes and wildcards are never parsed: no error, and the words in
+    them (if any) are searched like any other."""
+    found = {cid for cid, _ in index.search(question, k=5)}
+    assert found <= set(DOCS) and ("aid" not in question.lower() or "aid-3" in found)
+
+
+def test_bm25_empty_index_finds_nothing(tmp_path):
+    assert keyword_index(tmp_path / "kw", {}).search("aid", k=5) == []
+
+
+def test_replacing_a_source_drops_its_old_chunks_and_the_ledger_follows_commits(index):
+    with index.writing():
+        index.replace_source("aid-3", [("aid-3b", 0, "Rain again")], stamp="v2")
+        assert index.stamps()["aid-3"] == "aid-3"  # the ledger changes only with the commit
+        index.commit()
+        index.remove_sources(["harris"])
+        index.commit()
+    index.reload()
+    assert index.chunk_ids() == {"aid-3b", "aid-1", "weather"}
+    assert index.stamps() == {"aid-3": "v2", "aid-1": "aid-1", "weather": "weather"}
+
+
+def test_a_failed_write_leaves_the_index_as_last_committed(index):
+    with pytest.raises(RuntimeError), index.writing():
+        index.remove_sources(["aid-1"])
+        raise RuntimeError("killed mid-write")
+    index.reload()
+    assert "aid-1" in index.chunk_ids() and "aid-1" in index.stamps()
+
+
+def test_one_writer_at_a_time_and_a_waiting_writer_gives_up_with_one_line(index, tmp_path):
+    from vectorstore.errors import StoreError
+
+    other = KeywordIndex(index.folder, writer_memory_mb=16, lock_timeout_s=0.3)  # as another process would
+    with index.writing():
+        with other.writing(wait=False) as mine:
+            assert mine is False
+        with pytest.raises(StoreError, match="another process is writing"):
+            with other.writing():
+                pass
+    with other.writing(wait=False) as mine:
+        assert mine is True
 
 
 # ---------------------------------------------------------------- evidence scoring weights come from settings

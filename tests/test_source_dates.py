@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import BriefError
-from rag.retrieve import Scope
+from rag.retrieve import Retriever, Scope
 
 SOURCE = "003_ab779828a3a3face.txt"
 NEW_DATE = "2019-03-04"
@@ -43,10 +43,13 @@ def test_a_new_date_relabels_the_source_and_its_chunks_and_keeps_everything_else
 
 
 def test_date_filters_see_the_new_date_at_once(fake_desk):
-    fake_desk.chunk_index()  # a snapshot cached before the change must not be served after it
-    fake_desk.set_source_date(SOURCE, NEW_DATE)
+    retriever = Retriever(fake_desk)
     in_2019 = Scope.parse(since="2019-01-01", until="2019-12-31")
-    assert {c.source for c in fake_desk.chunk_index().chunks if in_2019.allows(c.source, c.date)} == {SOURCE}
+    assert retriever.retrieve("aid", in_2019) == []  # nothing dated 2019 yet, and the index is warm
+    fake_desk.set_source_date(SOURCE, NEW_DATE)
+    assert {hit.chunk.source for hit in retriever.retrieve("aid", in_2019)} == {SOURCE}
+    keyword = fake_desk.store.keyword_search("aid", 50, in_2019.chunk_filter())
+    assert keyword and {cid for cid, _ in keyword} <= fake_desk.store.chunk_ids_of(SOURCE)
     dense = fake_desk.store.chunks.get(where=in_2019.chroma_where(), include=["metadatas"])["metadatas"]
     assert dense and {m["source"] for m in dense} == {SOURCE}
 

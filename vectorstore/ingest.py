@@ -111,21 +111,22 @@ def ingest(
     report = IngestReport()
     files = collect_files(paths, report)
     report.files = len(files)
-    known = {r.source: r for r in store.list_sources()}
-    batch: list[Prepared] = []
-    claimed: dict[str, Path] = {}
-    for done, path in enumerate(files, 1):
-        prepared = prepare_file(path, known, claimed, options, report)
-        if prepared:
-            batch.append(prepared)
-        if sum(len(p.chunks) for p in batch) >= options.write_batch_chunks:
-            write_batch(batch, store, embedder, report)
-            batch = []
-        if progress:
-            progress(done, len(files), path.name)
-    write_batch(batch, store, embedder, report)
-    if prune:
-        prune_missing(store, report)
+    with store.writing():  # one writer for the whole run: the keyword index is opened for writing once
+        known = {r.source: r for r in store.list_sources()}
+        batch: list[Prepared] = []
+        claimed: dict[str, Path] = {}
+        for done, path in enumerate(files, 1):
+            prepared = prepare_file(path, known, claimed, options, report)
+            if prepared:
+                batch.append(prepared)
+            if sum(len(p.chunks) for p in batch) >= options.write_batch_chunks:
+                write_batch(batch, store, embedder, report)
+                batch = []
+            if progress:
+                progress(done, len(files), path.name)
+        write_batch(batch, store, embedder, report)
+        if prune:
+            prune_missing(store, report)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -1,173 +1,74 @@
-"""Chroma-backed chunk store: one collection of chunk vectors plus one of source records.
+"""Chroma-backed chunk store: one collection of chunk vectors plus one of source records, and beside it
+a persistent keyword index (vectorstore/keyword.py) over the same chunk ids.
 
 The collection name is a hash of what shapes the vectors (embedding model, chunking settings,
 schema version), so changing any of them builds a fresh collection instead of mixing vectors.
 
 Writes are ordered so an ingest killed at any point leaves a usable store that the next run
 completes: a source record is first written as ``pending`` with the new content hash, then its
-chunks are upserted (stable ids, so re-running never duplicates), stale chunks are deleted, and only
-then is the record marked ``complete``. A pending record is always redone.
+chunks are upserted (stable ids, so re-running never duplicates), the keyword index gets the same
+chunks and commits, stale chunks are deleted, and only then is the record marked ``complete``. A
+pending record is always redone. Every write holds the keyword index's writer and marks the index
+DIRTY until it ends with a new store revision, so an index that a crash left behind (or ahead) is
+noticed by the next process and brought up to date from the store's complete sources (sync_keyword).
+
+Queries never read the whole store: dense candidates come from Chroma's HNSW query with their texts
+and vectors, keyword candidates from the index, each with the filters pushed down.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vectorstore.chunk import Chunk
-from vectorstore.errors import BackendUnavailable, StoreError
+from vectorstore.client import SCHEMA_VERSION
+from vectorstore.errors import StoreError
+from vectorstore.keyword import DIRTY, INDEX_VERSION, KeywordIndex
+from vectorstore.records import (
+    STATUS_COMPLETE,
+    STATUS_PENDING,
+    ChunkFilter,
+    ChunkRows,
+    SourceRecord,
+    StoredChunk,
+    StoreShape,
+    date_as_int,
+    records_of,
+    to_stored,
+)
 
-SCHEMA_VERSION = 1
-STATUS_PENDING = "pending"
-STATUS_COMPLETE = "complete"
 PAGE_SIZE = 2000  # rows per Chroma get/upsert call (well under its max batch size)
+SOURCES_PER_READ = 200  # sources whose chunks one Chroma call reads when the keyword index catches up
+FIRST_LOOK_PER_SOURCE = 8  # closest_sources reads this many chunks per source wanted before widening
 SOURCE_VECTOR = [1.0]  # source records need a vector; a constant 1-d one, never searched
 REVISION_ID = "revision"  # the one record of the revision collection
+CHUNK_FIELDS = ["documents", "metadatas"]
 
 
-@dataclass
-class SourceRecord:
-    source: str  # file name, the id users see and cite
-    path: str
-    title: str
-    date: str | None
-    outlet: str | None
-    content_hash: str
-    n_chunks: int
-    status: str
-    ingested_at: float
-    text: str = ""  # cleaned text: quotes and offsets point into it
-
-    def to_metadata(self) -> dict[str, Any]:
-        meta = {k: v for k, v in asdict(self).items() if k not in ("source", "text")}
-        return {k: ("" if v is None else v) for k, v in meta.items()}
-
-    @classmethod
-    def from_chroma(cls, source: str, meta: dict[str, Any], text: str | None) -> SourceRecord:
-        return cls(
-            source=source,
-            path=meta.get("path", ""),
-            title=meta.get("title", source),
-            date=meta.get("date") or None,
-            outlet=meta.get("outlet") or None,
-            content_hash=meta.get("content_hash", ""),
-            n_chunks=int(meta.get("n_chunks", 0)),
-            status=meta.get("status", STATUS_PENDING),
-            ingested_at=float(meta.get("ingested_at", 0.0)),
-            text=text or "",
-        )
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    chunk_id: str
-    source: str
-    start: int
-    end: int
-    text: str
-    date: str | None
-
-
-@dataclass(frozen=True)
-class StoreShape:
-    """Everything that changes the vectors; hashed into the collection name."""
-
-    embedder: str
-    dim: int
-    chunk_size: int
-    chunk_overlap: int
-
-    def collection_name(self, prefix: str) -> str:
-        key = json.dumps({**asdict(self), "schema": SCHEMA_VERSION}, sort_keys=True)
-        return f"{prefix}_{hashlib.sha1(key.encode()).hexdigest()[:12]}"
-
-
-def date_as_int(iso: str | None) -> int:
-    """yyyymmdd as an int so Chroma can filter date ranges with $gte/$lte; 0 means unknown."""
-    return int(iso.replace("-", "")) if iso else 0
-
-
-def open_client(data_dir: Path, host: str | None, port: int, timeout_s: float):
-    """PersistentClient under ``data_dir`` by default, HttpClient when a server host is set."""
-    try:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-    except ImportError:
-        raise BackendUnavailable("chromadb is not installed", fix="run `make install`") from None
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if host:
-        return open_http_client(chromadb, chroma_settings, host, port, timeout_s)
-    store_dir = Path(data_dir) / "chroma"
-    check_store_marker(Path(data_dir))
-    try:
-        store_dir.mkdir(parents=True, exist_ok=True)
-        client = chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
-        client.heartbeat()
-        client.list_collections()
-    except Exception as exc:  # chromadb raises many types for a damaged sqlite or segment dir
-        raise StoreError(
-            f"the Chroma store at {store_dir} cannot be opened ({type(exc).__name__}: {str(exc)[:120]})",
-            fix=f"move {store_dir} aside and run `brief ingest` to rebuild it",
-        ) from None
-    write_store_marker(Path(data_dir))
-    return client
-
-
-def open_http_client(chromadb, chroma_settings, host: str, port: int, timeout_s: float):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
-            client.heartbeat()
-            return client
-        except Exception as exc:
-            if time.monotonic() >= deadline:
-                raise BackendUnavailable(
-                    f"no Chroma server answers at {host}:{port} ({type(exc).__name__})",
-                    fix="start it with `chroma run --path DIR --host HOST --port PORT` or unset BRIEF_CHROMA_HOST",
-                ) from None
-            time.sleep(0.25)
-
-
-MARKER = "store.json"
-
-
-def check_store_marker(data_dir: Path) -> None:
-    marker = data_dir / MARKER
-    if not marker.exists():
-        return
-    try:
-        found = json.loads(marker.read_text(encoding="utf-8")).get("schema")
-    except (OSError, ValueError):
-        raise StoreError(
-            f"{marker} is damaged", fix=f"delete {data_dir} and run `brief ingest` to rebuild"
-        ) from None
-    if found != SCHEMA_VERSION:
-        raise StoreError(
-            f"the store in {data_dir} was written by schema version {found}, this version reads {SCHEMA_VERSION}",
-            fix=f"move {data_dir} aside and run `brief ingest` to rebuild",
-        )
-
-
-def write_store_marker(data_dir: Path) -> None:
-    marker = data_dir / MARKER
-    if not marker.exists():
-        marker.write_text(json.dumps({"schema": SCHEMA_VERSION}), encoding="utf-8")
+def keyword_folder(data_dir: Path, collection: str) -> Path:
+    """Where a collection's keyword index lives: under the local data folder, also with a Chroma
+    server (each client keeps its own copy and brings it up to date from the server's chunks)."""
+    return Path(data_dir) / "keyword" / f"{collection}-v{INDEX_VERSION}"
 
 
 class ChunkStore:
-    def __init__(self, client, shape: StoreShape, prefix: str):
+    def __init__(self, client, shape: StoreShape, prefix: str, keyword: KeywordIndex):
         self.client = client
         self.shape = shape
         self.name = shape.collection_name(prefix)
+        self.keyword = keyword
+        self._write_depth = 0
+        self._write_lock = threading.RLock()
+        self._refresh_lock = threading.Lock()
+        self._seen_revision: str | None = None  # the revision the keyword searcher last caught up with
         meta = {"hnsw:space": "cosine", "schema": SCHEMA_VERSION, **{k: v for k, v in asdict(shape).items()}}
         try:
             self.chunks = client.get_or_create_collection(self.name, metadata=meta, embedding_function=None)
@@ -183,37 +84,59 @@ class ChunkStore:
     def list_sources(self, with_text: bool = False) -> list[SourceRecord]:
         include = ["metadatas", "documents"] if with_text else ["metadatas"]
         got = self.sources.get(include=include)
-        docs = got.get("documents") or [None] * len(got["ids"])
-        records = [
-            SourceRecord.from_chroma(i, m or {}, d) for i, m, d in zip(got["ids"], got["metadatas"], docs)
-        ]
-        return sorted(records, key=lambda r: r.source)
+        return sorted(records_of(got), key=lambda r: r.source)
 
     def get_source(self, source: str) -> SourceRecord | None:
-        got = self.sources.get(ids=[source], include=["metadatas", "documents"])
-        if not got["ids"]:
-            return None
-        return SourceRecord.from_chroma(source, got["metadatas"][0] or {}, got["documents"][0])
+        found = self.get_sources([source])
+        return found[0] if found else None
+
+    def get_sources(self, names: list[str]) -> list[SourceRecord]:
+        """These sources' records with their cleaned text (unknown names are left out)."""
+        if not names:
+            return []
+        return records_of(self.sources.get(ids=list(names), include=["metadatas", "documents"]))
 
     def set_source_date(self, source: str, iso: str) -> SourceRecord | None:
         """Relabel a source and every chunk of it with a publication date: metadata only, so text,
         vectors and every other field stay as they are (no re-embedding). None when the source is unknown.
 
-        Chunks are relabelled before the record, so an interrupted call is redone by calling it again."""
-        record = self.get_source(source)
-        if record is None:
-            return None
-        got = self.chunks.get(where={"source": source}, include=["metadatas"])
-        relabelled = [
-            {**(meta or {}), "date": iso, "date_int": date_as_int(iso)} for meta in got["metadatas"]
-        ]
-        for lo, page in pages_of(got["ids"]):
-            self.chunks.update(ids=page, metadatas=relabelled[lo : lo + len(page)])
-        record.date = iso
-        self.put_statuses([record])  # metadata only, and bumps the revision so cached indexes see the date
-        return record
+        Chunks and the keyword index are relabelled before the record, so an interrupted call is
+        redone by calling it again."""
+        with self.writing():
+            record = self.get_source(source)
+            if record is None:
+                return None
+            got = self.chunks.get(where={"source": source}, include=CHUNK_FIELDS)
+            relabelled = [
+                {**(meta or {}), "date": iso, "date_int": date_as_int(iso)} for meta in got["metadatas"]
+            ]
+            for lo, page in pages_of(got["ids"]):
+                self.chunks.update(ids=page, metadatas=relabelled[lo : lo + len(page)])
+            record.date = iso
+            rows = [(cid, date_as_int(iso), doc) for cid, doc in zip(got["ids"], got["documents"])]
+            self.keyword.replace_source(source, rows, record.stamp)
+            self.keyword.commit()
+            self.put_statuses([record])  # metadata only, and bumps the revision so caches see the date
+            return record
 
-    # --- chunks --------------------------------------------------------------------------------
+    # --- writing -------------------------------------------------------------------------------
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Every write goes through here (nested blocks share one): the keyword index's writer is
+        held, so one process writes at a time; the index first catches up with the store if it is
+        behind; it is marked DIRTY until the block ends well and records the revision it then
+        matches. A block that fails or is killed leaves DIRTY, which sends the next reader to sync."""
+        with self._write_lock, self.keyword.writing():
+            self._write_depth += 1
+            try:
+                if self._write_depth == 1 and self.keyword.synced_revision() != self.revision():
+                    self.sync_keyword(self.revision())
+                self.keyword.mark(DIRTY)
+                yield
+                self.keyword.mark(self.revision())
+            finally:
+                self._write_depth -= 1
+
     def chunk_ids_of(self, source: str) -> set[str]:
         return set(self.chunks.get(where={"source": source}, include=[])["ids"])
 
@@ -227,11 +150,23 @@ class ChunkStore:
         folder of 1,000 small files take minutes.
         """
         records = [record for record, _, _ in batch]
-        for record, chunks, _ in batch:
-            record.status, record.n_chunks = STATUS_PENDING, len(chunks)
-        self.put_sources(records)
-        before = {r.source: (self.chunk_ids_of(r.source) if had_old else set()) for r, _, had_old in batch}
-        chunks = [c for _, cs, _ in batch for c in cs]
+        with self.writing():
+            for record, chunks, _ in batch:
+                record.status, record.n_chunks = STATUS_PENDING, len(chunks)
+            self.put_sources(records)
+            before = {r.source: (self.chunk_ids_of(r.source) if had else set()) for r, _, had in batch}
+            self.upsert_chunks([c for _, cs, _ in batch for c in cs], vectors, records)
+            for record, chunks, _ in batch:
+                rows = [(c.chunk_id, date_as_int(record.date), c.text) for c in chunks]
+                self.keyword.replace_source(record.source, rows, record.stamp)
+            self.keyword.commit()
+            for record, chunks, _ in batch:
+                self.delete_chunk_ids(list(before[record.source] - {c.chunk_id for c in chunks}))
+                record.status = STATUS_COMPLETE
+            self.put_statuses(records)
+        return before
+
+    def upsert_chunks(self, chunks: list[Chunk], vectors: np.ndarray, records: list[SourceRecord]) -> None:
         dates = {r.source: (r.date or "", date_as_int(r.date)) for r in records}
         for lo, page in pages_of(chunks):
             self.chunks.upsert(
@@ -250,11 +185,6 @@ class ChunkStore:
                     for c in page
                 ],
             )
-        for record, chunks, _ in batch:
-            self.delete_chunk_ids(list(before[record.source] - {c.chunk_id for c in chunks}))
-            record.status = STATUS_COMPLETE
-        self.put_statuses(records)
-        return before
 
     def put_sources(self, records: list[SourceRecord]) -> None:
         for _, page in pages_of(records):
@@ -273,11 +203,20 @@ class ChunkStore:
         self.bump_revision()
 
     def delete_source(self, source: str) -> int:
-        ids = list(self.chunk_ids_of(source))
-        self.delete_chunk_ids(ids)
-        self.sources.delete(ids=[source])
-        self.bump_revision()
-        return len(ids)
+        """Remove a source: marked pending first, so a removal cut short shows as unfinished (and
+        `brief ingest --prune` or removing it again completes it)."""
+        with self.writing():
+            record = self.get_source(source)
+            if record is not None:
+                record.status = STATUS_PENDING
+                self.put_statuses([record])
+            self.keyword.remove_sources([source])
+            self.keyword.commit()
+            ids = list(self.chunk_ids_of(source))
+            self.delete_chunk_ids(ids)
+            self.sources.delete(ids=[source])
+            self.bump_revision()
+            return len(ids)
 
     def delete_chunk_ids(self, ids: list[str]) -> None:
         for _, page in pages_of(ids):
@@ -285,33 +224,158 @@ class ChunkStore:
 
     def delete_orphans(self) -> int:
         """Chunks whose source has no record (left by an interrupted delete) are removed."""
-        known = {r.source for r in self.list_sources()}
-        orphans = [cid for cid, meta in self.iter_chunk_metadata() if meta.get("source") not in known]
-        if orphans:
-            self.delete_chunk_ids(orphans)
-            self.bump_revision()
-        return len(orphans)
+        with self.writing():
+            known = {r.source for r in self.list_sources()}
+            orphans = {cid: meta.get("source") for cid, meta in self.iter_chunk_metadata()}
+            orphans = {cid: source for cid, source in orphans.items() if source not in known}
+            if orphans:
+                self.keyword.remove_sources(sorted(set(orphans.values())))
+                self.keyword.commit()
+                self.delete_chunk_ids(list(orphans))
+                self.bump_revision()
+            return len(orphans)
+
+    # --- the keyword index ---------------------------------------------------------------------
+    def keyword_search(
+        self, query: str, k: int, where: ChunkFilter = ChunkFilter()
+    ) -> list[tuple[str, float]]:
+        """The ``k`` best chunk ids by BM25, with the filter pushed into the index."""
+        self.refresh_keyword()
+        return self.keyword.search(query, k, where.sources, where.date_range())
+
+    def refresh_keyword(self) -> None:
+        """Before a search (one revision lookup): see what other processes committed since, and
+        catch the index up first when it is behind the store. While another process is writing, the
+        index as committed is used and the next search tries again."""
+        revision = self.revision()
+        with self._refresh_lock:
+            if revision == self._seen_revision:
+                return
+            caught_up = self.keyword.synced_revision() == revision or self.try_sync_keyword(revision)
+            self.keyword.reload()
+            if caught_up:
+                self._seen_revision = revision
+
+    def try_sync_keyword(self, revision: str) -> bool:
+        with self.keyword.writing(wait=False) as mine:
+            if not mine:
+                return False
+            if self.keyword.synced_revision() != revision:  # someone may have caught up meanwhile
+                self.sync_keyword(revision)
+            return True
+
+    def sync_keyword(self, revision: str) -> None:
+        """Within the keyword writer: make the index hold exactly the complete sources' chunks as
+        the store has them. Only sources whose stamp differs are read again (all of them for a new
+        index); pending ones are left to the ingest that finishes them."""
+        records = self.list_sources()
+        held = self.keyword.stamps()
+        known = {r.source for r in records}
+        gone = [source for source in held if source not in known]
+        stale = [r for r in records if r.status == STATUS_COMPLETE and held.get(r.source) != r.stamp]
+        if gone:
+            self.keyword.remove_sources(gone)
+            self.keyword.commit()
+        for _, page in pages_of(stale, SOURCES_PER_READ):
+            rows = self.keyword_rows([r.source for r in page])
+            for record in page:
+                self.keyword.replace_source(record.source, rows.get(record.source, []), record.stamp)
+            self.keyword.commit()  # a sync cut short keeps what it finished
+        self.keyword.mark(revision)
+
+    def keyword_rows(self, sources: list[str]) -> dict[str, list[tuple[str, int, str]]]:
+        """(chunk id, date, text) of these sources' stored chunks, by source."""
+        got = self.chunks.get(where={"source": {"$in": sources}}, include=CHUNK_FIELDS)
+        rows: dict[str, list[tuple[str, int, str]]] = {}
+        for cid, meta, text in zip(got["ids"], got["metadatas"], got["documents"]):
+            rows.setdefault(meta["source"], []).append((cid, int(meta.get("date_int") or 0), text))
+        return rows
+
+    def keyword_differences(self) -> tuple[set[str], set[str]]:
+        """(chunk ids of complete sources the index lacks, ids it holds that the store does not):
+        both empty when the two agree. Reads every id of both (for checks, not queries), and repairs
+        nothing: what it compares is the index as committed."""
+        self.keyword.reload()
+        complete = {r.source for r in self.list_sources() if r.status == STATUS_COMPLETE}
+        stored = dict(self.iter_chunk_metadata())
+        wanted = {cid for cid, meta in stored.items() if meta.get("source") in complete}
+        held = self.keyword.chunk_ids()
+        return wanted - held, held - set(stored)
+
+    # --- reading chunks ------------------------------------------------------------------------
+    def nearest(
+        self, vector: np.ndarray, k: int, where: ChunkFilter = ChunkFilter()
+    ) -> tuple[ChunkRows, list[float]]:
+        """The ``k`` nearest chunks (HNSW, filter pushed down) with their texts and vectors, and their
+        cosine similarities, best first (fewer when fewer match)."""
+        got = self.chunks.query(
+            query_embeddings=[vector.tolist()],
+            n_results=k,
+            where=where.chroma_where(),
+            include=[*CHUNK_FIELDS, "embeddings", "distances"],
+        )
+        rows = ChunkRows.from_chroma(
+            got["ids"][0], got["metadatas"][0], got["documents"][0], got["embeddings"][0], self.shape.dim
+        )
+        return rows, [1.0 - float(d) for d in got["distances"][0]]
+
+    def get_chunks(self, ids: list[str]) -> ChunkRows:
+        """These chunks with their vectors, in the order asked (ids the store lacks are left out)."""
+        if not ids:
+            return ChunkRows([], np.zeros((0, self.shape.dim), dtype=np.float32))
+        got = self.chunks.get(ids=list(ids), include=[*CHUNK_FIELDS, "embeddings"])
+        rows = ChunkRows.from_chroma(
+            got["ids"], got["metadatas"], got["documents"], got["embeddings"], self.shape.dim
+        )
+        return rows.pick(list(ids))
+
+    def closest_sources(self, vector: np.ndarray, n: int, where: ChunkFilter = ChunkFilter()) -> list[str]:
+        """The ``n`` sources whose best chunk is nearest to ``vector``, nearest first: HNSW results
+        read a few chunks per source wanted, then twice as deep until n sources turn up or none are left."""
+        total, depth = self.count(), n * FIRST_LOOK_PER_SOURCE
+        while True:
+            got = self.chunks.query(
+                query_embeddings=[vector.tolist()],
+                n_results=min(depth, max(total, 1)),
+                where=where.chroma_where(),
+                include=["metadatas"],
+            )
+            found = list(dict.fromkeys(meta["source"] for meta in got["metadatas"][0]))
+            if len(found) >= n or depth >= total:
+                return found[:n]
+            depth *= 2
+
+    def mean_vectors(self, sources: set[str]) -> dict[str, np.ndarray]:
+        """Each of these sources' mean chunk vector, unnormalised; streams the collection a page at a
+        time, so memory holds one page and the sums (a whole-corpus briefing without a topic)."""
+        sums: dict[str, np.ndarray] = {}
+        for page in self.pages_with_vectors():
+            for chunk, vector in zip(page.chunks, page.vectors):
+                if chunk.source in sources:
+                    sums.setdefault(chunk.source, np.zeros(self.shape.dim, dtype=np.float64))
+                    sums[chunk.source] += vector
+        return {source: total.astype(np.float32) for source, total in sums.items()}
+
+    def pages_with_vectors(self) -> Iterator[ChunkRows]:
+        """Every chunk with its vector, a page at a time (a whole-store read, for briefings without
+        a topic and the benchmark; never on a question's path)."""
+        for got in self._pages(include=[*CHUNK_FIELDS, "embeddings"]):
+            yield ChunkRows.from_chroma(
+                got["ids"], got["metadatas"], got["documents"], got["embeddings"], self.shape.dim
+            )
 
     def iter_chunk_metadata(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for got in self._pages(include=["metadatas"]):
             yield from zip(got["ids"], got["metadatas"])
 
     def all_chunks(self) -> list[StoredChunk]:
-        return self._read_chunks(with_vectors=False)[0]
-
-    def all_chunks_with_vectors(self) -> tuple[list[StoredChunk], np.ndarray]:
-        return self._read_chunks(with_vectors=True)
-
-    def _read_chunks(self, with_vectors: bool) -> tuple[list[StoredChunk], np.ndarray]:
+        """Every chunk's text and place (a whole-store read: checks, tests and the benchmark only)."""
         chunks: list[StoredChunk] = []
-        vectors: list[np.ndarray] = [np.zeros((0, self.shape.dim), dtype=np.float32)]
-        for got in self._pages(include=["metadatas", "documents"] + (["embeddings"] if with_vectors else [])):
+        for got in self._pages(include=CHUNK_FIELDS):
             chunks.extend(
                 to_stored(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])
             )
-            if with_vectors:
-                vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
-        return chunks, np.concatenate(vectors)
+        return chunks
 
     def _pages(self, include: list[str]) -> Iterable[dict[str, Any]]:
         offset = 0
@@ -325,19 +389,10 @@ class ChunkStore:
     def count(self) -> int:
         return self.chunks.count()
 
-    def query(
-        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
-    ) -> list[tuple[str, float]]:
-        """Nearest chunk ids with cosine similarity, best first (fewer than k when fewer match)."""
-        got = self.chunks.query(
-            query_embeddings=[vector.tolist()], n_results=k, where=where or None, include=["distances"]
-        )
-        return [(cid, 1.0 - float(dist)) for cid, dist in zip(got["ids"][0], got["distances"][0])]
-
     def revision(self) -> str:
         """Changes whenever any source is added, changed or removed (keys caches of derived indexes).
 
-        A token rewritten after every write, read with one lookup by id: queries check it twice, and
+        A token rewritten after every write, read with one lookup by id: queries check it, and
         listing every source record instead cost tens of milliseconds per query at 2,000 articles.
         Being in the store, it also tells other processes sharing a Chroma server that data changed.
         """
@@ -352,18 +407,7 @@ class ChunkStore:
         return token
 
 
-def pages_of(items: list) -> Iterator[tuple[int, list]]:
-    """(offset, slice) pairs of at most PAGE_SIZE items: one Chroma call each."""
-    for lo in range(0, len(items), PAGE_SIZE):
-        yield lo, items[lo : lo + PAGE_SIZE]
-
-
-def to_stored(chunk_id: str, meta: dict[str, Any], text: str) -> StoredChunk:
-    return StoredChunk(
-        chunk_id=chunk_id,
-        source=meta["source"],
-        start=int(meta["start"]),
-        end=int(meta["end"]),
-        text=text,
-        date=meta.get("date") or None,
-    )
+def pages_of(items: list, size: int = PAGE_SIZE) -> Iterator[tuple[int, list]]:
+    """(offset, slice) pairs of at most ``size`` items: one Chroma call each."""
+    for lo in range(0, len(items), size):
+        yield lo, items[lo : lo + size]
