@@ -17,8 +17,14 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--split",
-        choices=["all", "fit", "report"],
+        choices=["all", "fit", "choose", "report"],
         help="part of a set with a recorded fitting/reporting split (default: report for those, all otherwise)",
+    )
+    p.add_argument(
+        "--store",
+        choices=["all", "part"],
+        default="all",
+        help="SQuAD sets: store every article of the file and ask the part's questions among them (all, default: open retrieval), or store only the part's articles",
     )
     p.add_argument("--articles", help="SQuAD sets: the first N articles, or comma-separated titles")
     p.add_argument("--limit", type=int, help="only N questions, spread evenly over the set")
@@ -49,6 +55,7 @@ def cmd_eval(args, settings) -> int:
         limit=args.limit,
         split=args.split,
         articles=args.articles,
+        store=args.store,
     )
 
 
@@ -61,6 +68,7 @@ def run_eval_command(
     limit: int | None,
     split: str | None = None,
     articles: str | None = None,
+    store: str = "all",
 ) -> int:
     from eval.report import comparison_table, write_outputs
     from eval.runner import run_eval
@@ -68,7 +76,14 @@ def run_eval_command(
 
     path = eval_set or eval_set_path(desk.settings)
     report = run_eval(
-        desk, path, compare=compare, limit=limit, progress=stderr_progress, split=split, articles=articles
+        desk,
+        path,
+        compare=compare,
+        limit=limit,
+        progress=stderr_progress,
+        split=split,
+        articles=articles,
+        store=store,
     )
     if out:
         write_outputs(report, out)

@@ -13,7 +13,11 @@ from rag.errors import BriefError
 
 # (key, label, kind): "pct" shares are shown with their counts and a 95% Wilson interval.
 TABLE_METRICS = [
-    ("accuracy", "accuracy: gold answer in the short answer, or refused when there is none", "pct"),
+    (
+        "accuracy",
+        "accuracy: gold answer in the short answer (a withheld one counts as wrong), or refused when there is none",
+        "pct",
+    ),
     ("exact_match", "exact match, official SQuAD normalisation (all)", "mean"),
     ("f1", "F1, official (all)", "mean"),
     ("has_ans_exact", "exact match, has-answer", "mean"),
@@ -21,7 +25,13 @@ TABLE_METRICS = [
     ("no_ans_exact", "exact match, no-answer (= refused)", "mean"),
     ("answer_em_recall", "answer recall: gold answer in the short answer", "pct"),
     ("answer_lenient_recall", "answer recall, lenient: gold answer anywhere in the answer", "pct"),
-    ("short_answer_words_median", "short answer, median words", "num1"),
+    (
+        "short_answer_precision",
+        "short-answer precision: a shown short answer holds a gold answer (every question)",
+        "pct",
+    ),
+    ("short_answer_shown", "short answer shown (answerable questions; else the cited sentence alone)", "pct"),
+    ("short_answer_words_median", "short answer, median words (shown ones)", "num1"),
     ("citation_precision", "citation precision (gold judge)", "pct"),
     ("citation_recall", "citation recall (gold judge, answered questions)", "pct"),
     ("citation_precision_verifier", "citation precision (ALCE, our verifier: not independent)", "mean"),

@@ -60,7 +60,8 @@ def ours_output(answer: Answer, latency_ms: float) -> Output:
         answer=answer.answer,
         refused=answer.refused,
         citations=[c.to_json() for c in answer.citations],
-        short_answer=answer.short_answer,
+        # a withheld short answer is scored as an empty one: the quoted sentence counts only as lenient
+        short_answer="" if answer.short_answer_withheld else answer.short_answer,
         answer_cites=answer.short_answer_cites,
         retrieved_sources=answer.retrieved_sources,
         contexts=[e.text for e in answer.evidence],
@@ -158,6 +159,12 @@ def score_row(
     prediction = prediction_of(out)
     exact, f1 = squad.best_scores(row["gold_answers"] if row["answerable"] else [], prediction)
     v: dict[str, Any] = {"refused": out.refused, "exact": exact, "f1": f1, "prediction": prediction}
+    # a short answer shown (not refused, not withheld), and whether it holds a gold answer (never, for
+    # an unanswerable question): short-answer precision counts both kinds of question
+    v["short_shown"] = not out.refused and bool(prediction) and out.short_answer != ""
+    v["short_precise"] = (
+        v["short_shown"] and row["answerable"] and M.contains_gold(prediction, row["gold_short_answers"])
+    )
     if row["answerable"]:
         gold = row["gold_short_answers"]
         v["short_correct"] = not out.refused and M.contains_gold(prediction, gold)
@@ -185,7 +192,7 @@ def score_row(
             n_citations=s.n_citations,
         )
     v["quotes_valid"] = [M.quote_valid(c["quote"], source_texts.get(c["source"], "")) for c in out.citations]
-    v["short_answer_words"] = len(prediction.split()) if row["answerable"] and not out.refused else None
+    v["short_answer_words"] = len(prediction.split()) if row["answerable"] and v["short_shown"] else None
     return v
 
 
@@ -261,6 +268,10 @@ def share_counts(
         "source_hit_at_k": proportion(v["hit_at_k"] for v in answerable),
         "refusal_accuracy": proportion(v["refused"] for v in unanswerable),
         "false_refusal_rate": proportion(v["refused"] for v in answerable),
+        "short_answer_precision": proportion(
+            r.verdicts["short_precise"] for r in results if r.verdicts["short_shown"]
+        ),
+        "short_answer_shown": proportion(v["short_shown"] for v in answerable),
     }
 
 
@@ -304,7 +315,7 @@ def mean(values) -> float | None:
 # --- the verifier on labelled pairs -------------------------------------------------------------------
 def verifier_report(verifier: Verifier, support_path: Path, part: str = "report") -> dict[str, Any]:
     """Accuracy of the verifier on the labelled pairs of one part of support.jsonl (its threshold is
-    calibrated on the 'fit' part, `python -m eval.calibrate`)."""
+    calibrated on the 'fit' part, `python -m fit.calibrate`)."""
     rows = support_pairs(support_path, part)
     predictions = [verifier.supports(r["sentence"], [Passage(text=r["passage"])]) for r in rows]
     return {
@@ -368,9 +379,10 @@ def run_eval(
     progress: Progress | None = None,
     split: str | None = None,
     articles: str | None = None,
+    store: str = "all",
 ) -> EvalReport:
     try:
-        evalset = load_eval_questions(eval_set, split=split, articles=articles, limit=limit)
+        evalset = load_eval_questions(eval_set, split=split, articles=articles, limit=limit, store=store)
     except (OSError, ValueError) as exc:
         raise BriefError(
             f"cannot use eval set {eval_set}: {exc}", fix="see the eval set format in the README"
@@ -426,7 +438,7 @@ def throwaway_desk(desk, root: Path, documents: dict[str, str], progress: Progre
     from rag.desk import Desk
 
     docs = root / "docs"
-    docs.mkdir(parents=True)
+    docs.mkdir(parents=True, exist_ok=True)  # fit.refusal reuses its store: unchanged files are skipped
     for name, text in documents.items():
         (docs / name).write_text(text, encoding="utf-8")
     settings = desk.settings.model_copy(
@@ -441,6 +453,7 @@ def throwaway_desk(desk, root: Path, documents: dict[str, str], progress: Progre
         "embedder",
         "reader",
         "span_scorer",
+        "refusal_model",
         "llm",
     ):  # share the models the user's desk already loaded (cached properties)
         if backend in desk.__dict__:

@@ -19,7 +19,8 @@ from pathlib import Path
 from eval import metrics as M
 from eval import squad
 
-SPLIT_PARTS = ("all", "fit", "report")
+SPLIT_PARTS = ("all", "fit", "choose", "report")
+STORE_SCOPES = ("all", "part")  # SQuAD sets: store every article of the file, or only the asked ones
 SETS_DIR = Path(__file__).parent / "sets"  # package data: a plain folder in a wheel too
 
 
@@ -47,7 +48,11 @@ class EvalSet:
 
 
 def load_eval_questions(
-    path: Path, split: str | None = None, articles: str | None = None, limit: int | None = None
+    path: Path,
+    split: str | None = None,
+    articles: str | None = None,
+    limit: int | None = None,
+    store: str = "all",
 ) -> EvalSet:
     """Read a set, keep one part of its split, then the chosen articles, then `limit` questions
     spread evenly over what is left. ValueError with the reason on anything wrong."""
@@ -59,8 +64,12 @@ def load_eval_questions(
         raise ValueError(
             f"no fitting/reporting split is recorded for {Path(path).name} in {squad.SPLITS_FILE.name}; use --split all"
         )
+    if part != "all" and part not in spec:
+        raise ValueError(f"{Path(path).name} has no '{part}' part in {squad.SPLITS_FILE.name}")
     if squad.is_squad_file(path):
-        evalset = squad_questions(path, spec, part, articles)
+        if store not in STORE_SCOPES:
+            raise ValueError(f"unknown store scope '{store}' (use one of {', '.join(STORE_SCOPES)})")
+        evalset = squad_questions(path, spec, part, articles, store)
     else:
         if articles:
             raise ValueError("--articles applies to SQuAD JSON sets only")
@@ -93,19 +102,21 @@ def spread(rows: list[dict], limit: int | None) -> list[dict]:
     return [rows[int(i * step)] for i in range(limit)]
 
 
-def squad_questions(path: Path, spec: dict | None, part: str, articles: str | None) -> EvalSet:
-    chosen = squad.load_squad(path)
-    if part != "all":
-        chosen = squad.select_articles(chosen, spec[part])
+def squad_questions(
+    path: Path, spec: dict | None, part: str, articles: str | None, store: str = "all"
+) -> EvalSet:
+    """The part's questions; the store holds every article of the file (``store`` 'all': open
+    retrieval among all of them) or only the part's chosen articles ('part')."""
+    everything = squad.load_squad(path)
+    chosen = everything if part == "all" else squad.select_articles(everything, spec[part])
     chosen = pick_articles(chosen, articles)
-    documents: dict[str, str] = {}
-    rows: list[dict] = []
-    for article in chosen:
-        names = [paragraph_source(article.title, i) for i in range(len(article.paragraphs))]
-        documents.update(
-            {name: paragraph_document(article.title, text) for name, text in zip(names, article.paragraphs)}
-        )
-        rows += [squad_row(q, names[q.paragraph]) for q in article.questions]
+    stored = everything if store == "all" else chosen
+    documents = {
+        paragraph_source(a.title, i): paragraph_document(a.title, text)
+        for a in stored
+        for i, text in enumerate(a.paragraphs)
+    }
+    rows = [squad_row(q, paragraph_source(a.title, q.paragraph)) for a in chosen for q in a.questions]
     return EvalSet(Path(path).name, rows, part, documents, [a.title for a in chosen])
 
 

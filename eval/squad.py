@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SPLITS_FILE = Path(__file__).parent / "sets" / "splits.json"
-# The public SQuAD 2.0 training articles everything is fitted on, in shared/ beside the checkout.
-PUBLIC_TRAIN = Path(__file__).resolve().parents[2] / "shared" / "public-qa" / "squad2-train-10-articles.json"
+# The public reading-comprehension data everything is fitted on, in shared/ beside the checkout.
+PUBLIC_DIR = Path(__file__).resolve().parents[2] / "shared" / "public-qa"
+PUBLIC_TRAIN = PUBLIC_DIR / "squad2-train-10-articles.json"
 ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 PUNCTUATION = frozenset(string.punctuation)
 

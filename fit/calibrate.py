@@ -1,7 +1,7 @@
 """Choose the verifier's rules on fitting pairs; report them on pairs they were not chosen on.
 
-`python -m eval.calibrate` reads two labelled pair sets:
-- eval/sets/support_public.jsonl (made by `python -m eval.support_pairs` from public SQuAD 2.0 training
+`python -m fit.calibrate` reads two labelled pair sets:
+- eval/sets/support_public.jsonl (made by `python -m fit.support_pairs` from public SQuAD 2.0 training
   articles): fit on the 'fit' articles of eval/sets/splits.json, report on its 'report' articles;
 - eval/sets/support.jsonl (hand pairs from the seed articles): fit on its 'fit' part, report on the rest.
 It tries every combination of the grid below on the fitting pairs (objective: the mean of the two sets'
@@ -23,12 +23,12 @@ from pathlib import Path
 from eval import squad
 from eval.metrics import classifier_metrics
 from eval.runner import support_pairs
-from eval.sets_io import support_set_path
+from eval.sets_io import SETS_DIR, support_set_path
 from rag.desk import Desk
 from rag.settings import load_settings
 from rag.verify import Findings, MemoEmbedder, Passage, Rules, Verifier, decide
 
-SETS = Path(__file__).parent / "sets"
+SETS = SETS_DIR
 PUBLIC_PAIRS = SETS / "support_public.jsonl"
 PUBLIC_SOURCE = "squad2-train-10-articles.json"
 REPORT_FILE = SETS / "verifier_report.json"

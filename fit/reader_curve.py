@@ -1,12 +1,13 @@
-"""Score reader checkpoints without a threshold, for a learning curve: how much would more public
-training data (or more training) buy?
+"""A learning curve of the reader: how far each checkpoint of one run got, by how much data it had seen.
 
-Train the points with `python -m eval.fit_reader --train-share S --epochs E --work DIR` (the same
-number of steps for every share: E = 2 / S), then `python -m eval.reader_curve DIR/epoch-E ...`.
-Each checkpoint reads every question of the held-out fit article and of the report articles against
-its gold paragraph (eval.fit_reader's protocol) and is scored on has-answer EM/F1 when always
-answering and on the AUC of its margin (answerable vs not): what a threshold would hide. Nothing is
-chosen with these numbers, so the report articles may be scored.
+`python -m fit.reader --snapshot-every N` keeps a checkpoint every N steps (step-*) besides each
+epoch's (epoch-*); `python -m fit.reader_curve WORK` scores them all without a threshold at paragraph
+level (every question against every window of its own paragraph): has-answer F1 when always answering
+(how good the spans are) and the AUC of the margin between answerable and unanswerable questions (how
+well it knows when to refuse), on the choosing and the reporting articles. Nothing is chosen with
+these numbers, so the reporting articles may be scored. One run's checkpoints mix more data with a
+decaying learning rate: the curve says what more of this run would buy, not what a fresh run on more
+data would.
 """
 
 from __future__ import annotations
@@ -16,67 +17,72 @@ import json
 import sys
 from pathlib import Path
 
-from eval import fit_reader
-from eval.squad import load_squad
-from rag.reader import load_tokenizer
+from eval import squad
+from fit.reader.export import load_model, packaged_model_dir
+from fit.reader.run import DEV_FILE, MAX_ANSWER_TOKENS, MAX_LENGTH
+from fit.reader.score import TorchReader, predict, questions_of, threshold_free
+from fit.reader.train import PROGRESS_FILE
+from rag.reader import TOKENIZER_FILE, load_tokenizer
+
+PARTS = ("choose", "report")
 
 
-def checkpoint_scores(checkpoint: Path, question_sets: dict, paragraphs: dict, tokenizer) -> dict:
-    """fit_reader.threshold_free of one torch checkpoint on each named question set."""
+def checkpoints_of(work: Path) -> list[Path]:
+    """The run's checkpoints in the order they were made (by steps done)."""
+    found = [p for p in work.iterdir() if p.is_dir() and (p / PROGRESS_FILE).exists()]
+    return sorted(found, key=lambda p: json.loads((p / PROGRESS_FILE).read_text())["step"])
+
+
+def curve_point(checkpoint: Path, question_sets: dict, tokenizer) -> dict:
     import torch
 
-    model = fit_reader.load_model(checkpoint).eval()
-    read = fit_reader.TorchReader(model, tokenizer, fit_reader.Config().max_answer_tokens).read
-    with torch.no_grad():
-        return {
-            name: {"n": len(questions)}
-            | fit_reader.threshold_free(fit_reader.predict(read, questions, paragraphs))
-            for name, questions in question_sets.items()
+    progress = json.loads((checkpoint / PROGRESS_FILE).read_text())
+    read = TorchReader(load_model(checkpoint).eval(), tokenizer, MAX_ANSWER_TOKENS).read
+    with torch.inference_mode():
+        scores = {
+            part: {"n": len(qs)} | threshold_free(predict(read, qs)) for part, qs in question_sets.items()
         }
+    return {
+        "checkpoint": checkpoint.name,
+        "step": progress["step"],
+        "pairs_seen": progress["pairs_seen"],
+        **scores,
+    }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m eval.reader_curve", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "checkpoints", nargs="+", type=Path, help="torch checkpoints (a fit_reader --work DIR/epoch-N)"
-    )
-    parser.add_argument(
-        "--data", type=Path, default=fit_reader.DEFAULT_DATA, help="SQuAD 2.0 training articles"
-    )
+    parser = argparse.ArgumentParser(prog="python -m fit.reader_curve", description=__doc__.splitlines()[0])
+    parser.add_argument("work", type=Path, help="a fit.reader --work folder")
+    parser.add_argument("--data", type=Path, default=DEV_FILE, help="the SQuAD 2.0 dev articles with a split")
     parser.add_argument("--out", type=Path, required=True, help="where the scores go (JSON)")
+    parser.add_argument("--limit", type=int, default=None, help="only N questions of each part")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument(
-        "--kept-half",
-        action="store_true",
-        help="score only the held-out article's paragraphs a --real-negative-windows run did not train on",
-    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    missing = [str(c) for c in args.checkpoints if not (c / "config.json").exists()]
-    if not args.data.exists() or missing:
-        print(f"error: not found: {missing or args.data}", file=sys.stderr)
+    if not args.work.is_dir() or not (checkpoints := checkpoints_of(args.work)):
+        print(f"error: no fit.reader checkpoints in {args.work}", file=sys.stderr)
         return 2
-    fit_reader.offline_torch(args.threads)
-    articles = load_squad(args.data)
-    _, held, report = fit_reader.split_articles(articles, args.data, None)
-    if args.kept_half:
-        held = fit_reader.held_out_halves(held)[1]
-    paragraphs = {(a.title, i): p for a in articles for i, p in enumerate(a.paragraphs)}
+    import torch
+
+    torch.set_num_threads(args.threads)
+    spec = squad.split_of(args.data)
+    articles = squad.load_squad(args.data)
     question_sets = {
-        f"held_out ({held.title}{', kept half' if args.kept_half else ''})": held.questions,
-        "report articles": [q for a in report for q in a.questions],
+        part: questions_of(squad.select_articles(articles, spec[part]))[: args.limit] for part in PARTS
     }
-    tokenizer = load_tokenizer(
-        fit_reader.source_model_dir() / fit_reader.TOKENIZER_FILE, fit_reader.Config().max_length
-    )
-    scores = {str(c): checkpoint_scores(c, question_sets, paragraphs, tokenizer) for c in args.checkpoints}
-    args.out.write_text(json.dumps(scores, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(json.dumps(scores, indent=1, ensure_ascii=False))
+    tokenizer = load_tokenizer(packaged_model_dir() / TOKENIZER_FILE, MAX_LENGTH)
+    points = []
+    for checkpoint in checkpoints:
+        points.append(curve_point(checkpoint, question_sets, tokenizer))
+        print(json.dumps(points[-1]), flush=True)
+        args.out.write_text(
+            json.dumps(points, indent=1) + "\n", encoding="utf-8"
+        )  # each point kept as it comes
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,11 +1,10 @@
 """Choose how the span scorer re-ranks the reader's candidate answers, on public data:
 span_windows, span_candidates, span_scored_tokens and span_lm_weight (rag/settings.py,
-rag/span_scorer.py).
+rag/span_scorer.py), and whether it is worth running at all (weight 0 is the reader alone).
 
-`python -m eval.fit_span` uses only the 'fit' articles of the shared SQuAD 2.0 training file, in the
-throwaway store eval.fit_gate measures on, and asks only the answerable questions of the stored
-article the reader never trained on (Spectre): on its own training questions the reader is right far
-more often, which would leave the scorer too little to do. For every question and grid point it
+`python -m fit.span` asks the answerable questions of the 'choose' articles of the SQuAD 2.0 dev file
+(eval/sets/splits.json: the reader never trained on them), in the store fit.refusal reads (all 32
+articles' paragraphs). For every question and grid point it
 takes the pipeline's own evidence, the reader's candidates and the scorer's likelihoods (one prompt
 per question and window count, cached), and counts the questions whose chosen span holds a gold
 answer and its official SQuAD F1. The point with the best F1 (OBJECTIVE) wins (ties: fewer windows,
@@ -25,16 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from eval import squad
-from eval.fit_gate import (
-    fit_articles,
-    fit_store,
-    parse_with_tables,
-    reader_unseen_questions,
-    shared_article_caution,
-    titles_of,
-)
+from eval.sets_io import SETS_DIR
+from fit.refusal.table import open_store, part_rows
 
-REPORT = Path(__file__).parent / "sets" / "span_report.json"
+REPORT = SETS_DIR / "span_report.json"
+DEV_FILE = squad.PUBLIC_DIR / "squad2-dev-32-articles.json"
 WINDOWS_GRID = (1, 2, 3)
 CANDIDATES_GRID = (2, 3, 4, 6)
 TOKENS_GRID = (1, 2, 3, 4, 6, 8, 30)  # 30: every token a reader's span can have
@@ -46,26 +40,29 @@ WEIGHT_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0)
 OBJECTIVE = "f1"
 
 
-def candidate_table(desk, questions: list[squad.SquadQuestion], log=print) -> list[dict]:
+def candidate_table(desk, questions: list[dict], log=print) -> list[dict]:
     """Per question, per window count: the reader's candidates (text, margin, the scorer's
-    log-probability of each token, holds gold), best margin first, as the pipeline's
-    Answerer.candidate_opinions gives them."""
+    log-probability of each token, holds gold, F1), best margin first, as the pipeline's
+    EvidenceReader.candidate_opinions gives them."""
     from eval.metrics import contains_gold
-    from rag.answer import Answerer, answer_text
+    from rag.answer import Answerer
+    from rag.reader import answer_text
+    from rag.reading import EvidenceReader
     from rag.retrieve import Scope
 
-    answerer = Answerer(desk)
+    answerer, reader = Answerer(desk), EvidenceReader(desk)
     table = []
     for i, q in enumerate(questions):
-        evidence = answerer.gather_evidence(q.question, Scope())[1]
+        evidence = answerer.gather_evidence(q["question"], Scope())[1]
         per_windows = {}
         for w in WINDOWS_GRID:
-            spans, log_probs = answerer.candidate_opinions(
-                q.question, evidence[:w], max(CANDIDATES_GRID), max(TOKENS_GRID)
+            spans, log_probs = reader.candidate_opinions(
+                q["question"], evidence[:w], max(CANDIDATES_GRID), max(TOKENS_GRID)
             )
             answers = [answer_text(s.text) for s in spans]
+            golds = q["gold_answers"]
             per_windows[w] = [
-                (a, s.margin, lp, contains_gold(a, [q.answers]), squad.best_scores(q.answers, a)[1])
+                (a, s.margin, lp, contains_gold(a, [golds]), squad.best_scores(golds, a)[1])
                 for a, s, lp in zip(answers, spans, log_probs or [[0.0]] * len(spans))
             ]
         table.append(per_windows)
@@ -76,7 +73,7 @@ def candidate_table(desk, questions: list[squad.SquadQuestion], log=print) -> li
 
 def chosen_row(rows: list, candidates: int, weight: float, tokens: int) -> tuple | None:
     """The pipeline's pick among the first ``candidates`` rows (None without a candidate)."""
-    from rag.answer import candidate_score
+    from rag.reading import candidate_score
     from rag.span_scorer import likelihood
 
     if not rows:
@@ -124,25 +121,34 @@ def reader_alone(results: list[dict]) -> dict:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--set", type=Path, default=squad.PUBLIC_TRAIN)
+    parser = argparse.ArgumentParser(prog="python -m fit.span", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEV_FILE, help="the SQuAD 2.0 dev articles with a split")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/fit_refusal"), help="fit.refusal's store")
     parser.add_argument("--limit", type=int, default=None, help="at most this many questions (a quick look)")
     parser.add_argument("--out", type=Path, default=REPORT, help="where the report goes")
-    return parse_with_tables(parser, argv, "the measured candidate table")
+    parser.add_argument("--save-table", type=Path, help="also save the measured candidate table here")
+    parser.add_argument("--from-table", type=Path, help="re-sweep a saved table instead of measuring")
+    args = parser.parse_args(argv)
+    if args.from_table is not None and not args.from_table.is_file():
+        parser.error(f"--from-table {args.from_table} does not exist")
+    if args.from_table is None and not args.data.exists():
+        parser.error(f"--data {args.data} does not exist")
+    return args
 
 
-def measure(path: Path, limit: int | None) -> dict:
-    """The candidate table of the fitting questions, with what it was measured on."""
-    stored, _ = fit_articles(path)
-    questions = [q for q in reader_unseen_questions(stored) if q.answerable][:limit]
-    with fit_store(stored, span_scorer="gemma") as desk:
-        table = candidate_table(desk, questions, log=lambda m: print(m, file=sys.stderr, flush=True))
+def measure(data: Path, work: Path, limit: int | None) -> dict:
+    """The candidate table of the choosing part's answerable questions, with what it was measured on."""
+    from rag.desk import Desk
+    from rag.settings import load_settings
+
+    questions = [q for q in part_rows(data, "choose") if q["answerable"]][:limit]
+    desk = open_store(Desk(load_settings(llm_backend="extractive", span_scorer="gemma")), data, work)
+    table = candidate_table(desk, questions, log=lambda m: print(m, file=sys.stderr, flush=True))
     fitted_on = {
-        "stored": [a.title for a in stored],
-        "questions_from": titles_of(questions),
-        "caution": shared_article_caution(),
+        "data": data.name,
+        "questions_from": sorted({q["article"] for q in questions}),
         "questions": len(questions),
-        "note": "answerable SQuAD 2.0 training questions of a 'fit' article the reader never trained on; "
+        "note": "answerable questions of the 'choose' articles, which the reader never trained on; "
         "no eval set of ours, no seed article",
     }
     return {"fitted_on": fitted_on, "table": table}
@@ -161,7 +167,7 @@ def fit_report(measured: dict) -> dict:
         "fitted_on": measured["fitted_on"],
         "objective": f"{OBJECTIVE} of the chosen span over the answerable questions (f1: official SQuAD F1; "
         "gold_in_answer: the span holds a gold answer, which a long copy of the sentence also does). "
-        "Refusal is not changed by the scorer: eval.fit_gate fits it",
+        "Refusal is not changed by the scorer: fit.refusal fits it on the scorer's choices",
         "reader_alone": reader_alone(results),
         "chosen": results[0],
         "top_5": results[:5],
@@ -173,7 +179,7 @@ def fit_report(measured: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    measured = load_table(args.from_table) if args.from_table else measure(args.set, args.limit)
+    measured = load_table(args.from_table) if args.from_table else measure(args.data, args.work, args.limit)
     if args.save_table:
         args.save_table.write_text(json.dumps(measured, ensure_ascii=False), encoding="utf-8")
     report = fit_report(measured)

@@ -1,6 +1,6 @@
 """Labelled (sentence, passage) pairs for the verifier, made from public SQuAD 2.0 training articles.
 
-`python -m eval.support_pairs` writes eval/sets/support_public.jsonl. For each sampled answerable
+`python -m fit.support_pairs` writes eval/sets/support_public.jsonl. For each sampled answerable
 question, the passage is the paragraph sentence holding its answer; the pairs are
 - positives: the sentence itself ('verbatim') and the clause holding the answer ('partial');
 - hard negatives made by script, the way SQuAD 2.0's annotators made unanswerable questions by small
@@ -21,13 +21,14 @@ import re
 import sys
 from pathlib import Path
 
+from eval.sets_io import SETS_DIR
 from eval.squad import PUBLIC_TRAIN, SquadArticle, load_squad
 from rag.textfacts import has_negation, names
 from rag.toolkit import STOPWORDS, fold, split_sentences
 
 # shared/ sits beside the checkout (and beside CI's clone); a path argument overrides it.
 SOURCE = PUBLIC_TRAIN
-OUT = Path(__file__).parent / "sets" / "support_public.jsonl"
+OUT = SETS_DIR / "support_public.jsonl"
 SEED = 13
 SENTENCES_PER_ARTICLE = 40  # enough pairs per kind to measure, few enough to embed in a minute
 YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")

@@ -1,12 +1,12 @@
 """Answer a question with a short answer and verified citations.
 
 condense follow-up -> retrieve -> select evidence sentences -> the reader (MiniLM fine-tuned on public
-SQuAD 2.0 training data) decides whether any of them states the answer and picks its span, else the
-question is refused without an LLM call -> the packaged Gemma's likelihood of each of the reader's few
-best spans gives a second opinion on which it is (rag/span_scorer.py) -> the short answer is that
-verbatim span, cited -> the LLM
-writes supporting sentences with [n] (an LCEL chain) -> each is verified against what it cites and must
-carry the short answer, else the source sentence itself is quoted -> renumber citations.
+SQuAD data) picks the span that answers, the span scorer may re-rank its few best (rag/reading.py) ->
+the refusal model (rag/refusal.py) decides from the reading's features whether the articles answer
+the question (else it is refused, without an LLM call) and whether the span is sure enough to be shown
+as the short answer (else the answer is the cited sentence alone) -> the LLM may write a supporting
+sentence with [n] (an LCEL chain) -> each is verified against what it cites and must carry the short
+answer, else the source sentence itself is quoted -> renumber citations.
 """
 
 from __future__ import annotations
@@ -19,42 +19,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rag.claims import NOT_FOUND, Citation, Claim, finished_sentences, parse_claims, quoted, render, states
+from rag.claims import states_in_a_claim as states_in_a_claim
 from rag.errors import BackendTimeout, BackendUnavailable, BriefError
 from rag.evidence import Evidence, select_evidence
 from rag.llm import NoLLM, OnToken, as_langchain_llm
 from rag.prompts import load_prompt
-from rag.reader import answer_text, choose
+from rag.reading import EvidenceReader, Found
 from rag.retrieve import Retriever, Scope
-from rag.span_scorer import likelihood
-from rag.textfacts import content_terms, names, numbers, time_words, word_set
+from rag.textfacts import content_terms
 from rag.verify import Passage, Verifier, term_coverage
-from vectorstore.keyword import fold, stem
 
 REFUSAL_TEXT = "The articles do not say."
+WITHHELD_NOTE = "No short answer: the quoted sentence answers this, but which of its words do is uncertain."
 MAX_QUESTION_CHARS = 2000
 ANSWER_STOP = ["\n\n", "\nEvidence:", "\nQuestion:", "\n["]
 CONDENSE_STOP = ["\n"]
 CONDENSE_TURNS = 3  # earlier questions the condense prompt sees: enough to resolve "it" or "they"
-NOT_FOUND = re.compile(r"not found|do(es)? not (say|answer|mention)|no information|cannot be answered", re.I)
-MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 T = TypeVar("T")
 R = TypeVar("R")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"'])")
-
-
-@dataclass
-class Citation:
-    n: int
-    source: str
-    title: str
-    date: str | None
-    chunk_id: str
-    quote: str
-    start: int
-    end: int
-
-    def to_json(self) -> dict[str, Any]:
-        return self.__dict__.copy()
 
 
 @dataclass
@@ -78,18 +61,24 @@ class Answer:
     short_answer_cites: list[int] = field(
         default_factory=list
     )  # citation numbers the short answer is quoted from
+    # answered, but the span was not sure enough to be shown: the cited sentence is the answer
+    short_answer_withheld: bool = False
+    # the refusal model's probabilities that the articles answer this and that the span is right
+    confidence: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "question": self.question,
             "short_answer": self.short_answer,
+            "short_answer_withheld": self.short_answer_withheld,
             "answer": self.answer,
             "refused": self.refused,
             "citations": [c.to_json() for c in self.citations],
             "backend": self.backend,
             "timings_ms": self.timings_ms,
             "mode": self.mode,
+            "confidence": {k: round(v, 3) for k, v in self.confidence.items()},
             **({"warning": self.warning} if self.warning else {}),
         }
 
@@ -97,13 +86,8 @@ class Answer:
         """The short answer first, then the cited answer, then the numbered quotes."""
         refs = [f'[{c.n}] {c.source} ({c.date or "undated"}): "{c.quote}"' for c in self.citations]
         head = [f"Answer: {self.short_answer}", ""] if self.short_answer else []
+        head = [WITHHELD_NOTE, ""] if self.short_answer_withheld else head
         return "\n".join([*head, self.answer, *([""] + refs if refs else [])])
-
-
-@dataclass
-class Claim:
-    text: str  # without markers
-    cites: list[int]  # evidence indexes (0-based)
 
 
 @dataclass(frozen=True)
@@ -183,20 +167,21 @@ class Answerer:
         timings: dict[str, float] = {}
         answer, found = self.read(question, scope, history or [], qid, timings)
         if found is None:
-            # no evidence states the answer: refuse without an LLM call
+            # the reader found no span, or the refusal model judged it unanswered: no LLM call
             yield FinalAnswer(finish_refused(answer, timings))
             return
         shown = shown_evidence(found, answer.evidence, self.settings.evidence_sentences)
-        standalone = answer.standalone_question or question
-        drafting = self.generate(standalone, shown, found.short)
-        answer.draft, answer.warning = yield from timed_steps(timings, "generate", drafting)
+        if found.short is not None and self.writes_sentences():
+            standalone = answer.standalone_question or question
+            drafting = self.generate(standalone, shown, found.short)
+            answer.draft, answer.warning = yield from timed_steps(timings, "generate", drafting)
         yield FinalAnswer(self.verify(answer, found, shown, timings))
 
     def read(
         self, question: str, scope: Scope, history: list[str], qid: str | None, timings: dict[str, float]
     ) -> tuple[Answer, Found | None]:
-        """Condense, retrieve, select evidence and let the reader decide: the answer begun, and what
-        the reader found (None when no evidence states the answer)."""
+        """Condense, retrieve, select evidence, read it and judge the reading: the answer begun, and
+        what was found (None: refuse; a Found without a short answer: answer with the sentence)."""
         standalone = timed(timings, "condense", lambda: self.condense(question, history))
         retrieved, evidence = timed(timings, "retrieve", lambda: self.gather_evidence(standalone, scope))
         answer = Answer(
@@ -211,29 +196,47 @@ class Answerer:
             retrieved_sources=list(dict.fromkeys(r.chunk.source for r in retrieved)),
             evidence=evidence,
         )
-        found = timed(
-            timings,
-            "read",
-            lambda: self.find_answer(standalone, evidence) if self.on_topic(standalone, evidence) else None,
-        )
+        found = timed(timings, "read", lambda: self.find_answer(standalone, evidence, answer))
         return answer, found
+
+    def find_answer(self, question: str, evidence: list[Evidence], answer: Answer) -> Found | None:
+        """The reader's span if the refusal model trusts the reading enough to answer; its short
+        answer withheld (None) when not sure enough of the span itself. The model's probabilities
+        are kept on ``answer``."""
+        if not evidence:
+            return None  # nothing retrieved: plainly absent
+        reading = EvidenceReader(self.desk).read(question, evidence)
+        s = self.settings
+        verdict = self.desk.refusal_model.judge(
+            reading.features, s.refusal_min_answerable, s.short_answer_min_confidence
+        )
+        answer.confidence = {"answerable": verdict.answerable, "short_answer": verdict.short_right}
+        if reading.found is None or not verdict.answer:
+            return None
+        return reading.found if verdict.show_short else replace(reading.found, short=None)
 
     def verify(
         self, answer: Answer, found: Found, shown: list[Evidence], timings: dict[str, float]
     ) -> Answer:
         """Finish the answer from its draft: the short answer first, cited, then the draft's sentences
-        that their evidence supports (or, when none is, the quoted source sentence)."""
+        that their evidence supports (or, when none is, the quoted source sentence). Without a
+        short answer, the quoted source sentence is the answer."""
+        quote = Claim(quoted(found.carrier.text), [0])
+        if found.short is None:
+            answer.mode, answer.short_answer_withheld = "extractive", True
+            answer.answer, answer.citations = render([quote], shown)
+            answer.timings_ms = to_ms(timings)
+            return answer
         support = timed(timings, "verify", lambda: self.supporting_claims(answer.draft, shown, found.short))
         answer.mode = "generated" if support else "extractive"
-        claims = [Claim(found.short, [0])] + (support or [Claim(quoted(found.carrier.text), [0])])
-        answer.answer, answer.citations = render(claims, shown)
+        answer.answer, answer.citations = render([Claim(found.short, [0])] + (support or [quote]), shown)
         answer.short_answer, answer.short_answer_cites = found.short, [1]  # the carrier is always cited first
         answer.timings_ms = to_ms(timings)
         return answer
 
     def gather_evidence(self, question: str, scope: Scope) -> tuple[list, list[Evidence]]:
         retrieved = self.retriever.retrieve(question, scope)
-        records = self.desk.source_index() if retrieved else {}
+        records = self.desk.source_records(hit.chunk.source for hit in retrieved)  # just these sources
         titles = {name: r.title for name, r in records.items()}
         texts = {name: r.text for name, r in records.items()}
         n = max(self.settings.evidence_sentences, self.settings.reader_passages)
@@ -241,73 +244,11 @@ class Answerer:
             question, retrieved, titles, texts, self.desk.evidence_embedder, n, self.settings
         )
 
-    def on_topic(self, question: str, evidence: list[Evidence]) -> bool:
-        """The gate before reading: some evidence is close to the question and holds enough of its
-        words (thresholds fitted on public data by eval.fit_gate)."""
-        s = self.settings
-        return gate_passes(
-            gate_features(question, evidence),
-            s.gate_min_relevance,
-            s.gate_min_coverage,
-            s.gate_min_salient_coverage,
-        )
-
-    def find_answer(self, question: str, evidence: list[Evidence]) -> Found | None:
-        """The reader's verdict over the best evidence sentences, each read with the sentence before
-        it, and the span scorer's second opinion on its span; None when no span beats "no answer" by
-        the calibrated margin, or the scorer finds even the best candidate too unlikely an answer."""
-        found, margin = self.best_reading(question, evidence)
-        if found is None or not clears_margin(margin, self.settings.reader_threshold):
-            return None
-        opinion = self.second_opinion(question, evidence)
-        if opinion is None:
-            return found
-        chosen, how_likely = opinion
-        return chosen if likely_enough(how_likely, self.settings.span_min_likelihood) else None
-
-    def second_opinion(self, question: str, evidence: list[Evidence]) -> tuple[Found, float] | None:
-        """The reader's candidate answers from the leading evidence windows, re-ranked with the span
-        scorer's likelihood of each (rag.span_scorer): the winner and its likelihood. None without a
-        scorer or when it cannot score them, and the reader's own choice stands. Whatever wins is a
-        verbatim span of the evidence."""
-        s = self.settings
-        if self.desk.span_scorer is None:
-            return None
-        windows = evidence[: s.span_windows]
-        candidates, log_probs = self.candidate_opinions(
-            question, windows, s.span_candidates, s.span_scored_tokens
-        )
-        if log_probs is None:
-            return None
-        ranked = [(c, likelihood(lp, s.span_scored_tokens)) for c, lp in zip(candidates, log_probs)]
-        best, how_likely = max(
-            ranked, key=lambda pair: candidate_score(pair[0].margin, pair[1], s.span_lm_weight)
-        )
-        return found_in(windows[best.passage], best.start, best.end), how_likely
-
-    def candidate_opinions(
-        self, question: str, windows: list[Evidence], n: int, tokens: int
-    ) -> tuple[list, list[list[float]] | None]:
-        """The reader's ``n`` best distinct spans of these evidence windows, and the span scorer's
-        log-probabilities of the first ``tokens`` tokens of each, read with the sentences that hold
-        them (scorer_passage); None for those when there is no candidate or the scorer cannot score
-        them. A lone candidate is scored too: how likely it is still says whether to answer.
-        eval.fit_span measures through this too, so what it fits is what the pipeline asks."""
-        texts = [e.window or e.text for e in windows]
-        candidates = self.desk.reader.candidates(question, texts, n)
-        if not candidates:
-            return candidates, None
-        answers = [answer_text(c.text) for c in candidates]
-        passage = scorer_passage(windows, candidates)
-        return candidates, self.desk.span_scorer.token_log_probs(question, passage, answers, tokens)
-
-    def best_reading(self, question: str, evidence: list[Evidence]) -> tuple[Found | None, float]:
-        """The reader's best span over the first ``reader_passages`` evidence windows and its margin
-        over "no answer", before any threshold (eval.fit_gate chooses the threshold on these)."""
-        candidates = evidence[: self.settings.reader_passages]
-        return reading_of(
-            self.desk.reader.read(question, [e.window or e.text for e in candidates]), candidates
-        )
+    def writes_sentences(self) -> bool:
+        """Whether the LLM writes the supporting sentence (llm_sentence): 'auto' leaves it to server
+        LLMs and skips it for the embedded model (see the setting's description)."""
+        mode = self.settings.llm_sentence
+        return mode == "always" or (mode == "auto" and self.settings.llm_backend in ("openai", "ollama"))
 
     def backend_name(self) -> str:
         return self.desk.llm.name
@@ -413,104 +354,6 @@ class Answerer:
         return [max(supported)[1]] if supported else []
 
 
-def gate_features(question: str, evidence: list[Evidence]) -> tuple[float, float, float]:
-    """(best relevance, best share of the question's content words in one evidence window, share of
-    the question's names, numbers and date words found anywhere in the evidence and its chunks)."""
-    if not evidence:
-        return 0.0, 0.0, 0.0
-    relevance = max(e.relevance for e in evidence)
-    coverage = max(term_coverage(question, e.window or e.text) for e in evidence)
-    return (
-        relevance,
-        coverage,
-        salient_coverage(question, " ".join(e.text + " " + e.context for e in evidence)),
-    )
-
-
-def salient_coverage(question: str, text: str) -> float:
-    """Names, numbers and date words are what a near-miss question changes ('aid for Haiti' asked of
-    articles about aid for the region); 1.0 when the question has none."""
-    terms = names(question) | numbers(question) | time_words(question)
-    if not terms:
-        return 1.0
-    words = word_set(text) | numbers(text)
-    return sum(t in words or stem(t) in words for t in terms) / len(terms)
-
-
-def gate_passes(features: tuple, min_relevance: float, min_coverage: float, min_salient: float):
-    """The gate's rule, for one question's features or (elementwise, with `&`) for numpy columns of
-    many: eval.fit_gate sweeps its thresholds with this very rule."""
-    relevance, coverage, salient = features
-    return (relevance >= min_relevance) & (coverage >= min_coverage) & (salient >= min_salient)
-
-
-@dataclass
-class Found:
-    """The reader's answer: the short answer and the source sentence (or two) it is quoted from."""
-
-    short: str
-    carrier: Evidence
-
-
-def reading_of(spans: list, candidates: list[Evidence]) -> tuple[Found | None, float]:
-    """The best of the reader's spans (one per candidate window, in order) as a Found and its margin
-    over "no answer"; (None, -inf) when no window yields a span with words in it."""
-    span = choose(spans, float("-inf"))
-    if span is None or not answer_text(span.text):
-        return None, float("-inf")
-    return found_in(candidates[span.passage], span.start, span.end), span.margin
-
-
-def scorer_passage(windows: list[Evidence], candidates: list) -> str:
-    """What the span scorer reads: each sentence that holds a candidate once, in source order within
-    each article. Its prompt costs ~2.5 ms a token on two cores, and the windows' other sentences
-    (and the sentence two adjacent windows share) add tokens without adding a candidate."""
-    pieces = {}
-    for c in candidates:
-        piece = found_in(windows[c.passage], c.start, c.end).carrier
-        pieces.setdefault((piece.source, piece.start), piece.text)
-    order = list(dict.fromkeys(source for source, _ in pieces))
-    return " ".join(pieces[key] for key in sorted(pieces, key=lambda k: (order.index(k[0]), k[1])))
-
-
-def clears_margin(margin, threshold: float):
-    """The reader's span beats "no answer" by more than the threshold. Elementwise on numpy columns
-    too: eval.fit_gate sweeps the threshold through this, so fitted and applied rule are one."""
-    return margin > threshold
-
-
-def likely_enough(how_likely, floor: float):
-    """The span scorer finds the chosen answer likely enough to give (span_min_likelihood). Elementwise
-    on numpy columns too, for eval.fit_gate."""
-    return how_likely >= floor
-
-
-def candidate_score(margin: float, likelihood: float, weight: float) -> float:
-    """How a reader's candidate ranks once the span scorer has spoken: its margin over "no answer"
-    plus ``weight`` times the scorer's likelihood (eval.fit_span sweeps the weight through this)."""
-    return margin + weight * likelihood
-
-
-def found_in(e: Evidence, start: int, end: int) -> Found:
-    """Locate a span of ``e.window`` (the sentence before ``e``, then ``e``) in the source: the cited
-    quote is whichever of the two sentences holds the span, or both when it crosses them."""
-    prefix = len(e.window) - len(e.text) if e.window.endswith(e.text) else 0
-    short = answer_text(e.window[start:end])
-    if start >= prefix:
-        return Found(short, e)
-    text = e.window[:prefix].rstrip() if end <= prefix else e.window
-    return Found(short, replace(e, start=e.start - prefix, end=e.start - prefix + len(text), text=text))
-
-
-def states(sentence: str, short: str) -> bool:
-    """The sentence contains the short answer (case, accents and spacing aside)."""
-    return " ".join(fold(short).split()) in " ".join(fold(sentence).split())
-
-
-def quoted(text: str) -> str:
-    return f"\u201c{text.strip()}\u201d"
-
-
 def timed(timings: dict[str, float], stage: str, work):
     clock = time.perf_counter()
     try:
@@ -538,17 +381,17 @@ def timed_steps(timings: dict[str, float], stage: str, steps: Generator[T, None,
         timings[stage] = spent
 
 
-def shown_evidence(found: Found, evidence: list[Evidence], size: int) -> list[Evidence]:
-    """The evidence the LLM sees: the sentence holding the short answer first, then the best others."""
-    return [found.carrier] + [e for e in evidence if e is not found.carrier][: size - 1]
-
-
 def keeps_follow_up(follow_up: str, rewritten: str) -> bool:
     """Accept an LLM rewrite only if it is short and keeps most of the follow-up's own terms."""
     if not rewritten or len(rewritten) > MAX_QUESTION_CHARS:
         return False
     terms = content_terms(follow_up)
     return not terms or len(terms & content_terms(rewritten)) >= len(terms) / 2
+
+
+def shown_evidence(found: Found, evidence: list[Evidence], size: int) -> list[Evidence]:
+    """The evidence the LLM sees: the sentence holding the short answer first, then the best others."""
+    return [found.carrier] + [e for e in evidence if e is not found.carrier][: size - 1]
 
 
 def passage_of(e: Evidence) -> Passage:
@@ -567,57 +410,6 @@ def check_question(question: str | None) -> str:
     if not re.search(r"\w", text):
         raise BriefError("the question has no words", fix="type a question about the ingested articles")
     return text
-
-
-def finished_sentences(draft: str) -> str:
-    """The draft up to its last sentence boundary: the sentences the LLM has finished writing (a
-    boundary is seen once the next sentence has begun)."""
-    ends = [m.start() for m in SENTENCE_END.finditer(draft)]
-    return draft[: ends[-1]] if ends else ""
-
-
-def states_in_a_claim(draft: str, short: str, n_evidence: int) -> bool:
-    return any(states(claim.text, short) for claim in parse_claims(draft, n_evidence))
-
-
-def parse_claims(draft: str, n_evidence: int) -> list[Claim]:
-    """Split the draft into sentences with their [n] markers; markers pointing nowhere are dropped."""
-    claims = []
-    for sentence in SENTENCE_END.split(draft.replace("\n", " ")):
-        cites = [int(n) - 1 for n in MARKER.findall(sentence) if 1 <= int(n) <= n_evidence]
-        text = MARKER.sub("", sentence).strip()
-        if content_terms(text):  # "Yes." or "It is." asserts nothing checkable
-            claims.append(Claim(text, list(dict.fromkeys(cites))))
-    return claims
-
-
-def render(claims: list[Claim], evidence: list[Evidence]) -> tuple[str, list[Citation]]:
-    """Number citations 1..m in order of first use; every [n] has a citation and every citation is used."""
-    numbering: dict[int, int] = {}
-    sentences = []
-    for claim in claims:
-        for i in claim.cites:
-            numbering.setdefault(i, len(numbering) + 1)
-        marks = "".join(f"[{numbering[i]}]" for i in claim.cites)
-        body = claim.text.rstrip()
-        end = body[-1] if body and body[-1] in ".!?" else "."
-        body = body[:-1] if body and body[-1] in ".!?" else body
-        sentences.append(f"{body} {marks}{end}")
-    citations = [to_citation(n, evidence[i]) for i, n in sorted(numbering.items(), key=lambda item: item[1])]
-    return " ".join(sentences), citations
-
-
-def to_citation(n: int, e: Evidence) -> Citation:
-    return Citation(
-        n=n,
-        source=e.source,
-        title=e.title,
-        date=e.date,
-        chunk_id=e.chunk_id,
-        quote=e.text,
-        start=e.start,
-        end=e.end,
-    )
 
 
 def finish_refused(answer: Answer, timings: dict[str, float]) -> Answer:

@@ -6,48 +6,24 @@ Backends are built on first use, so `brief sources` never loads torch and `brief
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-
-import numpy as np
 
 from rag.errors import BriefError
 from rag.retrieve import check_date
 from rag.settings import Settings
+from vectorstore.client import open_client
 from vectorstore.embed import Embedder, make_embedder
 from vectorstore.ingest import IngestOptions, IngestReport, Progress, ingest
-from vectorstore.keyword import BM25Index
-from vectorstore.store import STATUS_COMPLETE, ChunkStore, SourceRecord, StoredChunk, StoreShape, open_client
-
-
-@dataclass
-class ChunkIndex:
-    """An in-memory snapshot of the store for one revision: BM25 over the chunks, plus each chunk's
-    text and vector so a query never goes back to Chroma for the candidates it ranked."""
-
-    revision: str
-    keyword: BM25Index
-    chunks: list[StoredChunk]  # aligned with keyword.ids and vectors
-    vectors: np.ndarray
-
-    @classmethod
-    def build(cls, revision: str, chunks: list[StoredChunk], vectors: np.ndarray) -> ChunkIndex:
-        return cls(
-            revision, BM25Index([c.chunk_id for c in chunks], [c.text for c in chunks]), chunks, vectors
-        )
-
-    def lookup(self, ids: list[str]) -> tuple[list[StoredChunk], np.ndarray]:
-        """Chunks and vectors for ids, in that order; ids the snapshot lacks are left out."""
-        rows = [self.keyword.position[i] for i in ids if i in self.keyword.position]
-        return [self.chunks[r] for r in rows], self.vectors[rows]
+from vectorstore.keyword import KeywordIndex
+from vectorstore.store import STATUS_COMPLETE, ChunkStore, SourceRecord, StoreShape, keyword_folder
 
 
 class Desk:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._index: ChunkIndex | None = None
-        self._sources: tuple[str, dict[str, SourceRecord]] | None = None
+        self._records: dict[str, SourceRecord] = {}  # source_records' cache, for one store revision
+        self._records_revision: str | None = None
         self._lock = threading.RLock()
 
     # --- backends ------------------------------------------------------------------------------
@@ -80,7 +56,12 @@ class Desk:
             chunk_size=s.chunk_size,
             chunk_overlap=s.chunk_overlap,
         )
-        return ChunkStore(client, shape, s.collection_prefix)
+        keyword = KeywordIndex(
+            keyword_folder(Path(s.data_dir), shape.collection_name(s.collection_prefix)),
+            writer_memory_mb=s.keyword_writer_memory_mb,
+            lock_timeout_s=s.keyword_lock_timeout_s,
+        )
+        return ChunkStore(client, shape, s.collection_prefix, keyword)
 
     @cached_property
     def verifier(self):
@@ -91,8 +72,8 @@ class Desk:
 
     @cached_property
     def reader(self):
-        """The extractive reader that picks the answer's span (int8 ONNX, ~22 MB). The pipeline applies
-        reader_threshold to the margins it returns (Answerer.find_answer), so none is given here."""
+        """The extractive reader that picks the answer's span (ONNX). Whether to answer is the refusal
+        model's call (Answerer.find_answer), so no threshold is given here."""
         from rag.reader import Reader
 
         s = self.settings
@@ -101,6 +82,14 @@ class Desk:
             max_answer_tokens=s.reader_max_answer_tokens,
             threads=s.reader_threads,
         )
+
+    @cached_property
+    def refusal_model(self):
+        """When to answer and when to show the short answer (rag/refusal.py; numpy only)."""
+        from rag.reading import FEATURES
+        from rag.refusal import load_refusal_model
+
+        return load_refusal_model(expected=FEATURES)
 
     @cached_property
     def span_scorer(self):
@@ -122,10 +111,10 @@ class Desk:
         return make_llm(self.settings)
 
     def warm_up(self) -> None:
-        """Load the models and build the chunk snapshot now, so the first question does not wait
-        for them (about 4 s for the snapshot at 21k chunks, 1-2 s for the models)."""
+        """Load the models and open the keyword index now (bringing it up to date if the store moved
+        on), so the first question does not wait for them (1-2 s for the models)."""
         self.embedder.embed(["warm up"])
-        self.chunk_index()
+        self.store.refresh_keyword()
         self.reader.read("warm up", ["warm up"])
         if self.span_scorer is not None:
             self.span_scorer.warm_up()
@@ -152,28 +141,30 @@ class Desk:
         self.settings = settings
         return self.llm.name
 
-    def chunk_index(self) -> ChunkIndex:
-        """The in-memory snapshot of the stored chunks, rebuilt only when the store's revision changes."""
+    def source_records(self, names) -> dict[str, SourceRecord]:
+        """These sources' records with their cleaned text (unknown names left out): read by id for
+        just the sources a question or a page needs, and kept until the store changes."""
+        wanted = list(dict.fromkeys(names))
+        if not wanted:
+            return {}
         with self._lock:
             revision = self.store.revision()
-            if self._index is None or self._index.revision != revision:
-                self._index = ChunkIndex.build(revision, *self.store.all_chunks_with_vectors())
-            return self._index
+            if revision != self._records_revision:
+                self._records, self._records_revision = {}, revision
+            fetched = {
+                r.source: r for r in self.store.get_sources([n for n in wanted if n not in self._records])
+            }
+            known = {**self._records, **fetched}
+            self.remember_records(fetched)
+            return {name: known[name] for name in wanted if name in known}
 
-    def keyword_index(self) -> BM25Index:
-        return self.chunk_index().keyword
-
-    def source_index(self) -> dict[str, SourceRecord]:
-        """Source records with their cleaned text, cached until the store changes."""
-        with self._lock:
-            revision = self.store.revision()
-            if self._sources is None or self._sources[0] != revision:
-                self._sources = (revision, {r.source: r for r in self.store.list_sources(with_text=True)})
-            return self._sources[1]
-
-    def keyword_mask(self, scope) -> np.ndarray:
-        """Which BM25 rows a scope (date range, sources) allows, aligned with keyword_index().ids."""
-        return np.array([scope.allows(c.source, c.date) for c in self.chunk_index().chunks], dtype=bool)
+    def remember_records(self, fetched: dict[str, SourceRecord]) -> None:
+        """Bounded by source_cache: past it the cache starts afresh (texts run to tens of KB each)."""
+        limit = self.settings.source_cache
+        if len(self._records) + len(fetched) > limit:
+            self._records = {}
+        if len(fetched) <= limit:
+            self._records.update(fetched)
 
     # --- library -------------------------------------------------------------------------------
     def ingest_options(self) -> IngestOptions:

@@ -1,7 +1,7 @@
 """Extractive reader with a no-answer option: which span of a short passage answers the question, if any.
 
 all-MiniLM-L6-v2 fine-tuned SQuAD 2.0 style (a start and an end logit per token; [CLS] at both ends
-means "no answer") by ``python -m eval.fit_reader``, which also exported it to ONNX and wrote
+means "no answer") by ``python -m fit.reader``, which also exported it to ONNX and wrote
 ``reader_model/report.json`` (data, split, hyperparameters, measured numbers, chosen thresholds).
 
 Inference imports only onnxruntime and tokenizers, and only when a Reader is built: a cold
@@ -25,9 +25,9 @@ TOKENIZER_FILE = "tokenizer.json"
 REPORT_FILE = "report.json"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
-# Defaults chosen by eval.fit_reader on its held-out fit article (see report.json "inference");
+# Defaults chosen by fit.reader on its choosing articles (see report.json "inference");
 # a test checks they match the shipped report.
-NO_ANSWER_THRESHOLD = 3.85  # answer when max over passages of (span score - no-answer score) exceeds this
+NO_ANSWER_THRESHOLD = 7.272  # chosen on the choosing articles (report.json "inference"); answer when max over passages of (span score - no-answer score) exceeds this
 MAX_LENGTH = 192  # question + passage tokens; a 1-4 sentence window fits
 MAX_ANSWER_TOKENS = 30  # longest span considered, in word pieces
 ANSWER_TRIM = " ,;:\n"  # what a short answer drops at its ends
@@ -42,6 +42,9 @@ class Span:
     end: int
     span_score: float  # start logit + end logit of the best non-empty span
     no_answer_score: float  # start logit + end logit of [CLS]
+    probability: float = (
+        0.0  # softmax(start) x softmax(end) over [CLS] and the passage: how sure of this span
+    )
 
     @property
     def margin(self) -> float:
@@ -134,6 +137,8 @@ def decode_top(
     for i, passage in enumerate(passages):
         no_answer = no_answer_score(start_logits, end_logits, i)
         offsets = batch["offsets"][i]
+        p_start = token_probabilities(start_logits[i], batch["context"][i])
+        p_end = token_probabilities(end_logits[i], batch["context"][i])
         decoded.append(
             [
                 Span(
@@ -143,6 +148,7 @@ def decode_top(
                     int(offsets[e, 1]),
                     score,
                     no_answer,
+                    float(p_start[s] * p_end[e]),
                 )
                 for s, e, score in top_spans(
                     start_logits[i], end_logits[i], batch["context"][i], max_answer_tokens, n
@@ -150,6 +156,15 @@ def decode_top(
             ]
         )
     return decoded
+
+
+def token_probabilities(logits: np.ndarray, context: np.ndarray) -> np.ndarray:
+    """Softmax of a row's start (or end) logits over [CLS] and the passage's tokens; 0 elsewhere."""
+    allowed = context.copy()
+    allowed[0] = True
+    shifted = np.where(allowed, logits - logits[allowed].max(), -np.inf)
+    weights = np.exp(shifted)
+    return weights / weights.sum()
 
 
 def no_answer_score(start_logits: np.ndarray, end_logits: np.ndarray, row: int) -> float:
@@ -206,7 +221,7 @@ class Reader:
         if not (model_dir / model_file).exists():
             raise BackendUnavailable(
                 f"no reader model at {model_dir / model_file}",
-                fix="reinstall, or rebuild it with `python -m eval.fit_reader`",
+                fix="reinstall, or rebuild it with `python -m fit.reader`",
             )
         self.threshold, self.max_answer_tokens = threshold, max_answer_tokens
         self.tokenizer = load_tokenizer(model_dir / TOKENIZER_FILE, max_length)

@@ -23,12 +23,13 @@ from pydantic_settings import (
 )
 
 from rag.errors import BriefError
+from rag.settings_briefing import BriefingSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout (or site-packages when installed)
 
 
-class Settings(BaseSettings):
-    """Effective configuration of Briefing Desk."""
+class Settings(BriefingSettings):
+    """Effective configuration of Briefing Desk (the briefing fields live in rag/settings_briefing.py)."""
 
     model_config = SettingsConfigDict(
         env_prefix="BRIEF_", extra="forbid", validate_default=True, populate_by_name=True
@@ -53,6 +54,23 @@ class Settings(BaseSettings):
     collection_prefix: str = Field(
         "brief",
         description="Prefix of Chroma collection names; the rest is a hash of the settings that shape the vectors.",
+    )
+    keyword_writer_memory_mb: int = Field(
+        64,
+        ge=16,
+        le=4096,
+        description="Megabytes the keyword index's writer (tantivy) fills before it writes a segment to disk; more means fewer, larger segments when a big folder is ingested.",
+    )
+    keyword_lock_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a write waits while another process writes the same keyword index (one writer at a time) before it stops with an error.",
+    )
+    source_cache: int = Field(
+        256,
+        ge=0,
+        le=1_000_000,
+        description="Source records, with their cleaned text, kept in memory between questions (evidence windows and the UI's source cards read them); all are forgotten when the store changes. 0 reads them afresh every time.",
     )
 
     # --- ingestion -----------------------------------------------------------------------------
@@ -149,35 +167,23 @@ class Settings(BaseSettings):
         le=1,
         description="Briefings: best topic-to-chunk cosine similarity below which a --topic counts as not covered by the articles.",
     )
-    gate_min_relevance: float = Field(
-        0.45,
-        ge=-1,
-        le=1,
-        description="Refuse without reading when no evidence sentence (with the one before it) reaches this cosine similarity to the question. Chosen by `python -m eval.fit_gate` on the public SQuAD 2.0 fitting articles, never on our eval sets.",
-    )
-    gate_min_coverage: float = Field(
-        0.0,
-        ge=0,
-        le=1,
-        description="Refuse when the best-covered evidence window holds less than this share of the question's content words (0: off; `python -m eval.fit_gate` found no gain from it on the public fitting articles).",
-    )
-    gate_min_salient_coverage: float = Field(
-        0.9,
-        ge=0,
-        le=1,
-        description="Refuse when less than this share of the question's names, numbers and date words appear in the evidence or its chunks (a near-miss question: 'aid for Haiti' asked of articles about aid for the region). Chosen by `python -m eval.fit_gate` with the other gate settings.",
-    )
     reader_passages: int = Field(
         10,
         ge=1,
         le=30,
-        description="Evidence sentences (each with the sentence before it) the reader reads to decide whether the articles state the answer and where. Chosen by `python -m eval.fit_gate` with the gate and the margin (3, 4, 6, 8 or 10 tried).",
+        description="Evidence sentences (each with the sentence before it) the reader reads to decide whether the articles state the answer and where (chosen by an earlier release's fit on public data: 3, 4, 6, 8 or 10 tried).",
     )
-    reader_threshold: float = Field(
-        -3.0,
-        ge=-50,
-        le=50,
-        description="The reader answers when its best span beats its 'no answer' score by more than this margin (logit units), else the question is refused. Chosen by `python -m eval.fit_gate` jointly with the gate_* settings and span_min_likelihood on the public fitting articles (answerable questions from Spectre, which the reader never trained on): -3 of -5..6 won, with gate_min_relevance 0.45 and span_min_likelihood off. Together they refuse about half of SQuAD's adversarial questions on the fitting store and 14% of the answerable ones.",
+    refusal_min_answerable: float = Field(
+        0.48,
+        ge=0,
+        le=1,
+        description="Refuse when the refusal model (rag/refusal.py, fitted by `python -m fit.refusal` on public SQuAD 2.0 articles the reader never trained on) gives the articles less than this probability of answering the question. Chosen on other public articles (the 'choose' part of eval/sets/splits.json).",
+    )
+    short_answer_min_confidence: float = Field(
+        0.36,
+        ge=0,
+        le=1,
+        description="Show the reader's span as the short answer only when the refusal model gives it at least this probability of holding the answer; below it the answer is the cited sentence alone. Chosen with refusal_min_answerable by `python -m fit.refusal`.",
     )
     reader_max_length: int = Field(
         192,
@@ -195,38 +201,32 @@ class Settings(BaseSettings):
         30, ge=1, le=100, description="Longest short answer the reader may pick, in word pieces."
     )
     span_scorer: Literal["gemma", "none"] = Field(
-        "gemma",
-        description="Second opinion on the reader's candidate short answers: 'gemma' weighs in the packaged Gemma's likelihood of each as the answer (its own llama.cpp context, whatever the LLM backend); 'none' keeps the reader's own choice. Either way the answer is a verbatim span the reader found.",
+        "none",
+        description="Second opinion on the reader's candidate short answers: 'gemma' weighs in the packaged Gemma's likelihood of each as the answer (its own llama.cpp context, whatever the LLM backend); 'none' (default) keeps the reader's own choice, which the refusal model was fitted on (README, Results). Either way the answer is a verbatim span the reader found.",
     )
     span_candidates: int = Field(
         6,
         ge=1,
         le=20,
-        description="Distinct candidate answers the reader proposes to the span scorer (its n best by margin). Chosen by `python -m eval.fit_span` on the public fitting article.",
+        description="Distinct candidate answers the reader proposes to the span scorer (its n best by margin). Chosen by `python -m fit.span` on the public fitting article.",
     )
     span_windows: int = Field(
         2,
         ge=1,
         le=10,
-        description="Leading evidence windows the candidates come from; the scorer reads the sentences of them that hold a candidate. Chosen by `python -m eval.fit_span`.",
+        description="Leading evidence windows the candidates come from; the scorer reads the sentences of them that hold a candidate. Chosen by `python -m fit.span`.",
     )
     span_lm_weight: float = Field(
         2.0,
         ge=0,
         le=100,
-        description="A candidate's score is the reader's margin plus this times the scorer's likelihood of it (span_scored_tokens). Chosen by `python -m eval.fit_span`.",
+        description="A candidate's score is the reader's margin plus this times the scorer's likelihood of it (span_scored_tokens). Chosen by `python -m fit.span`.",
     )
     span_scored_tokens: int = Field(
         6,
         ge=1,
         le=100,
-        description="A candidate's likelihood is the scorer's mean log-probability of its first this many tokens (each costs the scorer ~10 ms on two cores; the later tokens of a span copied from the passage are nearly certain). Chosen by `python -m eval.fit_span`.",
-    )
-    span_min_likelihood: float = Field(
-        -100.0,
-        ge=-100,
-        le=0,
-        description="Refuse when the span scorer's likelihood of the chosen answer (its mean log-probability, span_scored_tokens) is below this (-100: never). Chosen by `python -m eval.fit_gate` with the gate and the reader's margin, among -8..-1 and never: never, as no floor refused more unanswerable questions than the margin does once the scorer was fitted on F1 (it was -2.5 when every token of a candidate was scored).",
+        description="A candidate's likelihood is the scorer's mean log-probability of its first this many tokens (each costs the scorer ~10 ms on two cores; the later tokens of a span copied from the passage are nearly certain). Chosen by `python -m fit.span`.",
     )
     span_scorer_context: int = Field(
         1024,
@@ -238,35 +238,35 @@ class Settings(BaseSettings):
         0.6,
         ge=-1,
         le=1,
-        description="Cosine similarity between a sentence and its best cited window needed to count as supported when the sentence brings in words the cited text lacks (chosen by `python -m eval.calibrate` on the fitting pairs; see eval/sets/verifier_report.json).",
+        description="Cosine similarity between a sentence and its best cited window needed to count as supported when the sentence brings in words the cited text lacks (chosen by `python -m fit.calibrate` on the fitting pairs; see eval/sets/verifier_report.json).",
     )
     support_coverage_floor: float = Field(
         0.7,
         ge=0,
         le=1,
-        description="Below this share of its content words found in the cited text, a sentence is never supported (chosen by `python -m eval.calibrate`).",
+        description="Below this share of its content words found in the cited text, a sentence is never supported (chosen by `python -m fit.calibrate`).",
     )
     support_max_new_words: int = Field(
         2,
         ge=0,
         le=20,
-        description="Content words (names and numbers aside) a supported sentence may bring in that are in no form in the cited text, e.g. a paraphrase's 'extra' for 'additional'; a substituted modifier ('modern' for 'medieval') is one such word (chosen by `python -m eval.calibrate`: 2 with support_substitutions on; without that check 0 was best, since one new word is all a swap needs).",
+        description="Content words (names and numbers aside) a supported sentence may bring in that are in no form in the cited text, e.g. a paraphrase's 'extra' for 'additional'; a substituted modifier ('modern' for 'medieval') is one such word (chosen by `python -m fit.calibrate`: 2 with support_substitutions on; without that check 0 was best, since one new word is all a swap needs).",
     )
     support_names_from_context: Literal["never", "pronoun", "always"] = Field(
         "pronoun",
-        description="Where a name of the sentence may come from besides the cited sentence itself: 'never', the surrounding chunk only when the cited sentence refers back with a pronoun ('pronoun'), or the chunk always (chosen by `python -m eval.calibrate`).",
+        description="Where a name of the sentence may come from besides the cited sentence itself: 'never', the surrounding chunk only when the cited sentence refers back with a pronoun ('pronoun'), or the chunk always (chosen by `python -m fit.calibrate`).",
     )
     support_role_order: Literal["off", "strict", "passive"] = Field(
         "passive",
-        description="Two names of the sentence found in the best cited sentence must keep their order there ('strict'), or the order may flip when 'by' stands between them on one side only, as in a passive ('passive'); 'off' skips the check (chosen by `python -m eval.calibrate`).",
+        description="Two names of the sentence found in the best cited sentence must keep their order there ('strict'), or the order may flip when 'by' stands between them on one side only, as in a passive ('passive'); 'off' skips the check (chosen by `python -m fit.calibrate`).",
     )
     support_role_slots: bool = Field(
         True,
-        description="A name of the sentence that stands where the best cited sentence has another name of the sentence (same two words before and after, give or take one) makes it unsupported: roles swapped across clauses (chosen by `python -m eval.calibrate`).",
+        description="A name of the sentence that stands where the best cited sentence has another name of the sentence (same two words before and after, give or take one) makes it unsupported: roles swapped across clauses (chosen by `python -m fit.calibrate`).",
     )
     support_substitutions: bool = Field(
         True,
-        description="A word the sentence brings in that takes the place of a word of the cited text it dropped (the same content words on both sides, as 'the modern town hall' for 'the medieval town hall') makes it unsupported, however similar the embeddings (chosen by `python -m eval.calibrate`).",
+        description="A word the sentence brings in that takes the place of a word of the cited text it dropped (the same content words on both sides, as 'the modern town hall' for 'the medieval town hall') makes it unsupported, however similar the embeddings (chosen by `python -m fit.calibrate`).",
     )
     copied_claim_coverage: float = Field(
         0.9,
@@ -283,6 +283,10 @@ class Settings(BaseSettings):
     model_dir: Path | None = Field(
         None,
         description="Where the packaged GGUF is assembled and the ONNX embedder exported, once each (default: <data_dir>/models).",
+    )
+    llm_sentence: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Whether the LLM writes a sentence supporting the short answer (verified, else the source sentence is quoted): 'auto' lets server LLMs (openai, ollama) write it and skips it for the embedded model, whose sentences added nothing measurable (README, Results).",
     )
     llm_model: str | None = Field(
         None,
@@ -333,144 +337,6 @@ class Settings(BaseSettings):
     )
     ui_max_queue: int = Field(
         64, ge=1, description="Requests that may wait in the UI queue before new ones are turned away."
-    )
-
-    # --- summaries -----------------------------------------------------------------------------
-    summary_points: int = Field(8, ge=5, le=10, description="Headline points in a briefing (5-10).")
-    summary_notes_per_doc: int = Field(
-        4, ge=1, le=20, description="Key sentences noted per document in the map step."
-    )
-    summary_max_timeline: int = Field(12, ge=1, le=100, description="Most timeline entries in a briefing.")
-    summary_duplicate_similarity: float = Field(
-        0.8, ge=0, le=1, description="Cosine similarity above which two briefing points count as repeats."
-    )
-    summary_bottom_line: int = Field(
-        4,
-        ge=3,
-        le=5,
-        description="Bullets in a briefing's bottom line (3-5), each a standalone, cited sentence.",
-    )
-    summary_point_max_words: int = Field(
-        30,
-        ge=10,
-        le=80,
-        description="Longest bottom-line or theme bullet, in words; longer sentences are cut at a clause boundary.",
-    )
-    summary_max_themes: int = Field(
-        4, ge=1, le=10, description="Most themes the developments are grouped into."
-    )
-    summary_theme_similarity: float = Field(
-        0.55,
-        ge=0,
-        le=1,
-        description="Average cosine similarity above which two groups of points join one theme.",
-    )
-    summary_max_figures: int = Field(8, ge=0, le=50, description="Rows in a briefing's key-figures table.")
-    summary_max_actors: int = Field(
-        12, ge=0, le=100, description="Entries in a briefing's who's who (the most mentioned first)."
-    )
-    summary_max_questions: int = Field(5, ge=0, le=20, description="Open questions in a briefing.")
-    summary_max_undated: int = Field(
-        4,
-        ge=0,
-        le=20,
-        description="Events from undated articles listed (apart, not on the timeline) when their sentence gives no year.",
-    )
-    summary_max_docs: int = Field(
-        40,
-        ge=1,
-        le=1000,
-        description="Articles read closely for one briefing; over this, the most relevant to the topic (or, without one, the most representative and varied) are picked from the stored chunk vectors.",
-    )
-    summary_key_fact_bonus: float = Field(
-        0.15,
-        ge=0,
-        le=1,
-        description="Score added to a sentence that carries numbers or names (they make a briefing).",
-    )
-    summary_min_words: int = Field(
-        6, ge=1, le=50, description="Shortest sentence, in words, that can become a briefing entry."
-    )
-    summary_rewrite: bool = Field(
-        True,
-        description="Let the LLM rewrite chosen sentences into standalone points and questions (each verified; off: trimmed source sentences only).",
-    )
-    summary_rewrite_max_tokens: int = Field(
-        64, ge=16, le=512, description="Most tokens the LLM may write for one rewritten point or question."
-    )
-    summary_max_rewrites: int = Field(
-        8,
-        ge=0,
-        le=1000,
-        description="Most LLM calls (point and question rewrites) in one briefing; past it the trimmed source sentences stand. Bounds a briefing's time on a slow local model (each call costs seconds on the embedded default).",
-    )
-    summary_rewrite_budget_s: float = Field(
-        60.0,
-        ge=0,
-        description="Seconds of LLM calls one briefing may spend on rewrites; past it the trimmed source sentences stand. Keeps a seeds briefing within two minutes on the embedded default on a busy machine; a server model answers many calls within it.",
-    )
-    summary_rewrite_patience: int = Field(
-        2,
-        ge=1,
-        le=100,
-        description="Stop asking the LLM for one kind of rewrite (points, questions) after this many drafts of that kind in a row were rejected: the model cannot do it on this material, and each call costs seconds on the embedded default.",
-    )
-    summary_repeated_ngram: int = Field(
-        4,
-        ge=2,
-        le=20,
-        description="A draft repeating any run of this many words is a model loop, not a rewrite, and is rejected.",
-    )
-    summary_context_sentences: int = Field(
-        2,
-        ge=0,
-        le=10,
-        description="Sentences before a chosen one searched for the person a 'he'/'she' refers to; the verifier also takes names from them.",
-    )
-    summary_subject_words: int = Field(
-        2,
-        ge=0,
-        le=10,
-        description="A person named within this many words of a sentence's start (after a title such as 'President') is that sentence's subject, the one a following 'he'/'she' refers to.",
-    )
-    summary_similar_first_names: float = Field(
-        0.8,
-        ge=0,
-        le=1,
-        description="Who's who: two names with the same surname are one person when their first names are at least this similar (difflib ratio: 'Antony'/'Anthony' 0.92, 'Joe'/'Jill' 0.29).",
-    )
-    summary_label_phrases: int = Field(
-        2,
-        ge=1,
-        le=5,
-        description="Phrases (one word or two adjacent words, sharing no word) in a theme's label: a label names a theme at a glance.",
-    )
-    summary_label_min_chars: int = Field(
-        4, ge=1, le=20, description="Shortest word, in characters, that can label a theme."
-    )
-    summary_label_common_zipf: float = Field(
-        5.0,
-        ge=0,
-        le=8,
-        description="Words at least this common in English (wordfreq Zipf scale: 'close', 'able', 'although') never label a theme.",
-    )
-    summary_name_label_weight: float = Field(
-        0.5,
-        ge=0,
-        le=2,
-        description="Weight of a proper name among a theme's label terms: a theme is better named by what happens ('aid', 'visas') than by who is in it.",
-    )
-    summary_what_max_words: int = Field(
-        4,
-        ge=1,
-        le=20,
-        description="Key figures: most words kept after a figure to say what it counts ('$310 million in additional aid' -> 'additional aid').",
-    )
-    summary_min_trimmed_words: int = Field(
-        6,
-        ge=1,
-        le=50,
-        description="A clause-boundary cut of a long sentence must keep at least this many words; otherwise the sentence is kept whole.",
     )
 
     # --- eval ----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ as the answer to the question, given the evidence.
 The reader (rag/reader.py) is a 22M-parameter model trained on a few thousand public questions; it
 often finds the sentence but picks the wrong phrase of it. The packaged Gemma 3 270M cannot be
 trusted to write an answer, but asked only how likely each of the reader's few candidate spans is
-after "Answer:", it ranks them well: on the public fitting article `python -m eval.fit_span` uses, the
+after "Answer:", it ranks them well: on the public fitting article `python -m fit.span` uses, the
 mix of both picks a gold answer far more often than the reader alone (see eval/sets/span_report.json).
 Whatever it scores, the answer is still a verbatim span the reader found in the evidence.
 
@@ -46,7 +46,7 @@ def likelihood(log_probs: list[float], tokens: int) -> float:
     tokens (span_scored_tokens). Fewer cost less, and the later tokens of a span copied from the
     passage are nearly certain, which favours long copies: scoring all of them picked whole clauses
     that hold the answer ("32 migrants on a bus ... were intercepted by five" for "how many
-    vehicles?"); eval.fit_span, fitting on F1, keeps the first few."""
+    vehicles?"); fit.span, fitting on F1, keeps the first few."""
     first = log_probs[:tokens]
     return sum(first) / len(first) if first else float("-inf")
 

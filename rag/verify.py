@@ -12,7 +12,7 @@ A cheap, explainable check that runs on two CPU cores (ALCE uses an 11B entailme
    word it dropped (same content words on both sides: 'the modern town hall' for 'the medieval town
    hall'); the other words it brings in (none in any form in the cited text: 'extended' for 'ended')
    are few, and when there are any, its embedding is close to the best cited window.
-The rules' values are settings chosen by `python -m eval.calibrate` on labelled fitting pairs.
+The rules' values are settings chosen by `python -m fit.calibrate` on labelled fitting pairs.
 """
 
 from __future__ import annotations

@@ -46,14 +46,13 @@ def make_settings(tmp_path, models_root):
     from rag.settings import load_settings
 
     def build(**overrides):
-        # The hash embedder's cosines run lower than MiniLM's: the gate's relevance bar is set to match.
         base = {
             "data_dir": tmp_path / "data",
             "model_dir": models_root,
             "embedder": "hash",
             "llm_backend": "extractive",
             "span_scorer": "none",  # tests of the Gemma scorer ask for it
-            "gate_min_relevance": 0.3,
+            "llm_sentence": "always",  # the scripted LLMs of the tests write; the real one is asked per test
         }
         base.update(overrides)
         return load_settings(**base)
@@ -63,10 +62,14 @@ def make_settings(tmp_path, models_root):
 
 @pytest.fixture
 def fake_desk(make_settings):
-    """A Desk over the hash embedder (fast, deterministic) with the seeds ingested."""
+    """A Desk over the hash embedder (fast, deterministic) with the seeds ingested; its refusal model
+    is a fixed rule (fakes.RuleRefusal): the fitted one judges MiniLM's similarities, not the hash
+    embedder's."""
+    from fakes import RuleRefusal
     from rag.desk import Desk
 
     desk = Desk(make_settings())
+    desk.refusal_model = RuleRefusal()
     desk.ingest([SEEDS])
     return desk
 

@@ -110,3 +110,21 @@ class ScriptedScorer:
 
     def warm_up(self) -> None:
         pass
+
+
+class RuleRefusal:
+    """The refusal model's interface with a fixed rule instead of fitted weights: answer when the
+    reader found a span and the question's names, numbers and dates are all in the evidence; show
+    the short answer unless ``withhold``. Records the features it judged."""
+
+    def __init__(self, withhold: bool = False):
+        self.withhold = withhold
+        self.judged: list[dict[str, float]] = []
+
+    def judge(self, features: dict[str, float], min_answerable: float, min_short_right: float):
+        from rag.refusal import Verdict
+
+        self.judged.append(features)
+        answer = features["margin"] > 0 and features["salient_coverage"] >= 1.0
+        show = answer and not self.withhold
+        return Verdict(answer, show, float(answer), float(show))

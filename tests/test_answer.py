@@ -12,18 +12,11 @@ import re
 
 import pytest
 
-from fakes import FailingLLM, ScriptedLLM, ScriptedReader
-from rag.answer import (
-    Answerer,
-    DraftToken,
-    FinalAnswer,
-    check_question,
-    found_in,
-    parse_claims,
-    read_batch,
-    render,
-)
+from fakes import FailingLLM, RuleRefusal, ScriptedLLM, ScriptedReader
+from rag.answer import WITHHELD_NOTE, Answerer, DraftToken, FinalAnswer, check_question, read_batch
+from rag.claims import parse_claims, render
 from rag.errors import BackendTimeout, BackendUnavailable, BriefError
+from rag.reading import found_in
 from rag.retrieve import Scope
 
 AID_Q = "How much additional aid did Harris announce for the region?"
@@ -187,7 +180,8 @@ def test_off_topic_question_is_refused_without_calling_the_llm(fake_desk):
     answer = answerer_with(fake_desk, llm, reader).ask("What is the price of bitcoin on the Tokyo exchange?")
     assert answer.refused and answer.citations == [] and answer.mode == "refused"
     assert "do not say" in answer.answer and answer.short_answer is None
-    assert llm.prompts == [] and reader.reads == []  # refused at the gate: "Tokyo" is in no evidence
+    assert llm.prompts == []  # refused before any LLM call: "Tokyo" is in no evidence
+    assert fake_desk.refusal_model.judged[-1]["salient_coverage"] < 1.0
 
 
 def test_the_reader_reads_the_best_evidence_windows(fake_desk):
@@ -209,7 +203,7 @@ def test_not_found_from_a_small_llm_is_overruled_by_the_reader(fake_desk):
 def test_span_in_the_sentence_before_cites_that_sentence(fake_desk):
     from rag.evidence import Evidence
 
-    text = fake_desk.source_index()[AID_SOURCE].text
+    text = fake_desk.source_records([AID_SOURCE])[AID_SOURCE].text
     second = text.index("Harris recently announced")
     first = text.rindex(".", 0, second - 2) + 2
     e = Evidence(AID_SOURCE, "t", None, "c", second, text.index(".", second) + 1, "", "", 0.5, 0.5)
@@ -314,7 +308,7 @@ def test_extractive_backend_answers_from_quotes(make_settings, seeds_dir):
 
     desk = Desk(make_settings(llm_backend="extractive"))
     desk.ingest([seeds_dir])
-    desk.reader = ScriptedReader(READS)
+    desk.reader, desk.refusal_model = ScriptedReader(READS), RuleRefusal()
     answer = Answerer(desk).ask(AID_Q)
     assert answer.mode == "extractive" and answer.backend == "extractive"
     assert answer.answer.startswith("US $310 million [1]. \u201c")
@@ -341,11 +335,12 @@ def test_backend_switch_only_to_configured_backends(make_settings):
     assert served.switch_backend("openai") == "openai:default" and served.settings.llm_backend == "openai"
 
 
-def test_warm_up_loads_the_llm_and_builds_the_snapshot_before_any_question(fake_desk):
+def test_warm_up_loads_the_llm_and_catches_the_keyword_index_up_before_any_question(fake_desk):
     fake_desk.llm = ScriptedLLM("unused")
     fake_desk.warm_up()
-    assert fake_desk.llm.warmed and fake_desk._index is not None
-    assert len(fake_desk._index.chunks) == fake_desk.store.count() == len(fake_desk._index.vectors)
+    store = fake_desk.store
+    assert fake_desk.llm.warmed
+    assert store.keyword.synced_revision() == store.revision() == store._seen_revision
 
 
 def test_a_failing_warm_up_is_one_line_not_a_traceback(fake_desk, capsys):
@@ -361,8 +356,8 @@ def test_a_failing_warm_up_is_one_line_not_a_traceback(fake_desk, capsys):
     assert err.count("\n") == 1 and "no GGUF model" in err and "Traceback" not in err
 
 
-def test_gate_features_see_a_near_miss_name_or_number():
-    from rag.answer import gate_passes, salient_coverage
+def test_salient_coverage_sees_a_near_miss_name_or_number():
+    from rag.reading import salient_coverage
 
     text = "Harris announced US $310 million in additional aid for the region in March."
     assert salient_coverage("How much aid did Harris announce for the region?", text) == 1.0
@@ -371,8 +366,47 @@ def test_gate_features_see_a_near_miss_name_or_number():
     )  # Harris yes, Haiti no
     assert salient_coverage("What did Harris announce in 2024?", text) == 0.5
     assert salient_coverage("what was announced?", text) == 1.0  # nothing salient to miss
-    assert gate_passes((0.6, 0.5, 0.5), 0.5, 0.0, 0.5) and not gate_passes((0.6, 0.5, 0.4), 0.5, 0.0, 0.5)
-    assert not gate_passes((0.4, 1.0, 1.0), 0.5, 0.0, 0.0)
+
+
+def test_an_uncertain_span_is_answered_with_the_cited_sentence_alone(fake_desk):
+    llm = ScriptedLLM("Harris recently announced US $310 million in additional aid for the region [1].")
+    fake_desk.refusal_model = RuleRefusal(withhold=True)
+    answer = answerer_with(fake_desk, llm).ask(AID_Q)
+    assert not answer.refused and answer.mode == "extractive" and llm.prompts == []  # no draft asked for
+    assert answer.short_answer is None and answer.short_answer_withheld
+    assert answer.answer.startswith("\u201c") and answer.answer.endswith("[1].")
+    assert "US $310 million" in answer.citations[0].quote
+    shown = answer.to_json()
+    assert shown["short_answer"] is None and shown["short_answer_withheld"] is True
+    assert answer.to_text().startswith(WITHHELD_NOTE)
+    assert_contract(answer, fake_desk)
+
+
+def test_the_refusal_models_probabilities_travel_with_the_answer(fake_desk):
+    answer = answerer_with(fake_desk, ScriptedLLM("NOT FOUND")).ask(AID_Q)
+    assert answer.to_json()["confidence"] == {"answerable": 1.0, "short_answer": 1.0}
+    refused = answerer_with(fake_desk, ScriptedLLM("x")).ask(
+        "What is the price of bitcoin on the Tokyo exchange?"
+    )
+    assert refused.to_json()["confidence"]["answerable"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "backend, mode, writes",
+    [
+        ("llamacpp", "auto", False),
+        ("extractive", "auto", False),
+        ("openai", "auto", True),
+        ("ollama", "auto", True),
+        ("llamacpp", "always", True),
+        ("openai", "never", False),
+    ],
+)
+def test_who_writes_the_supporting_sentence(make_settings, backend, mode, writes):
+    from rag.desk import Desk
+
+    settings = make_settings(llm_backend=backend, llm_sentence=mode, llm_base_url="http://127.0.0.1:9/v1")
+    assert Answerer(Desk(settings)).writes_sentences() is writes
 
 
 def test_the_answer_path_ranks_evidence_with_the_users_evidence_settings(fake_desk):

@@ -22,10 +22,12 @@ pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS_SET = ROOT / "eval" / "sets" / "seeds.jsonl"
 SHARED_SQUAD = ROOT.parent / "shared" / "public-qa" / "squad2-train-10-articles.json"
-FLOOR_ACCURACY = 0.60  # measured 73.1% (19/26) on 2026-11-26 with the scorer fitted on F1 (76.9% before)
-FLOOR_LENIENT_RECALL = 0.75  # measured 81.0% (17/21): the gold answer anywhere in the answer
-FLOOR_CITATION_PRECISION = 0.80  # measured 87.5% (21/24); the LLM's verified sentences vary by machine
-FLOOR_REFUSAL = 0.40  # measured 60% (3/5): near-miss questions whose words all occur get through
+FLOOR_ACCURACY = 0.60  # measured 69.2% (18/26) on 2026-12-02 with the SQuAD-trained reader and refusal model (73.1% before)
+FLOOR_LENIENT_RECALL = (
+    0.70  # measured 76.2% (16/21) on 2026-12-02 (81.0% before): the gold answer anywhere in the answer
+)
+FLOOR_CITATION_PRECISION = 0.80  # measured 94.1% (16/17) on 2026-12-02 (87.5% before)
+FLOOR_REFUSAL = 0.40  # measured 80% (4/5) on 2026-12-02 (60% before): near-miss questions whose words all occur get through
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +96,19 @@ def brief(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.C
 def test_cli_eval_on_squad_json(tmp_path, model_dir):
     env = cli_env(tmp_path, model_dir)
     out = brief(
-        "eval", "--set", str(SHARED_SQUAD), "--articles", "2", "--limit", "12", "--json", env=env, timeout=600
+        # only the two articles stored (--store part): the whole file's 1,051 chunks are the eval's job, not CI's
+        "eval",
+        "--set",
+        str(SHARED_SQUAD),
+        "--articles",
+        "2",
+        "--store",
+        "part",
+        "--limit",
+        "12",
+        "--json",
+        env=env,
+        timeout=600,
     )
     assert out.returncode == 0, out.stderr
     metrics = json.loads(out.stdout)

@@ -128,7 +128,9 @@ def test_articles_and_limit_pick_questions(tmp_path):
     path = tiny_squad(tmp_path / "tiny.json")
     one = load_eval_questions(path, split="all", articles="1")
     assert {r["id"] for r in one.rows} == {"h1", "h2", "h3"} and one.articles == ["Harbour_Bridge"]
-    assert len(one.documents) == 2 and all(name.startswith("Harbour_Bridge-p") for name in one.documents)
+    assert len(one.documents) == 3  # asked among every article of the file (open retrieval)
+    alone = load_eval_questions(path, split="all", articles="1", store="part")
+    assert len(alone.documents) == 2 and all(name.startswith("Harbour_Bridge-p") for name in alone.documents)
     by_title = load_eval_questions(path, split="all", articles="Glacier_Park")
     assert [r["id"] for r in by_title.rows] == ["g1"]
     spread = load_eval_questions(path, split="all", limit=2)
@@ -137,6 +139,14 @@ def test_articles_and_limit_pick_questions(tmp_path):
         load_eval_questions(path, split="all", articles="Nowhere")
     with pytest.raises(ValueError, match="no fitting/reporting split is recorded"):
         load_eval_questions(path, split="report")
+    with pytest.raises(ValueError, match="unknown store scope"):
+        load_eval_questions(path, split="all", store="elsewhere")
+
+
+@pytest.mark.skipif(not SHARED_SQUAD.exists(), reason="needs ../shared/public-qa")
+def test_a_part_a_set_does_not_record_is_refused_with_a_message():
+    with pytest.raises(ValueError, match="no 'choose' part"):
+        load_eval_questions(SHARED_SQUAD, split="choose")
 
 
 @pytest.mark.skipif(not SHARED_SQUAD.exists(), reason="needs ../shared/public-qa")

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from fakes import ScriptedLLM, ScriptedReader
+from fakes import RuleRefusal, ScriptedLLM, ScriptedReader
 from rag.answer import Answerer
 from rag.desk import Desk
 
@@ -24,7 +24,7 @@ INJECTION = (
 def desk_over(make_settings, folder) -> Desk:
     desk = Desk(make_settings())
     desk.ingest([folder])
-    desk.reader = ScriptedReader(READS)
+    desk.reader, desk.refusal_model = ScriptedReader(READS), RuleRefusal()
     return desk
 
 

@@ -1,7 +1,9 @@
 """The layer rule of the README, kept by the import graph: every import of every module (those inside
 functions too, since a lazy import is still a dependency), read with ``ast`` so nothing is executed.
 
-Layers, lowest first: vectorstore/ (and the prompt files in prompts/), rag/, eval/, then ui/ and bench/.
+Layers, lowest first: vectorstore/ (and the prompt files in prompts/), rag/, eval/, fit/, then ui/ and
+bench/. fit/ (the training and fitting scripts) sits above the eval suite it measures with, and no
+module of rag/ may reach it: `brief ask` never loads the training stack.
 A package imports only itself and the layers below it, and only rag/ reaches vectorstore/: the tools
 above rag/ use what it re-exports (rag/toolkit.py), so vectorstore/ can change behind rag/.
 """
@@ -12,15 +14,16 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("vectorstore", "prompts", "rag", "eval", "ui", "bench")
+PACKAGES = ("vectorstore", "prompts", "rag", "eval", "fit", "ui", "bench")
 # The rule itself: which other first-party packages each package may import.
 ALLOWED = {
     "vectorstore": frozenset(),
     "prompts": frozenset(),
     "rag": frozenset({"vectorstore", "prompts"}),
     "eval": frozenset({"rag"}),
-    "ui": frozenset({"rag", "eval"}),
-    "bench": frozenset({"rag", "eval"}),
+    "fit": frozenset({"rag", "eval"}),
+    "ui": frozenset({"rag", "eval", "fit"}),
+    "bench": frozenset({"rag", "eval", "fit"}),
 }
 
 
@@ -125,6 +128,7 @@ def test_the_graph_sees_the_real_imports():
     assert "vectorstore.store" in graph["rag.desk"]
     assert "rag.desk" in graph["rag.cli"]  # `from rag.desk import Desk` inside make_desk
     assert "eval.runner" in graph["ui.app"]  # the UI's Eval tab, inside a handler
+    assert "eval.squad" in graph["fit.reader.run"] and "rag.reader" in graph["fit.reader.score"]
     assert len(graph) > 50
 
 
@@ -133,6 +137,7 @@ def test_the_graph_sees_the_real_imports():
 
 def test_the_rule_rejects_upward_and_skipping_imports():
     assert not allowed("vectorstore", "rag") and not allowed("rag", "eval") and not allowed("eval", "ui")
+    assert not allowed("rag", "fit") and not allowed("eval", "fit") and allowed("fit", "eval")
     assert not allowed("eval", "vectorstore") and not allowed("bench", "vectorstore")  # only through rag
     assert not allowed("ui", "bench") and not allowed("bench", "ui")  # one layer, two packages
     assert allowed("ui", "eval") and allowed("bench", "rag") and allowed("rag", "vectorstore")
@@ -163,3 +168,18 @@ def test_relative_and_submodule_imports_resolve(tmp_path):
     names = imported_names("rag.x", path)
     assert {"rag.y", "rag.z", "rag.cli", "vectorstore.chunk"} <= names
     assert resolve("rag.cli.main", {"rag", "rag.cli"}) == "rag.cli" and resolve("numpy", {"rag"}) is None
+
+
+def test_answering_loads_no_training_stack():
+    """What `brief ask` imports to answer (the refusal model included) needs neither fit/, nor
+    scikit-learn, nor torch, nor transformers: they are for training only."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, rag.cli, rag.answer, rag.desk, rag.refusal, rag.reading\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('fit', 'sklearn', 'torch', 'transformers')]\n"
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"

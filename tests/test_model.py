@@ -17,7 +17,9 @@ AID_Q = "How much additional aid did Harris announce for the region?"
 
 def test_real_chain_cites_the_aid_passage(real_desk):
     tokens: list[str] = []
-    answer = Answerer(real_desk).ask(AID_Q, on_token=tokens.append)
+    answerer = Answerer(real_desk)  # the embedded Gemma writes its sentence only when asked to
+    answerer.settings = real_desk.settings.model_copy(update={"llm_sentence": "always"})
+    answer = answerer.ask(AID_Q, on_token=tokens.append)
     assert answer.backend == "llamacpp:gemma-3-270m"
     assert not answer.refused
     assert any(c.source == "003_ab779828a3a3face.txt" and "$310 million" in c.quote for c in answer.citations)
@@ -25,6 +27,13 @@ def test_real_chain_cites_the_aid_passage(real_desk):
     assert answer.answer.startswith(answer.short_answer + " [1].")
     assert answer.short_answer in answer.citations[0].quote
     assert tokens and "".join(tokens).strip() == answer.draft
+
+
+def test_by_default_the_embedded_model_writes_nothing_and_the_source_sentence_is_quoted(real_desk):
+    tokens: list[str] = []
+    answer = Answerer(real_desk).ask(AID_Q, on_token=tokens.append)
+    assert real_desk.settings.llm_sentence == "auto" and tokens == [] and answer.mode == "extractive"
+    assert answer.answer.startswith(answer.short_answer + " [1].") and "310 million" in answer.short_answer
 
 
 def test_real_chain_refuses_what_the_articles_do_not_say(real_desk):

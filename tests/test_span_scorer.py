@@ -11,8 +11,8 @@ import json
 import numpy as np
 import pytest
 
-from eval import fit_span
 from fakes import ScriptedLLM, ScriptedReader, ScriptedScorer
+from fit import span as fit_span
 from rag.answer import Answerer
 from rag.reader import top_spans
 from rag.span_scorer import likelihood
@@ -35,7 +35,7 @@ def test_the_scorer_can_overrule_the_reader_with_a_verbatim_span(fake_desk):
     assert answer.short_answer == DECOY
     quote = answer.citations[0].quote
     assert DECOY in quote
-    text = fake_desk.source_index()[answer.citations[0].source].text
+    text = fake_desk.source_records([answer.citations[0].source])[answer.citations[0].source].text
     assert text[answer.citations[0].start : answer.citations[0].end] == quote
 
 
@@ -49,9 +49,9 @@ def test_the_scorer_reads_the_sentences_holding_candidates_and_is_asked_about_ea
 
 
 def test_the_scorer_passage_keeps_each_sentence_once_in_source_order():
-    from rag.answer import scorer_passage
     from rag.evidence import Evidence
     from rag.reader import Span
+    from rag.reading import scorer_passage
 
     source = "Ana met Bo. Bo paid Cy. Cy left."
     sentences = [(0, 11), (12, 23), (24, 32)]
@@ -220,9 +220,14 @@ def test_fit_span_sweeps_a_saved_table_without_the_model(tmp_path):
 def test_the_scorer_borrows_the_embedded_llms_weights(real_desk):
     """With the packaged model as the LLM, the scorer makes its context on the LLM's loaded weights
     instead of mapping the file again (~300 MB of resident memory); a server LLM lends none."""
-    real_desk.span_scorer.warm_up()
-    assert real_desk.span_scorer._load().llama is real_desk.llm.packaged_llama()
     from rag.llm import make_llm
+    from rag.span_scorer import make_scorer
+
+    scorer = make_scorer(
+        real_desk.settings.model_copy(update={"span_scorer": "gemma"}), real_desk.packaged_llama
+    )
+    scorer.warm_up()
+    assert scorer._load().llama is real_desk.llm.packaged_llama()
 
     server = make_llm(
         real_desk.settings.model_copy(update={"llm_backend": "openai", "llm_base_url": "http://x"})
@@ -233,4 +238,4 @@ def test_the_scorer_borrows_the_embedded_llms_weights(real_desk):
 def test_fit_span_refuses_a_missing_saved_table_with_a_message(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         fit_span.parse_args(["--from-table", str(tmp_path / "nowhere.json")])
-    assert exit_info.value.code == 2 and "no saved table" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "does not exist" in capsys.readouterr().err

@@ -34,6 +34,13 @@ def test_answer_html_escapes_and_turns_markers_into_chips():
     assert html.count('class="bd-chip"') == 2 and 'href="#bd-src-2"' in html
 
 
+def test_a_withheld_short_answer_shows_the_note_and_nothing_in_bold():
+    html = render.answer_html(
+        "\u201cHarris announced US $310 million.\u201d [1].", refused=False, withheld_note="No short <answer>"
+    )
+    assert '<div class="bd-withheld">No short &lt;answer&gt;</div>' in html and "bd-short" not in html
+
+
 def test_short_answer_is_shown_first_in_bold_and_escaped():
     html = render.answer_html(
         "<i>US</i> $310 million [1]. \u201cHarris announced <i>US</i> $310 million.\u201d [1].",

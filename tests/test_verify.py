@@ -247,7 +247,7 @@ TINY_SQUAD = {
 @pytest.fixture
 def tiny_pairs(tmp_path):
     from eval.squad import load_squad
-    from eval.support_pairs import build_pairs
+    from fit.support_pairs import build_pairs
 
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(TINY_SQUAD), encoding="utf-8")

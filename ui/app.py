@@ -20,7 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio load
 
 import gradio as gr  # noqa: E402 - the line above must run first
 
-from rag.answer import Answer, Answerer, DraftToken  # noqa: E402
+from rag.answer import WITHHELD_NOTE, Answer, Answerer, DraftToken  # noqa: E402
 from rag.errors import BriefError  # noqa: E402
 from rag.retrieve import Scope  # noqa: E402
 from ui import render  # noqa: E402
@@ -227,7 +227,13 @@ class BriefingDeskUI:
     def answered(self, turn: list[dict], answers: list[dict], answer: Answer) -> tuple:
         data = answer.to_json()
         # the warning of this answer only: it travels inside the Answer, never on a shared object
-        shown = render.answer_html(data["answer"], data["refused"], answer.warning, data.get("short_answer"))
+        shown = render.answer_html(
+            data["answer"],
+            data["refused"],
+            answer.warning,
+            data.get("short_answer"),
+            WITHHELD_NOTE if answer.short_answer_withheld else None,
+        )
         return with_reply(turn, shown), answers + [data], self.sources_panel(data), render.copy_text(data), ""
 
     def failed(self, turn: list[dict], answers: list[dict], exc: Exception) -> tuple:
@@ -253,7 +259,8 @@ class BriefingDeskUI:
         return [], [], "", ""
 
     def sources_panel(self, answer_json: dict) -> str:
-        return render.sources_panel(answer_json["citations"], self.desk.source_index())
+        citations = answer_json["citations"]
+        return render.sources_panel(citations, self.desk.source_records(c["source"] for c in citations))
 
     # --- library handlers ----------------------------------------------------------------------
     def upload(self, files):

@@ -18,12 +18,18 @@ REFUSED_HTML = '<div class="bd-refused">The articles do not say. Nothing was fou
 
 
 def answer_html(
-    answer_text: str, refused: bool, warning: str | None = None, short_answer: str | None = None
+    answer_text: str,
+    refused: bool,
+    warning: str | None = None,
+    short_answer: str | None = None,
+    withheld_note: str | None = None,
 ) -> str:
     """The answer with its [n] markers as chips that link to the matching source card, its short
     answer (which the answer text starts with) in bold, under the answer's own warning if it has one
-    (e.g. the LLM failed and the quoted evidence answers instead)."""
+    (e.g. the LLM failed and the quoted evidence answers instead), or the note saying why there is no
+    short answer."""
     note = f'<div class="bd-warning">{escape(warning)}</div>' if warning else ""
+    note += f'<div class="bd-withheld">{escape(withheld_note)}</div>' if withheld_note else ""
     if refused:
         return note + REFUSED_HTML
     safe = escape(answer_text)
@@ -127,6 +133,7 @@ CSS = """
 .bd-passage{margin-top:.4em;line-height:1.45}
 .bd-passage mark{background:#fff3a3;padding:0 .1em}
 .bd-refused{padding:.8em;border-left:4px solid #bf8700;background:#fff8e5}
+.bd-withheld{font-size:.9em;color:#57606a;margin-bottom:.3em}
 .bd-warning{padding:.3em .6em;margin-bottom:.4em;border-left:4px solid #bf8700;color:#57606a;font-size:.85em}
 .bd-short{font-size:1.1em}
 """
