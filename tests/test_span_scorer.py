@@ -190,7 +190,7 @@ def test_candidates_are_distinct_answers_within_a_paragraph():
 
 
 def test_more_candidates_than_lanes_are_decoded_in_turns(make_settings, model_dir):
-    """The context holds span_candidates sequences beside the prompt; more candidates (eval.fit_span
+    """The context holds span_candidates sequences beside the prompt; more candidates (fit.span
     asks for its largest grid value) are decoded a group at a time, with the same numbers."""
     from rag.span_scorer import make_scorer
 
