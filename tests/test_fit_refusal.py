@@ -132,3 +132,5 @@ def test_the_shipped_model_fits_the_pipelines_features_and_the_settings_its_repo
     settings = load_settings()
     for name, value in report["thresholds"].items():
         assert getattr(settings, name) == value, name
+    # its features include embedding similarities: fitted on the default embedder's vectors
+    assert report["about"]["embedder"] == settings.embedder

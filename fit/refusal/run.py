@@ -50,6 +50,7 @@ def measure(args, log) -> tuple[dict, list]:
         "data": args.data.name,
         "parts": list(PARTS),
         "span_scorer": args.span_scorer,
+        "embedder": settings.embedder,
         "store": "every article's paragraphs of the file, one document each",
         "seconds": round(time.monotonic() - began),
         "limit": args.limit,
