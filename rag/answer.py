@@ -19,8 +19,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rag.claims import NOT_FOUND, Citation, Claim, finished_sentences, parse_claims, quoted, render, states
-from rag.claims import states_in_a_claim as states_in_a_claim
+from rag.claims import (
+    NOT_FOUND,
+    Citation,
+    Claim,
+    finished_sentences,
+    parse_claims,
+    quoted,
+    render,
+    states,
+    states_in_a_claim,
+)
 from rag.errors import BackendTimeout, BackendUnavailable, BriefError
 from rag.evidence import Evidence, select_evidence
 from rag.llm import NoLLM, OnToken, as_langchain_llm

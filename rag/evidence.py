@@ -46,6 +46,11 @@ class Evidence:
     score: float  # relevance + keyword and answer-type bonuses
     window: str = ""  # the sentence with the one before it, for scoring only
 
+    @property
+    def read_text(self) -> str:
+        """What the reader reads: the window, or the sentence alone when it has none."""
+        return self.window or self.text
+
 
 def question_kind(question: str) -> str | None:
     if WANTS_NUMBER.search(question):

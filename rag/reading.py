@@ -72,7 +72,7 @@ class EvidenceReader:
 
     def read(self, question: str, evidence: list[Evidence]) -> Reading:
         windows = evidence[: self.settings.reader_passages]
-        spans = self.desk.reader.read(question, [e.window or e.text for e in windows]) if windows else []
+        spans = self.desk.reader.read(question, [e.read_text for e in windows]) if windows else []
         best = choose(spans, float("-inf"))
         if best is None or not answer_text(best.text):
             return Reading(None, features_without_span(question, windows, evidence))
@@ -102,7 +102,7 @@ class EvidenceReader:
         log-probabilities of the first ``tokens`` tokens of each, read with the sentences that hold
         them; None for those when there is no candidate or the scorer cannot score them.
         fit.span measures through this too."""
-        texts = [e.window or e.text for e in windows]
+        texts = [e.read_text for e in windows]
         candidates = self.desk.reader.candidates(question, texts, n)
         if not candidates:
             return candidates, None
@@ -126,15 +126,16 @@ def answer_features(
         s.margin for s in spans if s.passage != chosen.passage and s.text and answer_text(s.text) != short
     ]
     short_terms = content_terms(short)
+    coverages = window_coverages(question, windows)
     return {
-        **gate_features(question, windows, evidence),
+        **gate_features(question, windows, evidence, coverages),
         "margin": clipped(chosen.margin),
         "span_probability": chosen.probability,
         "positive_windows": sum(s.margin > 0 for s in spans) / len(spans),
         "runner_up_gap": clipped(chosen.margin - max(others)) if others else MARGIN_CLIP,
         "carrier_relevance": carrier.relevance,
         "carrier_rank": chosen.passage / max(1, len(windows) - 1),
-        "carrier_coverage": term_coverage(question, carrier.window or carrier.text),
+        "carrier_coverage": coverages[chosen.passage],
         "type_expected": float(kind is not None),
         "type_match": float(kind is not None and holds_kind(short, kind)),
         "answer_words": math.log1p(len(short.split())),
@@ -142,7 +143,7 @@ def answer_features(
         if short_terms
         else 1.0,
         "carrier_no_answer": clipped(chosen.no_answer_score),
-        "negation_mismatch": negation_mismatch(question, carrier.window or carrier.text),
+        "negation_mismatch": negation_mismatch(question, carrier.read_text),
     }
 
 
@@ -151,7 +152,7 @@ def features_without_span(
 ) -> dict[str, float]:
     """The features when no window yields a span: the evidence's, and the weakest span's."""
     return {
-        **gate_features(question, windows, evidence),
+        **gate_features(question, windows, evidence, window_coverages(question, windows)),
         "margin": NO_MARGIN,
         "span_probability": 0.0,
         "positive_windows": 0.0,
@@ -168,11 +169,18 @@ def features_without_span(
     }
 
 
-def gate_features(question: str, windows: list[Evidence], evidence: list[Evidence]) -> dict[str, float]:
+def window_coverages(question: str, windows: list[Evidence]) -> list[float]:
+    """Each window's share of the question's content words."""
+    return [term_coverage(question, e.read_text) for e in windows]
+
+
+def gate_features(
+    question: str, windows: list[Evidence], evidence: list[Evidence], coverages: list[float]
+) -> dict[str, float]:
     """How close the evidence comes to the question, whatever the reader found."""
     return {
         "relevance": max((e.relevance for e in windows), default=0.0),
-        "best_coverage": max((term_coverage(question, e.window or e.text) for e in windows), default=0.0),
+        "best_coverage": max(coverages, default=0.0),
         "salient_coverage": salient_coverage(question, " ".join(e.text + " " + e.context for e in evidence)),
     }
 
