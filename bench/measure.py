@@ -67,14 +67,14 @@ def machine() -> dict:
 
 
 def settings_for(data_dir: Path, models: Path, **extra):
-    from rag.settings import load_settings
+    from rag.config.settings import load_settings
 
     return load_settings(data_dir=data_dir, model_dir=models, **extra)
 
 
 def bench_retrieval(desk) -> dict:
     """Warm retrieval p50/p95 over fresh question texts, and each stage on its own."""
-    from rag.retrieve import Retriever, Scope
+    from rag.questions.retrieve import Retriever, Scope
 
     retriever = Retriever(desk)
     retriever.retrieve("warm up the index")
@@ -115,33 +115,57 @@ def run_cli(args: list[str], data_dir: Path, models: Path) -> tuple[float, subpr
     env = {**os.environ, "BRIEF_DATA_DIR": str(data_dir), "BRIEF_MODEL_DIR": str(models)}
     started = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "rag.commands.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     return time.perf_counter() - started, out
 
 
-def bench_cold(store: Path, models: Path, question: str = SEED_QUESTIONS[0]) -> dict:
-    """`brief sources` and `brief ask` as fresh processes on ``store`` (the fastest of COLD_RUNS each),
-    whether `sources` imports torch, and where the cold ask's time went by its own timings."""
-    sources_s = min(run_cli(["sources"], store, models)[0] for _ in range(COLD_RUNS))
+def bench_listing(store: Path, models: Path) -> dict:
+    """`brief sources --json` and `brief desks --json` as fresh processes on ``store``: each run's
+    wall time (the fastest counts; the first `sources` on a store built before the source catalog
+    also fills it, once), how many sources were listed, and what `sources` imported."""
+    sources = [run_cli(["sources", "--json"], store, models) for _ in range(COLD_RUNS)]
+    desks = [run_cli(["desks", "--json"], store, models) for _ in range(COLD_RUNS)]
     probe = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import sys; from rag.cli import main; import io, contextlib\n"
-            "with contextlib.redirect_stdout(io.StringIO()): main(['sources'])\nprint('torch' in sys.modules)",
+            "import sys; from rag.commands.cli import main; import io, contextlib\n"
+            "with contextlib.redirect_stdout(io.StringIO()): main(['sources'])\n"
+            "print('torch' in sys.modules, 'chromadb' in sys.modules)",
         ],
-        env={**os.environ, "BRIEF_DATA_DIR": str(store)},
+        env={**os.environ, "BRIEF_DATA_DIR": str(store), "BRIEF_MODEL_DIR": str(models)},
         capture_output=True,
         text=True,
         timeout=120,
     )
+    imported = probe.stdout.split()[-2:] if probe.returncode == 0 else ["?", "?"]
+    last = sources[-1][1]
+    return {
+        "sources_s": min(seconds for seconds, _ in sources),
+        "sources_runs_s": [seconds for seconds, _ in sources],
+        "sources_ok": all(out.returncode == 0 for _, out in sources),
+        "sources_listed": len(json.loads(last.stdout)) if last.returncode == 0 else None,
+        "sources_imports_torch": imported[0] == "True",
+        "sources_imports_chromadb": imported[1] == "True",
+        "desks_s": min(seconds for seconds, _ in desks),
+        "desks_ok": all(out.returncode == 0 for _, out in desks),
+    }
+
+
+def bench_cold(store: Path, models: Path, question: str = SEED_QUESTIONS[0]) -> dict:
+    """`brief sources`, `brief desks` (bench_listing) and `brief ask` as fresh processes on ``store``
+    (the fastest of COLD_RUNS each), and where the cold ask's time went by its own timings."""
+    listing = bench_listing(store, models)
     asks = [run_cli(["ask", question, "--json"], store, models) for _ in range(COLD_RUNS)]
     ask_s, answered = min(asks, key=lambda run: run[0])
     stages = json.loads(answered.stdout).get("timings_ms", {}) if answered.returncode == 0 else {}
     return {
-        "sources_s": sources_s,
-        "sources_imports_torch": probe.stdout.strip().endswith("True"),
+        **listing,
         "ask_cold_s": ask_s,
         "ask_ok": answered.returncode == 0,
         "ask_stages_ms": stages,
@@ -160,7 +184,7 @@ def bench_memory(store: Path, models: Path) -> dict:
     port = free_port()
     env = {**os.environ, "BRIEF_DATA_DIR": str(store), "BRIEF_MODEL_DIR": str(models)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "ui", "--port", str(port)],
+        [sys.executable, "-m", "rag.commands.cli", "ui", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -220,8 +244,8 @@ class ChromaServer:
 WRITER = """
 import sys, time
 from pathlib import Path
-from rag.desk import Desk
-from rag.settings import load_settings
+from rag.store.desk import Desk
+from rag.config.settings import load_settings
 settings = load_settings(data_dir=Path(sys.argv[1]), model_dir=Path(sys.argv[2]),
                          chroma_host="127.0.0.1", chroma_port=int(sys.argv[3]))
 desk = Desk(settings)
@@ -240,8 +264,8 @@ def bench_notice(store: Path, models: Path, reader_dir: Path) -> dict:
     """How soon a process serving ``store`` (through a Chroma server, its keyword index in
     ``reader_dir``) finds an article another process has just ingested: from the end of the other's
     ingest to the first search that returns it. The article is removed again afterwards."""
-    from rag.desk import Desk
-    from rag.retrieve import Retriever, Scope
+    from rag.questions.retrieve import Retriever, Scope
+    from rag.store.desk import Desk
 
     word = f"zq{uuid.uuid4().hex[:10]}"
     with ChromaServer(store) as server, tempfile.TemporaryDirectory() as tmp:

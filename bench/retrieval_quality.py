@@ -32,7 +32,7 @@ def retrieved_sources(retriever, question: str) -> list[str]:
 
 def score(desk, rows: list[dict]) -> dict:
     """hit@k and MRR over the answerable rows, with counts and the retrieval latency."""
-    from rag.retrieve import Retriever
+    from rag.questions.retrieve import Retriever
 
     retriever = Retriever(desk)
     hits, ranks, times = [], [], []
@@ -54,8 +54,8 @@ def score(desk, rows: list[dict]) -> dict:
 
 def desk_for(set_path: Path, evalset, work: Path, models: Path, embedder: str):
     """A store holding what the set asks about: the seeds for our sets, the paragraphs for SQuAD."""
-    from rag.desk import Desk
-    from rag.settings import load_settings
+    from rag.config.settings import load_settings
+    from rag.store.desk import Desk
 
     settings = load_settings(data_dir=work / "seeds", model_dir=models, embedder=embedder)
     desk = Desk(settings)

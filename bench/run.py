@@ -33,7 +33,7 @@ from bench.scale import SCALE_ARTICLES, bench_scale_store
 from eval.metrics import percentile
 
 if TYPE_CHECKING:  # for annotations only: the models load inside each benchmark, after HF_HUB_OFFLINE is set
-    from rag.desk import Desk
+    from rag.store.desk import Desk
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 EMBEDDER_CANDIDATES = ["minilm-torch", "minilm", "minilm-int8"]  # the reference first
@@ -49,7 +49,7 @@ def bench_embedders(corpus: Path, work: Path, models: Path) -> dict:
     """
     from eval.runner import run_eval
     from eval.sets_io import eval_set_path
-    from rag.desk import Desk
+    from rag.store.desk import Desk
 
     texts = corpus_chunk_texts(corpus, EMBED_SAMPLE_CHUNKS)
     runs = {}
@@ -66,7 +66,7 @@ def bench_embedders(corpus: Path, work: Path, models: Path) -> dict:
             "source_hit_at_k": metrics["source_hit_at_k"],
             "answer_recall": metrics["answer_em_recall"],
         }
-    from rag.settings import Settings
+    from rag.config.settings import Settings
 
     fastest_ok = judge_runtimes(runs, EMBEDDER_CANDIDATES[0])
     return {
@@ -89,7 +89,7 @@ def judge_runtimes(runs: dict[str, dict], reference_name: str) -> str:
 
 
 def corpus_chunk_texts(corpus: Path, limit: int) -> list[str]:
-    from rag.settings import Settings
+    from rag.config.settings import Settings
     from rag.toolkit import chunk_text, clean_document
 
     size, overlap = (
@@ -107,7 +107,7 @@ def corpus_chunk_texts(corpus: Path, limit: int) -> list[str]:
 
 def bench_ingest(sample: Path, work: Path, models: Path) -> tuple[dict, Desk]:
     """Ours vs the naive chain vs embedding our chunks bare, on the same sample of the corpus."""
-    from rag.desk import Desk
+    from rag.store.desk import Desk
 
     desk = Desk(settings_for(work / "ours", models))
     desk.embedder.embed(["warm up"])  # model load is not ingest throughput
@@ -156,8 +156,8 @@ BRIEFING_TOPIC = "aid to address the root causes of migration"
 
 def bench_briefing(desk, work: Path, models: Path) -> dict:
     """`brief summarize --topic` over the full corpus (embedded default), and a briefing of the seeds."""
-    from rag.desk import Desk
-    from rag.summarize import Summarizer
+    from rag.briefings.summarize import Summarizer
+    from rag.store.desk import Desk
 
     desk.llm.warm_up()
     started = time.perf_counter()
@@ -192,8 +192,8 @@ def naive_ingest(corpus: Path) -> tuple[float, int]:
 
 
 def bench_answers(work: Path, models: Path) -> dict:
-    from rag.answer import Answerer
-    from rag.desk import Desk
+    from rag.questions.answer import Answerer
+    from rag.store.desk import Desk
 
     desk = Desk(settings_for(work / "seeds-store", models))
     desk.ingest([ROOT / "seeds"])

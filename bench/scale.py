@@ -77,7 +77,7 @@ def scale_store(base, articles: int, models: Path, folder: Path | None = None) -
     """The store of ``articles`` articles (built unless a matching one is kept in ``folder``), and
     how it was built: chunks, and the seconds building took when it was built."""
     from bench.corpus import generate
-    from rag.desk import Desk
+    from rag.store.desk import Desk
 
     folder = folder or STORES / f"scale-{articles}"
     wanted = wanted_build(base, articles)
@@ -122,7 +122,7 @@ def bench_scale_store(base, articles: int, models: Path, folder: Path | None = N
     retrieval, and last how soon a write by another process is seen (keyword index shared, and each
     client's own). The last goes through a Chroma server over the same folder, so nothing in this
     process touches the embedded store after it."""
-    from rag.desk import Desk
+    from rag.store.desk import Desk
 
     store, built = scale_store(base, articles, models, folder)
     out: dict = {"build": built}

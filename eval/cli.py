@@ -8,6 +8,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
+    from rag.commands.cli_desks import add_desk_arg
+
     p = sub.add_parser("eval", help="run the citation eval suite (our JSONL sets or official SQuAD 2.0 JSON)")
     p.add_argument(
         "--set",
@@ -37,17 +39,39 @@ def register(sub) -> None:
     p.add_argument(
         "--compare", action="store_true", help="also run the naive LangChain chain and show it beside ours"
     )
+    add_tls_args(p)
+    add_desk_arg(p)  # our own sets are asked of the desk's articles; SQuAD sets get a throwaway store
     p.set_defaults(handler=cmd_eval)
 
 
+def add_tls_args(p) -> None:
+    """The Timeline17 options (eval/tls.py)."""
+    p.add_argument(
+        "--tls",
+        type=Path,
+        action="append",
+        metavar="TOPIC_DIR",
+        help="score the briefing's timeline on a topic folder laid out like ../shared/public-tls/t17/<topic> (repeatable; a folder of topic folders stands for all)",
+    )
+    p.add_argument(
+        "--tls-max-articles", type=int, metavar="N", help="--tls: only N articles per topic, spread evenly"
+    )
+
+
 def cmd_eval(args, settings) -> int:
-    from rag.desk import Desk
     from rag.errors import BriefError
+    from rag.store.desks import open_desk
 
     if args.limit is not None and args.limit < 1:
         raise BriefError(f"--limit {args.limit} is not a positive number", fix="give --limit 1 or more")
+    if args.tls:
+        from eval.tls import run_tls_command
+
+        return run_tls_command(
+            open_desk(settings), args.tls, args.json, args.tls_max_articles, stderr_progress
+        )
     return run_eval_command(
-        Desk(settings),
+        open_desk(settings),
         eval_set=args.eval_set,
         as_json=args.json,
         out=args.out,

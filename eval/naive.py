@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eval.metrics import split_sentences_with_markers
-from rag.llm import as_langchain_llm
-from rag.prompts import load_prompt
+from rag.models.llm import as_langchain_llm
+from rag.models.prompts import load_prompt
 
 NAIVE_CHUNK_SIZE, NAIVE_CHUNK_OVERLAP, NAIVE_K = 1000, 200, 4  # the tutorial's values, on purpose
 NAIVE_STOP = ["\n\n", "\nQuestion:"]

@@ -22,9 +22,9 @@ from typing import Any
 from eval import metrics as M
 from eval import squad
 from eval.sets_io import EvalSet, load_eval_questions, support_set_path
-from rag.answer import Answer, Answerer
 from rag.errors import BriefError
-from rag.verify import Passage, Verifier
+from rag.questions.answer import Answer, Answerer
+from rag.questions.verify import Passage, Verifier
 
 HIT_K = 5  # sources considered for hit@k
 Progress = Callable[[int, int, str], None]
@@ -152,6 +152,22 @@ def prediction_of(out: Output) -> str:
     return " ".join(M.MARKERS.sub(" ", text).split())
 
 
+def verifier_scores(out: Output, entails: M.Entails) -> dict[str, Any]:
+    """How many of the answer's sentences the verifier finds supported by the quotes they cite."""
+    quotes = {c["n"]: c["quote"] for c in out.citations}
+    sentences = [
+        (text, [quotes[n] for n in ns if n in quotes])
+        for text, ns in M.split_sentences_with_markers(out.answer)
+    ]
+    s = M.citation_scores(sentences, entails)
+    return {
+        "verifier_recall": s.recall,
+        "verifier_precision": s.precision,
+        "n_sentences": s.n_sentences,
+        "n_citations": s.n_citations,
+    }
+
+
 def score_row(
     row: dict, out: Output, entails: M.Entails | None, source_texts: dict[str, str]
 ) -> dict[str, Any]:
@@ -179,18 +195,7 @@ def score_row(
                 gold_supported=judged.supported,
             )
     if not out.refused and entails is not None:
-        quotes = {c["n"]: c["quote"] for c in out.citations}
-        sentences = [
-            (text, [quotes[n] for n in ns if n in quotes])
-            for text, ns in M.split_sentences_with_markers(out.answer)
-        ]
-        s = M.citation_scores(sentences, entails)
-        v.update(
-            verifier_recall=s.recall,
-            verifier_precision=s.precision,
-            n_sentences=s.n_sentences,
-            n_citations=s.n_citations,
-        )
+        v.update(verifier_scores(out, entails))
     v["quotes_valid"] = [M.quote_valid(c["quote"], source_texts.get(c["source"], "")) for c in out.citations]
     v["short_answer_words"] = len(prediction.split()) if row["answerable"] and v["short_shown"] else None
     return v
@@ -435,7 +440,7 @@ def store_for(desk, evalset: EvalSet, progress: Progress | None) -> Iterator[Any
 
 
 def throwaway_desk(desk, root: Path, documents: dict[str, str], progress: Progress | None):
-    from rag.desk import Desk
+    from rag.store.desk import Desk
 
     docs = root / "docs"
     docs.mkdir(parents=True, exist_ok=True)  # fit.refusal reuses its store: unchanged files are skipped

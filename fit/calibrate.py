@@ -9,7 +9,7 @@ accuracies, ties to the higher precision: a wrong 'supported' costs more than a 
 to the stricter threshold, then to the earlier value in the grid), then
 prints accuracy, precision and recall on the report pairs of each set, overall and by kind, for the
 verifier before this change ('old') and the chosen rules ('new'), and writes them to
-eval/sets/verifier_report.json. The chosen values are the support_* defaults in rag/settings.py.
+eval/sets/verifier_report.json. The chosen values are the support_* defaults in rag/config/settings.py.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from eval import squad
 from eval.metrics import classifier_metrics
 from eval.runner import support_pairs
 from eval.sets_io import SETS_DIR, support_set_path
-from rag.desk import Desk
-from rag.settings import load_settings
-from rag.verify import Findings, MemoEmbedder, Passage, Rules, Verifier, decide
+from rag.config.settings import load_settings
+from rag.questions.verify import Findings, MemoEmbedder, Passage, Rules, Verifier, decide
+from rag.store.desk import Desk
 
 SETS = SETS_DIR
 PUBLIC_PAIRS = SETS / "support_public.jsonl"

@@ -4,7 +4,9 @@
 epoch's (epoch-*); `python -m fit.reader_curve WORK` scores them all without a threshold at paragraph
 level (every question against every window of its own paragraph): has-answer F1 when always answering
 (how good the spans are) and the AUC of the margin between answerable and unanswerable questions (how
-well it knows when to refuse), on the choosing and the reporting articles. Nothing is chosen with
+well it knows when to refuse), on the choosing and the reporting articles, with the real unanswerable
+pairs seen so far (pairs seen x their share of an epoch, from the run's kinds.json: batches come in a
+random order, so the share holds at every step to within noise). Nothing is chosen with
 these numbers, so the reporting articles may be scored. One run's checkpoints mix more data with a
 decaying learning rate: the curve says what more of this run would buy, not what a fresh run on more
 data would.
@@ -19,10 +21,10 @@ from pathlib import Path
 
 from eval import squad
 from fit.reader.export import load_model, packaged_model_dir
-from fit.reader.run import DEV_FILE, MAX_ANSWER_TOKENS, MAX_LENGTH
+from fit.reader.run import DEV_FILE, KINDS_FILE, MAX_ANSWER_TOKENS, MAX_LENGTH
 from fit.reader.score import TorchReader, predict, questions_of, threshold_free
 from fit.reader.train import PROGRESS_FILE
-from rag.reader import TOKENIZER_FILE, load_tokenizer
+from rag.models.reader import TOKENIZER_FILE, load_tokenizer
 
 PARTS = ("choose", "report")
 
@@ -33,7 +35,16 @@ def checkpoints_of(work: Path) -> list[Path]:
     return sorted(found, key=lambda p: json.loads((p / PROGRESS_FILE).read_text())["step"])
 
 
-def curve_point(checkpoint: Path, question_sets: dict, tokenizer) -> dict:
+def real_negative_share(work: Path) -> float | None:
+    """The share of an epoch's pairs that are real unanswerable questions, if the run recorded it."""
+    path = work / KINDS_FILE
+    if not path.exists():
+        return None
+    kinds = json.loads(path.read_text())
+    return kinds.get("real_negative", 0) / max(1, sum(kinds.values()))
+
+
+def curve_point(checkpoint: Path, question_sets: dict, tokenizer, share: float | None = None) -> dict:
     import torch
 
     progress = json.loads((checkpoint / PROGRESS_FILE).read_text())
@@ -46,6 +57,7 @@ def curve_point(checkpoint: Path, question_sets: dict, tokenizer) -> dict:
         "checkpoint": checkpoint.name,
         "step": progress["step"],
         "pairs_seen": progress["pairs_seen"],
+        "real_negative_pairs_seen": None if share is None else round(progress["pairs_seen"] * share),
         **scores,
     }
 
@@ -76,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = load_tokenizer(packaged_model_dir() / TOKENIZER_FILE, MAX_LENGTH)
     points = []
     for checkpoint in checkpoints:
-        points.append(curve_point(checkpoint, question_sets, tokenizer))
+        points.append(curve_point(checkpoint, question_sets, tokenizer, real_negative_share(args.work)))
         print(json.dumps(points[-1]), flush=True)
         args.out.write_text(
             json.dumps(points, indent=1) + "\n", encoding="utf-8"

@@ -1,6 +1,6 @@
 """Choose how the span scorer re-ranks the reader's candidate answers, on public data:
-span_windows, span_candidates, span_scored_tokens and span_lm_weight (rag/settings.py,
-rag/span_scorer.py), and whether it is worth running at all (weight 0 is the reader alone).
+span_windows, span_candidates, span_scored_tokens and span_lm_weight (rag/config/settings.py,
+rag/models/span_scorer.py), and whether it is worth running at all (weight 0 is the reader alone).
 
 `python -m fit.span` asks the answerable questions of the 'choose' articles of the SQuAD 2.0 dev file
 (eval/sets/splits.json: the reader never trained on them), in the store fit.refusal reads (all 32
@@ -45,10 +45,10 @@ def candidate_table(desk, questions: list[dict], log=print) -> list[dict]:
     log-probability of each token, holds gold, F1), best margin first, as the pipeline's
     EvidenceReader.candidate_opinions gives them."""
     from eval.metrics import contains_gold
-    from rag.answer import Answerer
-    from rag.reader import answer_text
-    from rag.reading import EvidenceReader
-    from rag.retrieve import Scope
+    from rag.models.reader import answer_text
+    from rag.questions.answer import Answerer
+    from rag.questions.reading import EvidenceReader
+    from rag.questions.retrieve import Scope
 
     answerer, reader = Answerer(desk), EvidenceReader(desk)
     table = []
@@ -73,8 +73,8 @@ def candidate_table(desk, questions: list[dict], log=print) -> list[dict]:
 
 def chosen_row(rows: list, candidates: int, weight: float, tokens: int) -> tuple | None:
     """The pipeline's pick among the first ``candidates`` rows (None without a candidate)."""
-    from rag.reading import candidate_score
-    from rag.span_scorer import likelihood
+    from rag.models.span_scorer import likelihood
+    from rag.questions.reading import candidate_score
 
     if not rows:
         return None
@@ -138,8 +138,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def measure(data: Path, work: Path, limit: int | None) -> dict:
     """The candidate table of the choosing part's answerable questions, with what it was measured on."""
-    from rag.desk import Desk
-    from rag.settings import load_settings
+    from rag.config.settings import load_settings
+    from rag.store.desk import Desk
 
     questions = [q for q in part_rows(data, "choose") if q["answerable"]][:limit]
     desk = open_store(Desk(load_settings(llm_backend="extractive", span_scorer="gemma")), data, work)

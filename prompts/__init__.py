@@ -1,1 +1,1 @@
-"""Prompt templates as data files (``*.txt``), shipped with the package; read by ``rag.prompts`` only."""
+"""Prompt templates as data files (``*.txt``), shipped with the package; read by ``rag.models.prompts`` only."""

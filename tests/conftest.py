@@ -43,7 +43,7 @@ def models_root(tmp_path_factory) -> Path:
 @pytest.fixture
 def make_settings(tmp_path, models_root):
     """Settings with a temp data dir; defaults to the deterministic hash embedder and no LLM."""
-    from rag.settings import load_settings
+    from rag.config.settings import load_settings
 
     def build(**overrides):
         base = {
@@ -66,7 +66,7 @@ def fake_desk(make_settings):
     is a fixed rule (fakes.RuleRefusal): the fitted one judges MiniLM's similarities, not the hash
     embedder's."""
     from fakes import RuleRefusal
-    from rag.desk import Desk
+    from rag.store.desk import Desk
 
     desk = Desk(make_settings())
     desk.refusal_model = RuleRefusal()
@@ -77,7 +77,7 @@ def fake_desk(make_settings):
 @pytest.fixture(scope="session")
 def model_dir(models_root) -> Path:
     """The packaged GGUF is assembled once per test session and shared by the model tests."""
-    from rag.llm import packaged_gguf_path
+    from rag.models.llm import packaged_gguf_path
 
     packaged_gguf_path(models_root)
     return models_root
@@ -87,10 +87,33 @@ def model_dir(models_root) -> Path:
 def real_desk(tmp_path_factory, model_dir):
     """A Desk on the real packaged models (MiniLM + Gemma GGUF) with the seeds ingested; shared by
     the model tests of one session because loading them costs seconds."""
-    from rag.desk import Desk
-    from rag.settings import load_settings
+    from rag.config.settings import load_settings
+    from rag.store.desk import Desk
 
     data = tmp_path_factory.mktemp("real-data")
     desk = Desk(load_settings(data_dir=data, model_dir=model_dir))
     desk.ingest([SEEDS])
     return desk
+
+
+@pytest.fixture
+def run_brief(monkeypatch, tmp_path, capsys):
+    """`brief ARGS...` run in this process on a temp data dir with the hash embedder and no LLM:
+    returns (exit code, stdout, stderr). Keyword arguments set BRIEF_* settings for this run on."""
+    from types import SimpleNamespace
+
+    from rag.commands.cli import main
+
+    monkeypatch.setenv("BRIEF_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BRIEF_EMBEDDER", "hash")
+    monkeypatch.setenv("BRIEF_LLM_BACKEND", "extractive")
+
+    def run(*argv: str, **settings) -> SimpleNamespace:
+        for key, value in settings.items():
+            monkeypatch.setenv(f"BRIEF_{key.upper()}", str(value))
+        capsys.readouterr()
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return SimpleNamespace(code=code, out=out, err=err)
+
+    return run

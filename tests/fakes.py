@@ -60,7 +60,7 @@ class ScriptedReader:
         self.decoys: dict[str, float] = {}  # other candidate answers and their margins
 
     def read(self, question: str, passages: list[str]):
-        from rag.reader import Span
+        from rag.models.reader import Span
 
         self.reads.append((question, list(passages)))
         wanted = next((a for key, a in self.answers.items() if key in question.lower()), None)
@@ -76,7 +76,7 @@ class ScriptedReader:
 
     def candidates(self, question: str, passages: list[str], n: int):
         """The scripted span, then each decoy (``decoys``: text -> margin) where a passage holds it."""
-        from rag.reader import Span
+        from rag.models.reader import Span
 
         found = [s for s in self.read(question, passages) if s.text][:1]
         for text, margin in self.decoys.items():
@@ -86,7 +86,7 @@ class ScriptedReader:
         return sorted(found, key=lambda s: -s.margin)[:n]
 
     def best(self, question: str, passages: list[str]):
-        from rag.reader import choose
+        from rag.models.reader import choose
 
         return choose(self.read(question, passages), self.threshold)
 
@@ -122,9 +122,87 @@ class RuleRefusal:
         self.judged: list[dict[str, float]] = []
 
     def judge(self, features: dict[str, float], min_answerable: float, min_short_right: float):
-        from rag.refusal import Verdict
+        from rag.models.refusal import Verdict
 
         self.judged.append(features)
         answer = features["margin"] > 0 and features["salient_coverage"] >= 1.0
         show = answer and not self.withhold
         return Verdict(answer, show, float(answer), float(show))
+
+
+class PageServer:
+    """Scripted web pages on 127.0.0.1, served from a thread (tests of links and feeds). ``routes`` maps
+    a path to (status, content type, body) or to a function given the request handler; any other
+    path is a 404. ``hits`` lists the paths asked for, in order."""
+
+    def __init__(self):
+        self.routes: dict = {}
+        self.hits: list[str] = []
+
+    def __enter__(self) -> PageServer:
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler_class())
+        self.server.handle_error = lambda request, address: None  # no server tracebacks in captured stderr
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def page(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8", status=200):
+        self.routes[path] = (status, content_type, body.encode("utf-8") if isinstance(body, str) else body)
+
+    def handler_class(self):
+        from http.server import BaseHTTPRequestHandler
+
+        pages = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                pages.hits.append(self.path)
+                route = pages.routes.get(self.path, (404, "text/plain", b"not found"))
+                if callable(route):
+                    return route(self)
+                status, content_type, body = route
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except OSError:  # the client hung up (a page refused for its size): not the test's output
+                    pass
+
+            def log_message(self, *args):  # quiet test output
+                pass
+
+        return Handler
+
+
+def article_page(title: str, number: int, date: str | None = None) -> str:
+    """A news page made up for the tests: site chrome around an article of three paragraphs that
+    differ by ``number``, with its date in the markup when ``date`` is given."""
+    from html import escape
+
+    meta = f'<meta property="article:published_time" content="{date}T08:00:00Z">' if date else ""
+    paragraphs = [
+        f"The river authority opened lock number {number} on the eastern canal on a quiet morning, "
+        f"letting barges of up to {number * 100 + 500} tonnes pass the old weir for the first time.",
+        f"Engineers said the work on section {number} took eleven months and cost less than planned, "
+        "because the contractor reused the steel gates that had been stored since the last repair.",
+        f"Boat owners welcomed the change, although several asked for longer opening hours in summer "
+        f"and for a second waiting pier below lock {number}.",
+    ]
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        f"<!doctype html><html><head><title>{escape(title)}</title>{meta}</head><body>"
+        "<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+        f"<article><h1>{escape(title)}</h1>{body}</article>"
+        "<footer>Subscribe to our newsletter</footer></body></html>"
+    )

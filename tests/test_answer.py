@@ -13,11 +13,11 @@ import re
 import pytest
 
 from fakes import FailingLLM, RuleRefusal, ScriptedLLM, ScriptedReader
-from rag.answer import WITHHELD_NOTE, Answerer, DraftToken, FinalAnswer, check_question, read_batch
-from rag.claims import parse_claims, render
 from rag.errors import BackendTimeout, BackendUnavailable, BriefError
-from rag.reading import found_in
-from rag.retrieve import Scope
+from rag.questions.answer import WITHHELD_NOTE, Answerer, DraftToken, FinalAnswer, check_question, read_batch
+from rag.questions.claims import parse_claims, render
+from rag.questions.reading import found_in
+from rag.questions.retrieve import Scope
 
 AID_Q = "How much additional aid did Harris announce for the region?"
 AID_SOURCE = "003_ab779828a3a3face.txt"
@@ -48,7 +48,7 @@ def assert_contract(answer, desk):
 def test_supported_sentence_keeps_its_citation(fake_desk):
     llm = ScriptedLLM("Harris recently announced US $310 million in additional aid for the region [1].")
     answer = answerer_with(fake_desk, llm).ask(AID_Q)
-    assert not answer.refused and answer.mode == "generated"
+    assert not answer.refused and answer.answer_kind == "generated"
     assert answer.short_answer == "US $310 million" and answer.short_answer_cites == [1]
     assert answer.answer.startswith("US $310 million [1]. Harris recently announced")
     assert answer.citations[0].source == AID_SOURCE and "$310 million" in answer.citations[0].quote
@@ -88,7 +88,7 @@ def test_uncited_supported_sentence_gets_a_citation(fake_desk):
 def test_invented_answer_falls_back_to_extractive_quote(fake_desk):
     llm = ScriptedLLM("The European Union pledged 45 billion euros to Norway [2].")
     answer = answerer_with(fake_desk, llm).ask(AID_Q)
-    assert answer.mode == "extractive" and not answer.refused
+    assert answer.answer_kind == "extractive" and not answer.refused
     assert "Norway" not in answer.answer
     assert answer.answer.startswith("US $310 million [1]. \u201cHarris recently announced US $310 million")
     assert_contract(answer, fake_desk)
@@ -117,7 +117,7 @@ def test_ask_passes_the_streamed_tokens_to_on_token(fake_desk):
     reply = "Harris recently announced US $310 million in additional aid for the region [1]."
     seen: list[str] = []
     answer = answerer_with(fake_desk, ScriptedLLM(reply)).ask(AID_Q, on_token=seen.append)
-    assert "".join(seen).strip() == reply and answer.mode == "generated"
+    assert "".join(seen).strip() == reply and answer.answer_kind == "generated"
 
 
 def test_a_refusal_streams_no_tokens_only_the_answer(fake_desk):
@@ -133,7 +133,7 @@ def test_a_timeout_mid_stream_keeps_the_tokens_and_puts_the_warning_in_the_final
     llm = FailingLLM(BackendTimeout("LLM server at http://x did not answer in time"), tokens_first=3)
     *drafts, last = answerer_with(fake_desk, llm).stream(AID_Q)
     assert [e.text.strip() for e in drafts] == ["word0", "word1", "word2"]
-    assert "did not answer in time" in last.answer.warning and last.answer.mode == "extractive"
+    assert "did not answer in time" in last.answer.warning and last.answer.answer_kind == "extractive"
 
 
 class ClosingLLM(ScriptedLLM):
@@ -168,7 +168,7 @@ def test_bad_questions_fail_before_the_stream_yields_anything(fake_desk):
 
 
 def test_states_checks_the_short_answer_ignoring_case_accents_and_spacing():
-    from rag.answer import states
+    from rag.questions.answer import states
 
     assert states("Lopez  Obrador met BIDEN.", "López Obrador")
     assert not states("The region was hit by hurricanes.", "US $310 million")
@@ -178,10 +178,36 @@ def test_off_topic_question_is_refused_without_calling_the_llm(fake_desk):
     llm = ScriptedLLM("Bitcoin costs 5 million yen in Tokyo [1].")
     reader = ScriptedReader(READS)
     answer = answerer_with(fake_desk, llm, reader).ask("What is the price of bitcoin on the Tokyo exchange?")
-    assert answer.refused and answer.citations == [] and answer.mode == "refused"
+    assert answer.refused and answer.citations == [] and answer.answer_kind == "refused"
     assert "do not say" in answer.answer and answer.short_answer is None
     assert llm.prompts == []  # refused before any LLM call: "Tokyo" is in no evidence
     assert fake_desk.refusal_model.judged[-1]["salient_coverage"] < 1.0
+
+
+def test_a_refused_question_shows_its_closest_passages_verbatim_and_not_as_citations(fake_desk):
+    reader = ScriptedReader(READS)
+    answer = answerer_with(fake_desk, ScriptedLLM("x"), reader).ask(
+        "What is the price of bitcoin on the Tokyo exchange?"
+    )
+    data = answer.to_json()
+    assert data["refused"] and data["citations"] == []  # still a refusal, for the eval too
+    closest = data["closest"]
+    assert 1 <= len(closest) <= fake_desk.settings.refusal_closest_passages
+    assert [c["n"] for c in closest] == list(range(1, len(closest) + 1))
+    texts = {n: r.text for n, r in fake_desk.source_records(c["source"] for c in closest).items()}
+    for c in closest:
+        assert texts[c["source"]][c["start"] : c["end"]] == c["quote"]  # verbatim, located
+    assert len({c["quote"] for c in closest}) == len(closest)
+    assert "not an answer" in answer.to_text() and closest[0]["quote"] in answer.to_text()
+
+
+def test_closest_passages_can_be_switched_off(fake_desk):
+    fake_desk.settings = fake_desk.settings.model_copy(update={"refusal_closest_passages": 0})
+    answer = answerer_with(fake_desk, ScriptedLLM("x"), ScriptedReader(READS)).ask(
+        "What is the price of bitcoin on the Tokyo exchange?"
+    )
+    assert answer.refused and answer.to_json()["closest"] == []
+    assert "not an answer" not in answer.to_text()
 
 
 def test_the_reader_reads_the_best_evidence_windows(fake_desk):
@@ -196,12 +222,12 @@ def test_the_reader_reads_the_best_evidence_windows(fake_desk):
 def test_not_found_from_a_small_llm_is_overruled_by_the_reader(fake_desk):
     """A 270M model says NOT FOUND too often; when the reader found the answer, its sentence is quoted."""
     answer = answerer_with(fake_desk, ScriptedLLM("NOT FOUND")).ask(AID_Q)
-    assert answer.mode == "extractive" and answer.short_answer == "US $310 million"
+    assert answer.answer_kind == "extractive" and answer.short_answer == "US $310 million"
     assert all(c.quote.strip() in answer.answer for c in answer.citations)
 
 
 def test_span_in_the_sentence_before_cites_that_sentence(fake_desk):
-    from rag.evidence import Evidence
+    from rag.questions.evidence import Evidence
 
     text = fake_desk.source_records([AID_SOURCE])[AID_SOURCE].text
     second = text.index("Harris recently announced")
@@ -260,8 +286,8 @@ def test_parse_claims_drops_markers_that_point_nowhere():
 
 
 def test_render_numbers_citations_in_order_of_first_use(fake_desk):
-    from rag.answer import Claim
-    from rag.evidence import Evidence
+    from rag.questions.answer import Claim
+    from rag.questions.evidence import Evidence
 
     ev = [
         Evidence("s.txt", "t", None, f"c{i}", i * 10, i * 10 + 5, f"quote{i}", "", 0.9, 0.9) for i in range(4)
@@ -287,7 +313,7 @@ def test_follow_up_is_condensed_with_history(fake_desk):
 def test_llm_timeout_mid_answer_gives_extractive_answer_with_warning(fake_desk):
     llm = FailingLLM(BackendTimeout("LLM server at http://x did not answer in time"), tokens_first=3)
     answer = answerer_with(fake_desk, llm).ask(AID_Q)
-    assert answer.mode == "extractive" and answer.short_answer == "US $310 million"
+    assert answer.answer_kind == "extractive" and answer.short_answer == "US $310 million"
     assert "did not answer in time" in answer.warning
     assert "warning" in answer.to_json()
 
@@ -304,13 +330,13 @@ def test_unreachable_llm_before_any_token_is_a_clear_error(fake_desk):
 
 
 def test_extractive_backend_answers_from_quotes(make_settings, seeds_dir):
-    from rag.desk import Desk
+    from rag.store.desk import Desk
 
     desk = Desk(make_settings(llm_backend="extractive"))
     desk.ingest([seeds_dir])
     desk.reader, desk.refusal_model = ScriptedReader(READS), RuleRefusal()
     answer = Answerer(desk).ask(AID_Q)
-    assert answer.mode == "extractive" and answer.backend == "extractive"
+    assert answer.answer_kind == "extractive" and answer.backend == "extractive"
     assert answer.answer.startswith("US $310 million [1]. \u201c")
 
 
@@ -325,7 +351,7 @@ def test_read_batch_names_the_bad_line(tmp_path):
 
 
 def test_backend_switch_only_to_configured_backends(make_settings):
-    from rag.desk import Desk
+    from rag.store.desk import Desk
 
     desk = Desk(make_settings(llm_backend="extractive"))
     assert desk.backend_choices() == ["llamacpp", "extractive"]
@@ -357,7 +383,7 @@ def test_a_failing_warm_up_is_one_line_not_a_traceback(fake_desk, capsys):
 
 
 def test_salient_coverage_sees_a_near_miss_name_or_number():
-    from rag.reading import salient_coverage
+    from rag.questions.reading import salient_coverage
 
     text = "Harris announced US $310 million in additional aid for the region in March."
     assert salient_coverage("How much aid did Harris announce for the region?", text) == 1.0
@@ -372,7 +398,9 @@ def test_an_uncertain_span_is_answered_with_the_cited_sentence_alone(fake_desk):
     llm = ScriptedLLM("Harris recently announced US $310 million in additional aid for the region [1].")
     fake_desk.refusal_model = RuleRefusal(withhold=True)
     answer = answerer_with(fake_desk, llm).ask(AID_Q)
-    assert not answer.refused and answer.mode == "extractive" and llm.prompts == []  # no draft asked for
+    assert (
+        not answer.refused and answer.answer_kind == "extractive" and llm.prompts == []
+    )  # no draft asked for
     assert answer.short_answer is None and answer.short_answer_withheld
     assert answer.answer.startswith("\u201c") and answer.answer.endswith("[1].")
     assert "US $310 million" in answer.citations[0].quote
@@ -403,7 +431,7 @@ def test_the_refusal_models_probabilities_travel_with_the_answer(fake_desk):
     ],
 )
 def test_who_writes_the_supporting_sentence(make_settings, backend, mode, writes):
-    from rag.desk import Desk
+    from rag.store.desk import Desk
 
     settings = make_settings(llm_backend=backend, llm_sentence=mode, llm_base_url="http://127.0.0.1:9/v1")
     assert Answerer(Desk(settings)).writes_sentences() is writes
@@ -448,7 +476,7 @@ def test_the_llm_stops_once_it_has_finished_a_sentence_stating_the_short_answer(
 
 
 def test_finished_sentences_are_those_followed_by_the_next():
-    from rag.answer import finished_sentences
+    from rag.questions.answer import finished_sentences
 
     assert finished_sentences("It rose 4% [1]. The") == "It rose 4% [1]."
     assert finished_sentences("It rose 4% [1].") == ""  # the LLM may still add to it

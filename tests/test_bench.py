@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from bench.corpus import generate
-from bench.measure import ChromaServer, FirstToken, bench_notice, bench_retrieval
+from bench.measure import ChromaServer, FirstToken, bench_listing, bench_notice, bench_retrieval
 from bench.report import TARGETS, table
 from bench.run import judge_runtimes
 from bench.scale import DerivedEmbedder, reusable, scale_store, wanted_build
-from rag.desk import Desk
+from rag.store.desk import Desk
 
 
 def test_corpus_is_repeatable_and_varied(tmp_path):
@@ -82,6 +82,7 @@ def results(**changes) -> dict:
         "answers": {"p50_ms": 700.0, "p95_ms": 900.0, "ttft_p50_ms": 450.0},
         "cold": {
             "sources_s": 0.9,
+            "desks_s": 0.4,
             "ask_cold_s": 2.5,
             "sources_imports_torch": False,
             "ask_stages_ms": {"retrieve": 30},
@@ -102,15 +103,23 @@ def test_table_marks_each_target_met_or_missed():
     missed = table(results(retrieval__p50_ms=25.0, memory__peak_rss_mb=1600.0))
     assert missed.count("| no |") == 3 and "21,000 chunks" in missed
     assert table(results(cold__ask_cold_s=3.5)).count("| no |") == 2  # cold ask on the full store: < 3 s
-    assert len(TARGETS) == 13
+    assert len(TARGETS) == 16
+
+
+def test_a_listing_command_that_failed_is_not_counted_as_fast():
+    failed = table(results(cold__desks_ok=False))
+    assert "| `brief desks` cold (s) | < 1 | inf | no |" in failed
+    slow = table(results(cold__sources_s=1.2, cold__sources_runs_s=[3.0, 1.2, 1.3]))
+    assert "| `brief sources` cold (s) | < 1 | 1.20 | no |" in slow
+    assert "runs 3.00, 1.20, 1.30 s" in slow
 
 
 def test_the_big_store_rows_say_not_run_until_measured():
-    assert table(results()).count("| not run | - |") == 5  # four 200k rows and the briefing
+    assert table(results()).count("| not run | - |") == 7  # six 200k rows and the briefing
     big = {
         "build": {"chunks": 200_000, "articles": 19_000, "reused": True, "build_s": 900.0},
         "retrieval": {**results()["retrieval"], "chunks": 200_000, "p50_ms": 30.0},
-        "cold": {**results()["cold"], "ask_cold_s": 3.5},
+        "cold": {**results()["cold"], "ask_cold_s": 3.5, "sources_s": 0.6},
         "memory": {"peak_rss_mb": 1900.0},
         "notice_shared": {"notice_s": 0.2},
         "notice_own_index": {"notice_s": None},
@@ -121,6 +130,17 @@ def test_the_big_store_rows_say_not_run_until_measured():
         and "| 200k chunks: warm retrieval p50 (ms) | < 50 | 30.00 | yes |" in shown
     )
     assert "reused from an earlier run" in shown and "never (gave up)" in shown
+    assert "| 200k chunks: `brief sources` cold (s) | < 1 | 0.60 | yes |" in shown
+
+
+def test_cold_listing_runs_both_commands_as_fresh_processes(fake_desk, monkeypatch, tmp_path):
+    """The cold `brief sources` / `brief desks` rows, on the seeds (hash embedder, as the store was built)."""
+    monkeypatch.setenv("BRIEF_EMBEDDER", "hash")  # the measured processes read it
+    listing = bench_listing(Path(fake_desk.settings.data_dir), tmp_path / "models")
+    assert listing["sources_ok"] and listing["desks_ok"] and listing["sources_listed"] == 5
+    assert len(listing["sources_runs_s"]) == 3 and listing["sources_s"] == min(listing["sources_runs_s"])
+    assert listing["desks_s"] > 0
+    assert listing["sources_imports_chromadb"] is False and listing["sources_imports_torch"] is False
 
 
 def test_retrieval_timing_reports_every_stage(fake_desk):
@@ -179,6 +199,6 @@ def test_a_write_by_another_process_is_noticed_through_a_chroma_server(fake_desk
 
 
 def make_settings_for(store: Path, port: int):
-    from rag.settings import load_settings
+    from rag.config.settings import load_settings
 
     return load_settings(data_dir=store, chroma_host="127.0.0.1", chroma_port=port)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.briefing_text import figures_in, resolve_date
+from rag.briefings.briefing_text import figures_in, resolve_date
 
 
 @pytest.mark.parametrize(
@@ -52,8 +52,8 @@ def test_a_count_that_looks_like_a_year_is_a_figure():
 def test_a_theme_is_labelled_by_what_its_points_share():
     from types import SimpleNamespace
 
-    from rag.briefing_layout import label
-    from rag.settings import default_settings
+    from rag.briefings.briefing_layout import label
+    from rag.config.settings import default_settings
 
     texts = [
         "Firefighters contained the wildfire near the reservoir on Sunday.",

@@ -5,8 +5,8 @@ Invented sentences (not from the seed articles); a scripted model stands in for 
 
 from __future__ import annotations
 
-from rag.briefing_rewrite import Rewriter
-from rag.desk import Desk
+from rag.briefings.briefing_rewrite import Rewriter
+from rag.store.desk import Desk
 from tests.fakes import ScriptedLLM
 
 LONG = (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.briefing_actors import mentions_in, merge
-from rag.briefing_layout import last_person
-from rag.briefing_rewrite import repeats
-from rag.briefing_text import (
+from rag.briefings.briefing_actors import mentions_in, merge
+from rag.briefings.briefing_layout import last_person
+from rag.briefings.briefing_rewrite import repeats
+from rag.briefings.briefing_text import (
     figures_in,
     is_pending,
     is_quotation,

@@ -15,6 +15,7 @@ OTHER_Q = "What will López Obrador present to Biden at their November meeting?"
 # What the scripted reader finds, first matching key wins: a follow-up is condensed (with no LLM) to
 # "<question> (<previous question>)", so the newer question's key comes first.
 READS = {"present to biden": "November", "additional aid": "US $310 million"}
+DESK, CONVERSATION = "default", "c-test"  # the desk control's value and the session's conversation
 
 gr = pytest.importorskip("gradio")
 
@@ -41,12 +42,12 @@ def final(outputs):
 
 
 def ask(handlers, question, history, answers, since=""):
-    return final(handlers["ask"](question, history, answers, since, "", []))
+    return final(handlers["ask"](DESK, CONVERSATION, question, history, answers, since, "", []))
 
 
 def select(handlers, answers, message_index):
     event = gr.SelectData(None, {"index": message_index, "value": "", "selected": True})
-    return handlers["select_answer"](answers, event)
+    return handlers["select_answer"](DESK, answers, event)
 
 
 def test_an_error_turn_keeps_later_answers_with_their_own_sources(handlers):
@@ -133,7 +134,10 @@ def test_the_draft_streams_into_the_chat_before_the_verified_answer(handlers, re
     reading_desk.llm = ScriptedLLM(
         "Harris recently announced US $310 million in additional aid for the region [1]."
     )
-    shown = [history[-1]["content"] for history, *_ in handlers["ask"](AID_Q, [], [], "", "", [])]
+    shown = [
+        history[-1]["content"]
+        for history, *_ in handlers["ask"](DESK, CONVERSATION, AID_Q, [], [], "", "", [])
+    ]
     drafts = [s for s in shown if "not yet verified" in s]
     assert (
         len(drafts) > 1

@@ -120,7 +120,7 @@ def test_html_metadata_dates_and_main_text():
 
 
 def test_ingest_date_sets_and_corrects_a_source_date(make_settings, tmp_path, monkeypatch, capsys):
-    from rag.cli import main
+    from rag.commands.cli import main
 
     doc = tmp_path / "undated.txt"
     doc.write_text("Officials met on Friday to discuss migration at the border crossing.\n", encoding="utf-8")
@@ -138,11 +138,11 @@ def test_ingest_date_sets_and_corrects_a_source_date(make_settings, tmp_path, mo
 def test_ingest_without_a_path_outside_a_checkout_says_what_to_give(tmp_path, monkeypatch, capsys):
     """An installed package has no seeds/ beside it: a bare `brief ingest` asks for a PATH instead of
     reporting a missing folder inside site-packages as a skipped file."""
-    import rag.cli
+    import rag.commands.cli
 
-    monkeypatch.setattr(rag.cli, "PROJECT_ROOT", tmp_path / "site-packages")
+    monkeypatch.setattr(rag.commands.cli, "PROJECT_ROOT", tmp_path / "site-packages")
     monkeypatch.setenv("BRIEF_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("BRIEF_EMBEDDER", "hash")
-    assert rag.cli.main(["ingest", "--quiet"]) != 0
+    assert rag.commands.cli.main(["ingest", "--quiet"]) != 0
     err = capsys.readouterr().err
     assert "no PATH given" in err and "brief ingest PATH" in err

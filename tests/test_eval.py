@@ -88,7 +88,11 @@ def cli_env(tmp_path: Path, model_dir: Path, **extra: str) -> dict[str, str]:
 
 def brief(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "rag.commands.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

@@ -174,7 +174,7 @@ def test_a_bad_eval_set_is_a_one_line_error(tmp_path, name, content, says):
         "HF_HUB_OFFLINE": "1",
     }
     out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "eval", "--set", str(bad)],
+        [sys.executable, "-m", "rag.commands.cli", "eval", "--set", str(bad)],
         env=env,
         capture_output=True,
         text=True,

@@ -32,7 +32,16 @@ def article() -> ex.Article:
             PARAGRAPH.index("Ida Brenner"),
         ),
         ex.Question("a2", "How many steps do visitors climb?", "T", 0, "212", PARAGRAPH.index("212")),
-        ex.Question("u1", "Who was the last director of the observatory?", "T", 0, "", -1),
+        ex.Question(
+            "u1",
+            "Who was the last director of the observatory?",
+            "T",
+            0,
+            "",
+            -1,
+            "Ida Brenner",  # the plausible (wrong) answer SQuAD 2.0 gives an unanswerable question
+            PARAGRAPH.index("Ida Brenner"),
+        ),
     ]
     other = "The town has a market every Tuesday. Pears and apple cider are sold in autumn."
     return ex.Article("T", [PARAGRAPH, other], q)
@@ -70,10 +79,35 @@ def test_an_epochs_examples_hold_their_answers_and_negatives_lack_them():
     assert kinds["positive"] == 2 and kinds["real_negative"] == ex.REAL_NEGATIVE_WINDOWS
 
 
-def test_real_negatives_are_the_windows_most_on_topic_for_the_question():
+def test_a_real_negative_first_reads_the_window_of_its_plausible_answer_then_the_most_on_topic():
     art = article()
-    windows = ex.real_negatives(art.questions[2], art, 1)
-    assert len(windows) == 1 and "director" in windows[0].passage
+    first, second = ex.real_negatives(art.questions[2], art, 2, random.Random(0))
+    assert "Ida Brenner" in first.passage and first.answer_start == -1  # the hard wrong span, labelled none
+    assert second.passage != first.passage and "observatory" in second.passage
+    assert [e.passage for e in ex.real_negatives(art.questions[2], art, 1, random.Random(0))] == [
+        first.passage
+    ]
+
+
+def test_without_a_plausible_answer_real_negatives_are_the_windows_most_on_topic():
+    art = article()
+    q = ex.Question("u2", "Who was the last director of the observatory?", "T", 0, "", -1)
+    (window,) = ex.real_negatives(q, art, 1, random.Random(0))
+    assert "director" in window.passage
+
+
+def test_squad2_unanswerable_questions_keep_their_located_plausible_answer(tmp_path):
+    data = {"data": [{"title": "T", "paragraphs": [{"context": PARAGRAPH, "qas": [
+        {"id": "u", "question": "Who was the last director?", "is_impossible": True, "answers": [],
+         "plausible_answers": [{"text": "Ida Brenner", "answer_start": PARAGRAPH.index("Ida Brenner") + 2}]},
+        {"id": "v", "question": "Who built the dome?", "is_impossible": True, "answers": []},
+    ]}]}]}  # fmt: skip
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(data))
+    (art,) = ex.read_articles(path)
+    located, bare = art.questions
+    assert not located.answerable and located.plausible_start == PARAGRAPH.index("Ida Brenner")
+    assert bare.plausible == "" and bare.plausible_start == -1
 
 
 def test_tokens_label_the_answer_and_drop_what_truncation_cut_off(tmp_path):
@@ -157,7 +191,7 @@ def test_batches_group_similar_lengths_in_a_fixed_random_order():
 @pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/public-qa")
 def test_the_whole_run_trains_scores_exports_and_reports(tmp_path):
     from fit.reader.run import main
-    from rag.reader import Reader
+    from rag.models.reader import Reader
 
     out = tmp_path / "model"
     code = main(
@@ -166,9 +200,50 @@ def test_the_whole_run_trains_scores_exports_and_reports(tmp_path):
     )  # fmt: skip
     assert code == 0
     report = json.loads((out / "report.json").read_text())
-    dev = report["data"]["trained_on"]["squad2-dev-32-articles.json"]
-    assert report["data"]["epoch_and_int8_chosen_on"]["squad2-dev-32-articles.json"]
-    assert not set(dev) & set(report["data"]["never_read"]["squad2-dev-32-articles.json"])
+    assert set(report["data"]["trained_on"]) == {"squad2-train.json"}  # no dev article is trained on
+    chosen_on = report["data"]["epoch_and_int8_chosen_on"]["squad2-dev-32-articles.json"]
+    assert chosen_on and not set(chosen_on) & set(report["data"]["never_read"]["squad2-dev-32-articles.json"])
     assert report["training"]["chosen_epoch"] == 1 and report["shipped"] in ("fp32", "int8")
     spans = Reader(out, threads=1).read("Who was the first director?", [PARAGRAPH])
     assert len(spans) == 1
+
+
+class KeywordReader:
+    """A deterministic stand-in for the ONNX reader: in each window, the word after 'was' is the span,
+    with a margin of 2; a window without 'was' has no span."""
+
+    def read(self, question: str, passages: list[str]):
+        from rag.models.reader import Span
+
+        spans = []
+        for i, p in enumerate(passages):
+            words = p.rstrip(".").split()
+            at = words.index("was") + 1 if "was" in words[:-1] else None
+            text = words[at] if at is not None else ""
+            start = p.find(text) if text else 0
+            spans.append(Span(i, text, start, start + len(text), 2.0 if text else 0.0, 0.0))
+        return spans
+
+
+def test_the_official_in_paragraph_score_reads_each_question_against_its_own_paragraph():
+    from eval.squad import SquadArticle, SquadQuestion
+    from fit.reader_official import official_scores
+
+    paragraph = "The castle was granite. It stood on a hill."
+    article = SquadArticle(
+        "Castle",
+        [paragraph],
+        [
+            SquadQuestion("q1", "What was the castle made of?", ["granite"], "Castle", 0),
+            SquadQuestion("q2", "Who built the castle?", [], "Castle", 0),
+        ],
+    )
+    answered_all = official_scores(KeywordReader(), [article], threshold=1.0)
+    assert answered_all["at_threshold"]["has_answer_exact"] == 100.0  # the span is the gold answer
+    assert answered_all["at_threshold"]["no_answer_accuracy"] == 0.0  # answered an unanswerable one
+    assert answered_all["per_article"]["Castle"]["n"] == 2
+    refused_all = official_scores(KeywordReader(), [article], threshold=3.0)  # above every margin
+    assert (
+        refused_all["at_threshold"]["exact"] == 50.0
+        and refused_all["at_threshold"]["answerable_refused"] == 100.0
+    )

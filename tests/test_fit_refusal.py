@@ -13,8 +13,8 @@ from fit import split as splitting
 from fit.refusal import model as M
 from fit.refusal.table import Row, load_table, save_table
 from rag.errors import BackendUnavailable
-from rag.reading import FEATURES
-from rag.refusal import MODEL_FILE, RefusalModel, load_refusal_model
+from rag.models.refusal import MODEL_FILE, RefusalModel, load_refusal_model
+from rag.questions.reading import FEATURES
 
 SHARED_DEV = Path(__file__).resolve().parents[2] / "shared" / "public-qa" / "squad2-dev-32-articles.json"
 
@@ -30,7 +30,7 @@ def test_the_split_is_by_article_disjoint_and_whole():
     )
     assert parts == splitting.deal(list(reversed(titles)))  # fixed by the seed, not the file's order
     entry = splitting.split_entry(parts)
-    assert set(entry["fit"]) == set(parts["fit_refusal"]) | set(parts["fit_reader"])
+    assert set(entry["fit"]) == set(parts["fit_refusal"]) | set(parts["choose"])
     with pytest.raises(ValueError, match="too few"):
         splitting.deal(titles[:10])
 
@@ -83,6 +83,17 @@ def test_the_heads_learn_from_the_margin_and_the_thresholds_keep_the_promises():
     assert rates["accuracy"] >= most_accurate["accuracy"] - M.ACCURACY_TOLERANCE
 
 
+def test_the_sweep_along_the_refusal_threshold_refuses_more_of_both_kinds_as_it_rises():
+    fit_rows, choose_rows = synthetic_rows(600, 1, "fit"), synthetic_rows(400, 2, "choose")
+    model, _ = M.fit_model(fit_rows, choose_rows, FEATURES)
+    sweep = M.sweep_refusal(model, choose_rows, 0.5)
+    assert [p["refusal_min_answerable"] for p in sweep] == list(M.SWEEP_POINTS)
+    for key in ("answerable_refused", "unanswerable_refused"):
+        values = [p[key] for p in sweep]
+        assert values == sorted(values) and values[-1] > values[0], key
+    assert all(0 <= p["accuracy"] <= 1 for p in sweep)
+
+
 def test_rates_count_a_withheld_short_answer_as_not_right_and_a_shown_wrong_one_as_imprecise():
     rows = synthetic_rows(4, 3, "c")
     for row, answerable, right in zip(rows, (True, False, True, False), (True, False, False, False)):
@@ -122,7 +133,7 @@ def test_a_saved_table_loads_and_a_wrong_file_is_refused_with_a_message(tmp_path
 
 
 def test_the_shipped_model_fits_the_pipelines_features_and_the_settings_its_report():
-    from rag.settings import load_settings
+    from rag.config.settings import load_settings
 
     model = load_refusal_model(MODEL_FILE, FEATURES)
     assert isinstance(model, RefusalModel)

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from rag.desk import Desk
+from rag.store.desk import Desk
 from vectorstore.chunk import chunk_text, split_sentences
 from vectorstore.clean import clean_document
 
@@ -330,7 +330,11 @@ def cli(args, data_dir, **env):
         **env,
     }
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], env=full, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "rag.commands.cli", *args],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -347,7 +351,7 @@ def test_cli_sources_loads_no_model_and_no_keyword_index(tmp_path, corpus):
     """`brief sources` lists records: no runtime of a model, no LLM stack, not even the keyword index."""
     assert cli(["ingest", str(corpus)], tmp_path / "d").returncode == 0
     probe = (
-        "import sys, io, contextlib\nfrom rag.cli import main\n"
+        "import sys, io, contextlib\nfrom rag.commands.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()): main(['sources'])\n"
         "print(sorted(m for m in ('torch', 'onnxruntime', 'tantivy', 'langchain_core', 'llama_cpp') if m in sys.modules))"
     )
@@ -418,7 +422,8 @@ def test_store_from_another_schema_version_is_reported(tmp_path, corpus):
 
 def store_invariants(desk: Desk) -> None:
     """Every source complete; chunk ids unique; each chunk's source has a record; counts agree; the
-    keyword index holds exactly the store's chunks and knows each source's version."""
+    keyword index holds exactly the store's chunks and knows each source's version; the source catalog
+    lists exactly the records."""
     records = {r.source: r for r in desk.sources()}
     chunks = desk.store.all_chunks()
     assert len({c.chunk_id for c in chunks}) == len(chunks)
@@ -428,6 +433,8 @@ def store_invariants(desk: Desk) -> None:
         assert sum(c.source == source for c in chunks) == record.n_chunks
     missing, extra = desk.store.keyword_differences()
     assert (missing, extra) == (set(), set()), f"keyword index: {len(missing)} missing, {len(extra)} extra"
+    listed = Desk(desk.settings).listed_sources()  # `brief sources`: the catalog beside the index
+    assert listed == sorted(records.values(), key=lambda r: r.source), "source catalog"
     assert desk.store.keyword.stamps() == {source: r.stamp for source, r in records.items()}
 
 
@@ -454,7 +461,7 @@ def test_ingest_killed_at_random_points_is_completed_by_the_next_run(tmp_path, k
         "BRIEF_WRITE_BATCH_CHUNKS": "8",
         "HF_HUB_OFFLINE": "1",
     }
-    command = [sys.executable, "-m", "rag.cli", "ingest", str(folder), "--quiet"]
+    command = [sys.executable, "-m", "rag.commands.cli", "ingest", str(folder), "--quiet"]
     started = time.monotonic()
     subprocess.run(
         command, env={**env, "BRIEF_DATA_DIR": str(tmp_path / "timing")}, check=True, capture_output=True
@@ -473,7 +480,7 @@ def test_ingest_killed_at_random_points_is_completed_by_the_next_run(tmp_path, k
     assert any(0 < n < n_files for n in seen), f"no kill landed mid-ingest: {seen}"
     final = cli(["ingest", str(folder)], data)
     assert final.returncode == 0, final.stderr
-    from rag.settings import load_settings
+    from rag.config.settings import load_settings
 
     desk = Desk(load_settings(data_dir=data, embedder="hash"))
     assert len(desk.sources()) == n_files

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from fakes import RuleRefusal, ScriptedLLM, ScriptedReader
-from rag.answer import Answerer
-from rag.desk import Desk
+from rag.questions.answer import Answerer
+from rag.store.desk import Desk
 
 AID_Q = "How much additional aid did Harris announce for the region?"
 SPANISH_Q = "¿Cuánta ayuda adicional anunció Harris para la región?"
@@ -119,7 +119,7 @@ def test_question_in_another_language_gets_the_sources_own_words_or_a_refusal(ma
     if answer.refused:
         assert answer.citations == [] and llm.prompts == [] and "$310" not in answer.answer
         return
-    assert answer.mode == "extractive" and "NOT FOUND" not in answer.answer
+    assert answer.answer_kind == "extractive" and "NOT FOUND" not in answer.answer
     texts = {r.source: r.text for r in desk.store.list_sources(with_text=True)}
     assert [c.source for c in answer.citations] == ["003_ab779828a3a3face.txt"]
     assert all(texts[c.source][c.start : c.end] == c.quote for c in answer.citations)

@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from rag.desk import Desk
-from rag.retrieve import Retriever, Scope
+from rag.questions.retrieve import Retriever, Scope
+from rag.store.desk import Desk
 from vectorstore.keyword import DIRTY, KeywordIndex
 from vectorstore.store import ChunkStore
 

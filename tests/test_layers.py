@@ -49,7 +49,8 @@ def imported_names(module: str, path: Path) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
-            # `from rag import cli` imports the module rag.cli; `from rag.cli import main` imports rag.cli
+            # `from rag.commands import cli` imports the module rag.commands.cli; `from rag.commands.cli import
+            # main` imports rag.commands.cli
             names |= {base} | {f"{base}.{alias.name}" for alias in node.names}
     return names
 
@@ -125,10 +126,11 @@ def test_the_graph_sees_the_real_imports():
     """A parser that found nothing would pass the two tests above: check edges we know are there,
     one of them an import inside a function."""
     graph = import_graph()
-    assert "vectorstore.store" in graph["rag.desk"]
-    assert "rag.desk" in graph["rag.cli"]  # `from rag.desk import Desk` inside make_desk
+    assert "vectorstore.store" in graph["rag.store.desk"]
+    # `from rag.store.desks import open_desk` inside make_desk
+    assert "rag.store.desks" in graph["rag.commands.cli"]
     assert "eval.runner" in graph["ui.app"]  # the UI's Eval tab, inside a handler
-    assert "eval.squad" in graph["fit.reader.run"] and "rag.reader" in graph["fit.reader.score"]
+    assert "eval.squad" in graph["fit.reader.run"] and "rag.models.reader" in graph["fit.reader.score"]
     assert len(graph) > 50
 
 
@@ -141,8 +143,8 @@ def test_the_rule_rejects_upward_and_skipping_imports():
     assert not allowed("eval", "vectorstore") and not allowed("bench", "vectorstore")  # only through rag
     assert not allowed("ui", "bench") and not allowed("bench", "ui")  # one layer, two packages
     assert allowed("ui", "eval") and allowed("bench", "rag") and allowed("rag", "vectorstore")
-    graph = {"rag.answer": {"vectorstore.keyword", "eval.metrics"}, "eval.metrics": set()}
-    assert layer_violations(graph) == ["rag.answer imports eval.metrics"]
+    graph = {"rag.questions.answer": {"vectorstore.keyword", "eval.metrics"}, "eval.metrics": set()}
+    assert layer_violations(graph) == ["rag.questions.answer imports eval.metrics"]
 
 
 def test_the_allowed_table_itself_is_layered():
@@ -163,11 +165,14 @@ def test_a_circle_is_found():
 def test_relative_and_submodule_imports_resolve(tmp_path):
     path = tmp_path / "x.py"
     path.write_text(
-        "from . import y\nfrom .z import w\nfrom rag import cli\n\ndef f():\n    import vectorstore.chunk\n"
+        "from . import y\nfrom .z import w\nfrom rag.commands import cli\n\ndef f():\n    import vectorstore.chunk\n"
     )
     names = imported_names("rag.x", path)
-    assert {"rag.y", "rag.z", "rag.cli", "vectorstore.chunk"} <= names
-    assert resolve("rag.cli.main", {"rag", "rag.cli"}) == "rag.cli" and resolve("numpy", {"rag"}) is None
+    assert {"rag.y", "rag.z", "rag.commands.cli", "vectorstore.chunk"} <= names
+    assert (
+        resolve("rag.commands.cli.main", {"rag", "rag.commands.cli"}) == "rag.commands.cli"
+        and resolve("numpy", {"rag"}) is None
+    )
 
 
 def test_answering_loads_no_training_stack():
@@ -177,7 +182,7 @@ def test_answering_loads_no_training_stack():
     import sys
 
     probe = (
-        "import sys, rag.cli, rag.answer, rag.desk, rag.refusal, rag.reading\n"
+        "import sys, rag.commands.cli, rag.questions.answer, rag.store.desk, rag.models.refusal, rag.questions.reading\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in ('fit', 'sklearn', 'torch', 'transformers')]\n"
         "print(heavy)"
     )

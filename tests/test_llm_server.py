@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from fakes import free_port
-from rag.answer import Answerer
-from rag.desk import Desk
 from rag.errors import BriefError
-from rag.llm import complete, make_llm
+from rag.models.llm import complete, make_llm
+from rag.questions.answer import Answerer
+from rag.store.desk import Desk
 
 AID_Q = "How much additional aid did Harris announce for the region?"
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from rag.answer import Answerer
+from rag.questions.answer import Answerer
 
 pytestmark = pytest.mark.model
 AID_Q = "How much additional aid did Harris announce for the region?"
@@ -32,7 +32,7 @@ def test_real_chain_cites_the_aid_passage(real_desk):
 def test_by_default_the_embedded_model_writes_nothing_and_the_source_sentence_is_quoted(real_desk):
     tokens: list[str] = []
     answer = Answerer(real_desk).ask(AID_Q, on_token=tokens.append)
-    assert real_desk.settings.llm_sentence == "auto" and tokens == [] and answer.mode == "extractive"
+    assert real_desk.settings.llm_sentence == "auto" and tokens == [] and answer.answer_kind == "extractive"
     assert answer.answer.startswith(answer.short_answer + " [1].") and "310 million" in answer.short_answer
 
 
@@ -48,7 +48,7 @@ def test_cli_ask_json_on_the_embedded_default(tmp_path, model_dir, seeds_dir):
         "BRIEF_MODEL_DIR": str(model_dir),
         "HF_HUB_OFFLINE": "1",
     }
-    brief = [sys.executable, "-m", "rag.cli"]
+    brief = [sys.executable, "-m", "rag.commands.cli"]
     subprocess.run(
         brief + ["ingest", str(seeds_dir), "--quiet"], env=env, check=True, capture_output=True, timeout=300
     )

@@ -34,13 +34,13 @@ NOT_SOURCES = shutil.ignore_patterns(
 )
 PROBE = """
 import json, sys
-import eval, prompts, rag, rag.cli, ui, vectorstore
-from rag.prompts import all_prompt_names, load_prompt
-from rag.settings import load_settings
+import eval, prompts, rag, rag.commands.cli, ui, vectorstore
+from rag.models.prompts import all_prompt_names, load_prompt
+from rag.config.settings import load_settings
 from eval.sets_io import eval_set_path, support_set_path
 settings = load_settings(preset="fast")
 print(json.dumps({
-    "modules": [m.__file__ for m in (eval, prompts, rag, rag.cli, ui, vectorstore)],
+    "modules": [m.__file__ for m in (eval, prompts, rag, rag.commands.cli, ui, vectorstore)],
     "prompts": all_prompt_names(), "answer_prompt_variables": sorted(load_prompt("answer").variables),
     "fast_retrieval_k": settings.retrieval_k, "eval_set": str(eval_set_path(settings)), "eval_set_exists": eval_set_path(settings).is_file(),
     "support_set_exists": support_set_path(settings).is_file(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.prompts import PromptError, all_prompt_names, load_prompt
+from rag.models.prompts import PromptError, all_prompt_names, load_prompt
 
 SAMPLE_VALUES = {
     "question": "Who met?",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag import reader as reader_module
-from rag.reader import MODEL_DIR, Span, best_span, choose, token_probabilities
+from rag.models import reader as reader_module
+from rag.models.reader import MODEL_DIR, Span, best_span, choose, token_probabilities
 
 SHIPPED = (MODEL_DIR / "model.onnx").exists()
 

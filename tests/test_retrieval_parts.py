@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.evidence import Evidence, previous_sentence, score_sentences
-from rag.retrieve import mmr, reciprocal_rank_fusion
-from rag.settings import Settings, default_settings
+from rag.config.settings import Settings, default_settings
+from rag.questions.evidence import Evidence, previous_sentence, score_sentences
+from rag.questions.retrieve import mmr, reciprocal_rank_fusion
 from vectorstore.keyword import KeywordIndex
 
 

@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from fakes import free_port
-from rag.answer import Answerer
-from rag.desk import Desk
 from rag.errors import BriefError
-from rag.llm import complete, make_llm
+from rag.models.llm import complete, make_llm
+from rag.questions.answer import Answerer
+from rag.store.desk import Desk
 
 STRESS = bool(os.environ.get("BRIEF_STRESS"))
 
@@ -159,6 +159,7 @@ def test_ui_under_concurrent_users_answers_every_request(make_settings, seeds_di
             started = time.perf_counter()
             try:
                 result = client.predict(
+                    "default",  # the desk control's value
                     "How much additional aid did Harris announce for the region?",
                     [],
                     "",

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from rag.config.settings import Settings, default_settings, load_preset, load_settings, preset_names
 from rag.errors import BriefError
-from rag.settings import Settings, default_settings, load_preset, load_settings, preset_names
 
 FAST = {"retrieval_k": 4, "fetch_k": 12, "evidence_sentences": 3, "llm_max_tokens": 64, "span_scorer": "none"}
 
@@ -69,7 +69,23 @@ def test_the_highest_source_names_the_preset(monkeypatch, toml_file):
     monkeypatch.setenv("BRIEF_PRESET", "extractive")
     assert load_settings().llm_backend == "extractive" and load_settings().retrieval_k == 6
     settings = load_settings(preset="fast")
-    assert settings.llm_backend == "llamacpp" and settings.retrieval_k == 4
+    assert settings.retrieval_k == 4 and settings.llm_backend == auto_backend()  # not the env's preset
+
+
+def auto_backend() -> str:
+    from rag.config.settings import embedded_llm_installed
+
+    return "llamacpp" if embedded_llm_installed() else "extractive"
+
+
+def test_the_default_backend_is_the_embedded_gemma_only_when_it_is_installed(monkeypatch):
+    import rag.config.settings as settings_module
+
+    monkeypatch.setattr(settings_module, "EMBEDDED_LLM_MODULES", ("json",))
+    assert load_settings().llm_backend == "llamacpp"
+    monkeypatch.setattr(settings_module, "EMBEDDED_LLM_MODULES", ("json", "no_such_module_here"))
+    assert load_settings().llm_backend == "extractive"
+    assert load_settings(llm_backend="ollama").llm_backend == "ollama"  # an explicit choice stays
 
 
 def test_unknown_preset_names_the_known_ones():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import BriefError
-from rag.retrieve import Retriever, Scope
+from rag.questions.retrieve import Retriever, Scope
 
 SOURCE = "003_ab779828a3a3face.txt"
 NEW_DATE = "2019-03-04"
@@ -89,14 +89,15 @@ def handlers(fake_desk):
 
 
 def test_the_library_tab_sets_a_date_and_shows_it_in_the_table(handlers, fake_desk):
-    status, table = handlers["set_date"](SOURCE, f" {NEW_DATE} ")
+    status, table = handlers["set_date"]("default", SOURCE, f" {NEW_DATE} ")
     assert status == f"{SOURCE} is now dated {NEW_DATE}."
     assert [row for row in table if row[0] == SOURCE][0][2] == NEW_DATE
-    assert handlers["date_of"](SOURCE) == NEW_DATE  # choosing the source again shows its date to correct
+    # choosing the source again shows its date to correct
+    assert handlers["date_of"]("default", SOURCE) == NEW_DATE
 
 
 def test_the_library_tab_reports_a_bad_date_in_one_line(handlers, fake_desk):
-    status, _ = handlers["set_date"](SOURCE, "yesterday")
+    status, _ = handlers["set_date"]("default", SOURCE, "yesterday")
     assert status.startswith("Error: publication date 'yesterday' is not a date") and "\n" not in status
-    status, _ = handlers["set_date"](None, NEW_DATE)
+    status, _ = handlers["set_date"]("default", None, NEW_DATE)
     assert status.startswith("Error: no source chosen")

@@ -13,9 +13,9 @@ import pytest
 
 from fakes import ScriptedLLM, ScriptedReader, ScriptedScorer
 from fit import span as fit_span
-from rag.answer import Answerer
-from rag.reader import top_spans
-from rag.span_scorer import likelihood
+from rag.models.reader import top_spans
+from rag.models.span_scorer import likelihood
+from rag.questions.answer import Answerer
 
 AID_Q = "How much additional aid did Harris announce for the region?"
 AID = "US $310 million"
@@ -49,14 +49,14 @@ def test_the_scorer_reads_the_sentences_holding_candidates_and_is_asked_about_ea
 
 
 def test_the_scorer_passage_keeps_each_sentence_once_in_source_order():
-    from rag.evidence import Evidence
-    from rag.reader import Span
-    from rag.reading import scorer_passage
+    from rag.models.reader import Span
+    from rag.questions.evidence import Evidence
+    from rag.questions.reading import scorer_passage
 
     source = "Ana met Bo. Bo paid Cy. Cy left."
     sentences = [(0, 11), (12, 23), (24, 32)]
 
-    def window(i):  # the sentence with the one before it, as rag.evidence builds them
+    def window(i):  # the sentence with the one before it, as rag.questions.evidence builds them
         start, end = sentences[i]
         before = sentences[i - 1][0] if i else start
         return Evidence("s", "t", None, "c", start, end, source[start:end], "", 0, 0, source[before:end])
@@ -133,7 +133,7 @@ def test_fit_span_objective_prefers_the_answer_to_a_long_copy_holding_it():
 
 
 def test_the_settings_defaults_are_the_fitted_ones():
-    from rag.settings import Settings
+    from rag.config.settings import Settings
 
     chosen = json.loads(fit_span.REPORT.read_text(encoding="utf-8"))["chosen"]
     for name in fit_span.FIELDS:
@@ -143,7 +143,7 @@ def test_the_settings_defaults_are_the_fitted_ones():
 def test_gemma_prefers_the_answer_to_a_wrong_phrase_of_the_same_passage(make_settings, model_dir):
     """The real packaged model: the likelihood a question's answer gets is above that of another
     phrase of the passage, for a 'when' and a 'who' question."""
-    from rag.span_scorer import make_scorer
+    from rag.models.span_scorer import make_scorer
 
     scorer = make_scorer(make_settings(span_scorer="gemma", model_dir=model_dir))
     passage = "The night ferry to Holm leaves Pier 4 at 11 pm. Captain Ida Brenner has run it since 2019."
@@ -169,14 +169,14 @@ def test_gemma_prefers_the_answer_to_a_wrong_phrase_of_the_same_passage(make_set
 
 
 def test_a_passage_too_long_for_the_scorer_keeps_the_reader_choice(make_settings, model_dir):
-    from rag.span_scorer import make_scorer
+    from rag.models.span_scorer import make_scorer
 
     scorer = make_scorer(make_settings(span_scorer="gemma", model_dir=model_dir, span_scorer_context=128))
     assert scorer.token_log_probs("Who?", "word " * 400, ["word"], 30) is None
 
 
 def test_candidates_are_distinct_answers_within_a_paragraph():
-    from rag.reader import Span, distinct_answers
+    from rag.models.reader import Span, distinct_answers
 
     spans = [
         Span(0, "Kennedy,", 0, 8, 5.0, 0.0),
@@ -192,7 +192,7 @@ def test_candidates_are_distinct_answers_within_a_paragraph():
 def test_more_candidates_than_lanes_are_decoded_in_turns(make_settings, model_dir):
     """The context holds span_candidates sequences beside the prompt; more candidates (fit.span
     asks for its largest grid value) are decoded a group at a time, with the same numbers."""
-    from rag.span_scorer import make_scorer
+    from rag.models.span_scorer import make_scorer
 
     passage = "The night ferry to Holm leaves Pier 4 at 11 pm. Captain Ida Brenner has run it since 2019."
     question, candidates = "Who runs the ferry?", ["Captain Ida Brenner", "Holm", "Pier 4 at 11 pm"]
@@ -220,8 +220,8 @@ def test_fit_span_sweeps_a_saved_table_without_the_model(tmp_path):
 def test_the_scorer_borrows_the_embedded_llms_weights(real_desk):
     """With the packaged model as the LLM, the scorer makes its context on the LLM's loaded weights
     instead of mapping the file again (~300 MB of resident memory); a server LLM lends none."""
-    from rag.llm import make_llm
-    from rag.span_scorer import make_scorer
+    from rag.models.llm import make_llm
+    from rag.models.span_scorer import make_scorer
 
     scorer = make_scorer(
         real_desk.settings.model_copy(update={"span_scorer": "gemma"}), real_desk.packaged_llama

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.retrieve import Scope
+from rag.questions.retrieve import Scope
 
 SOURCE = "003_ab779828a3a3face.txt"
 

@@ -10,10 +10,10 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from rag.desk import Desk
+from rag.briefings.summarize import Summarizer, resolve_date
 from rag.errors import BriefError
-from rag.retrieve import Scope
-from rag.summarize import Summarizer, resolve_date
+from rag.questions.retrieve import Scope
+from rag.store.desk import Desk
 from tests.fakes import ScriptedLLM
 from vectorstore.keyword import fold
 
@@ -279,7 +279,7 @@ def test_empty_store_is_a_clear_message(make_settings):
 
 
 def test_summarize_cli_writes_all_three_exports(fake_desk, tmp_path, monkeypatch, capsys):
-    from rag.cli import main
+    from rag.commands.cli import main
 
     monkeypatch.setenv("BRIEF_DATA_DIR", str(fake_desk.settings.data_dir))
     monkeypatch.setenv("BRIEF_EMBEDDER", "hash")

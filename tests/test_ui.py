@@ -57,6 +57,15 @@ def test_refused_answer_has_its_own_state():
     assert "do not say" in render.answer_html("whatever", refused=True)
 
 
+def test_refused_answer_lists_closest_passages_escaped_under_a_not_an_answer_heading():
+    closest = [{"n": 1, "source": "a.txt", "date": None, "quote": "Aid <b>rose</b>", "start": 0, "end": 15}]
+    html = render.answer_html("The articles do not say.", refused=True, closest=closest)
+    assert "not an answer" in html and "Aid &lt;b&gt;rose&lt;/b&gt;" in html and "<b>rose" not in html
+    assert 'href="#bd-src-1"' in html and "undated" in html
+    text = render.copy_text({"answer": "The articles do not say.", "citations": [], "closest": closest})
+    assert "not an answer" in text and '[1] a.txt (undated): "Aid <b>rose</b>"' in text
+
+
 def test_highlight_marks_exactly_the_quote_and_escapes_the_rest():
     text = "Intro <i>x</i>. Harris announced $310 million. After."
     start = text.index("Harris")
@@ -92,7 +101,7 @@ def test_upload_name_that_becomes_empty_is_refused():
 @pytest.fixture(scope="module")
 def ui_desk(real_desk, tmp_path_factory, seeds_dir_session):
     """Its own store (uploads must not leak into other tests), sharing the loaded models."""
-    from rag.desk import Desk
+    from rag.store.desk import Desk
 
     desk = Desk(real_desk.settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("ui-data")}))
     desk.embedder, desk.llm = real_desk.embedder, real_desk.llm
@@ -161,6 +170,17 @@ def test_ask_shows_cited_answer_and_highlighted_source(page, tmp_path):
     assert shot.stat().st_size > 10_000
     if os.environ.get("BRIEF_UPDATE_SCREENSHOT"):  # refreshes the README's picture
         shutil.copyfile(shot, Path(__file__).resolve().parents[1] / "docs" / "screenshot-chat.png")
+
+
+@pytest.mark.browser
+@pytest.mark.model
+def test_a_refused_question_shows_its_closest_passages_in_the_browser(page):
+    ask(page, "What colour is the moon's ocean according to the treaty annex?")
+    chat = page.inner_text("#bd-chat")
+    assert "do not say" in chat and "not an answer" in chat
+    assert page.locator("#bd-chat .bd-closest-list li").count() >= 1
+    assert "not an answer" in page.inner_text("#bd-sources")
+    assert page.locator("#bd-sources mark").count() >= 1  # each closest passage highlighted in its article
 
 
 @pytest.mark.browser

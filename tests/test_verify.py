@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from rag.verify import Passage, Rules, Verifier
+from rag.questions.verify import Passage, Rules, Verifier
 
 PASSAGE = Passage(
     text="Harris recently announced US $310 million in additional aid for the region, which has been hit hard by the coronavirus pandemic and recent hurricanes.",
@@ -309,7 +309,7 @@ class CountingEmbedder:
 
 def test_memo_embedder_embeds_each_text_once():
     """Briefings and calibration check many claims against the same passages: each text is embedded once."""
-    from rag.verify import MemoEmbedder
+    from rag.questions.verify import MemoEmbedder
 
     inner = CountingEmbedder()
     memo = MemoEmbedder(inner)
@@ -323,7 +323,7 @@ def test_memo_embedder_embeds_each_text_once():
 def test_memo_embedder_with_a_limit_forgets_the_least_recently_used():
     """A desk's sentence memo is bounded: beyond the limit the vector used longest ago goes first,
     and a forgotten text is embedded again, with the same vector."""
-    from rag.verify import MemoEmbedder
+    from rag.questions.verify import MemoEmbedder
 
     inner = CountingEmbedder()
     memo = MemoEmbedder(inner, limit=2)

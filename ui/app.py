@@ -20,14 +20,17 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio load
 
 import gradio as gr  # noqa: E402 - the line above must run first
 
-from rag.answer import WITHHELD_NOTE, Answer, Answerer, DraftToken  # noqa: E402
 from rag.errors import BriefError  # noqa: E402
-from rag.retrieve import Scope  # noqa: E402
+from rag.questions.answer import Answer, DraftToken  # noqa: E402
+from rag.questions.question_form import MODES  # noqa: E402
+from rag.questions.retrieve import Scope  # noqa: E402
+from rag.store.desks import DeskPool  # noqa: E402
+from rag.store.history import new_conversation_id  # noqa: E402
 from ui import render  # noqa: E402
+from ui.desks import EMPTY_SOURCES, DeskControls, reply_html  # noqa: E402
 
 SAFE_NAME = re.compile(r"[^\w.\- ]+")
 PENDING_REPLY = "…"  # shown in the assistant's bubble until the first draft token arrives
-EMPTY_SOURCES = '<div class="bd-empty">Ask a question to see its sources.</div>'
 SOURCE_COLUMNS = ["source", "title", "date", "outlet", "chunks"]
 
 
@@ -60,13 +63,14 @@ def user_questions(history: list[dict]) -> list[str]:
     return [m["content"] for m in history if m["role"] == "user"]
 
 
-class BriefingDeskUI:
-    """The app over one Desk. One Answerer serves every request: the per-request state lives in the
-    handlers' local variables and the Answer, never on this object."""
+class BriefingDeskUI(DeskControls):
+    """The app over the desks of one data folder, opening on ``desk``. Every request names its desk
+    (the desk control's value); one Answerer per desk serves every request: the per-request state
+    lives in the handlers' local variables and the Answer, never on this object."""
 
     def __init__(self, desk):
-        self.desk = desk
-        self.answerer = Answerer(desk)
+        self.desk = desk  # the desk the app opens on: its settings are every desk's
+        self.pool = DeskPool(desk)
         # every dropdown of source names: each is refreshed when the library changes
         self.source_pickers: list[gr.Dropdown] = []
 
@@ -75,6 +79,7 @@ class BriefingDeskUI:
         self.source_pickers = []
         with gr.Blocks(title="Briefing Desk") as app:
             gr.Markdown(self.header())
+            self.desk_bar()
             with gr.Tab("Chat"):
                 self.chat_tab()
             with gr.Tab("Briefing"):
@@ -85,6 +90,7 @@ class BriefingDeskUI:
                 self.settings_tab()
             with gr.Tab("Eval"):
                 self.eval_tab()
+            self.wire_desks(self.chat_parts, [self.library_table, *self.source_pickers])
         return app
 
     def header(self) -> str:
@@ -99,7 +105,11 @@ class BriefingDeskUI:
         """A dropdown of the ingested sources, none chosen (Gradio would choose the first one)."""
         empty = [] if multiselect else None
         picker = gr.Dropdown(
-            label=label, choices=self.source_names(), value=empty, multiselect=multiselect, elem_id=elem_id
+            label=label,
+            choices=self.source_names(self.desk.name),
+            value=empty,
+            multiselect=multiselect,
+            elem_id=elem_id,
         )
         self.source_pickers.append(picker)
         return picker
@@ -108,6 +118,7 @@ class BriefingDeskUI:
         answers = gr.State([])
         with gr.Row():
             with gr.Column(scale=3):
+                self.past_list()
                 chatbot = gr.Chatbot(label="Conversation", height=420, sanitize_html=True, elem_id="bd-chat")
                 question = gr.Textbox(
                     label="Question",
@@ -117,6 +128,7 @@ class BriefingDeskUI:
                 with gr.Row():
                     ask_btn = gr.Button("Ask", variant="primary", elem_id="bd-ask")
                     clear_btn = gr.Button("New conversation")
+                    mode = self.mode_picker()
                 with gr.Accordion("Filters", open=False):
                     since, until = (
                         gr.Textbox(label="Since (YYYY-MM-DD)"),
@@ -130,34 +142,67 @@ class BriefingDeskUI:
                     label="Answer with references (copy)", lines=4, buttons=["copy"], elem_id="bd-copy"
                 )
         inputs, outputs = (
-            [question, chatbot, answers, since, until, only],
+            [self.desk_picker, self.conversation, question, chatbot, answers, since, until, only, mode],
             [chatbot, answers, panel, copy_box, question],
         )
-        ask_btn.click(self.ask, inputs, outputs)
-        question.submit(self.ask, inputs, outputs)
-        chatbot.select(self.select_answer, [answers], [panel, copy_box])
-        clear_btn.click(self.new_conversation, None, [chatbot, answers, panel, copy_box])
+        past = ([self.desk_picker, self.conversation], [self.past])
+        ask_btn.click(self.ask, inputs, outputs).then(self.refresh_past, *past)
+        question.submit(self.ask, inputs, outputs).then(self.refresh_past, *past)
+        chatbot.select(self.select_answer, [self.desk_picker, answers], [panel, copy_box])
+        self.chat_parts = [chatbot, answers, panel, copy_box]
+        clear_btn.click(self.new_conversation, None, [*self.chat_parts, self.conversation, self.past])
+
+    def mode_picker(self) -> gr.Dropdown:
+        """How the chat takes a question: 'auto' lets the question-form classifier choose factoid,
+        descriptive, timeline or comparison; a form overrides it (the question_mode setting by default)."""
+        return gr.Dropdown(
+            label="Answer as", choices=list(MODES), value=self.desk.settings.question_mode, elem_id="bd-mode"
+        )
 
     def briefing_tab(self) -> None:
         with gr.Row():
             topic = gr.Textbox(label="Topic (empty = everything)", elem_id="bd-topic")
             since, until = gr.Textbox(label="Since (YYYY-MM-DD)"), gr.Textbox(label="Until (YYYY-MM-DD)")
             only = self.source_picker("Only these sources", multiselect=True)
+        with gr.Row():  # what changed: since a date, or since a briefing saved earlier (its JSON)
+            changed_since = gr.Textbox(label="What changed since (YYYY-MM-DD)", elem_id="bd-changes-since")
+            earlier = gr.File(
+                label="… or since a saved briefing (.json)",
+                file_types=[".json"],
+                type="filepath",
+                elem_id="bd-changes-file",
+            )
         brief_btn = gr.Button("Generate briefing", variant="primary", elem_id="bd-brief")
         briefing_md = gr.Markdown(elem_id="bd-briefing")
         files = gr.File(
             label="Download: Markdown, HTML page, JSON", file_count="multiple", elem_id="bd-briefing-files"
         )
-        brief_btn.click(self.brief, [topic, since, until, only], [briefing_md, files])
+        brief_btn.click(
+            self.brief,
+            [self.desk_picker, topic, since, until, only, changed_since, earlier],
+            [briefing_md, files],
+        )
 
     def library_tab(self) -> None:
         files = gr.File(
             label="Add articles (.txt .md .html .pdf)", file_count="multiple", elem_id="bd-upload"
         )
+        with gr.Row():
+            link = gr.Textbox(
+                label="Or add an article from a link (web page or PDF)",
+                placeholder="https://…",
+                elem_id="bd-link",
+                scale=4,
+            )
+            fetch_btn = gr.Button("Fetch", elem_id="bd-fetch", scale=1)
         status = gr.Textbox(label="Result", lines=4, elem_id="bd-upload-status")
         table = gr.Dataframe(
-            self.sources_table(), headers=SOURCE_COLUMNS, interactive=False, elem_id="bd-library"
+            self.sources_table(self.desk.name),
+            headers=SOURCE_COLUMNS,
+            interactive=False,
+            elem_id="bd-library",
         )
+        self.library_table = table
         with gr.Row():
             victim = self.source_picker("Remove a source", elem_id="bd-remove-source")
             remove_btn = gr.Button("Remove", elem_id="bd-remove")
@@ -165,10 +210,12 @@ class BriefingDeskUI:
             dated = self.source_picker("Set or correct a source's date", elem_id="bd-date-source")
             new_date = gr.Textbox(label="Publication date (YYYY-MM-DD)", elem_id="bd-date")
             date_btn = gr.Button("Set date", elem_id="bd-set-date")
-        files.upload(self.upload, [files], [status, table, *self.source_pickers])
-        remove_btn.click(self.remove, [victim], [status, table, *self.source_pickers])
-        dated.change(self.date_of, [dated], [new_date])
-        date_btn.click(self.set_date, [dated, new_date], [status, table])
+        files.upload(self.upload, [self.desk_picker, files], [status, table, *self.source_pickers])
+        for event in (fetch_btn.click, link.submit):
+            event(self.add_link, [self.desk_picker, link], [status, table, *self.source_pickers])
+        remove_btn.click(self.remove, [self.desk_picker, victim], [status, table, *self.source_pickers])
+        dated.change(self.date_of, [self.desk_picker, dated], [new_date])
+        date_btn.click(self.set_date, [self.desk_picker, dated, new_date], [status, table])
 
     def settings_tab(self) -> None:
         s = self.desk.settings
@@ -192,12 +239,13 @@ class BriefingDeskUI:
             gr.Image(label="Metrics", type="filepath"),
             gr.File(label="Report"),
         )
-        eval_btn.click(self.run_eval, [limit], [table, chart, download])
+        eval_btn.click(self.run_eval, [self.desk_picker, limit], [table, chart, download])
 
     # --- chat handlers -------------------------------------------------------------------------
-    def ask(self, question, history, answers, since, until, sources):
-        """One chat turn: the draft while the LLM writes it, then the verified answer and its sources.
-        Every turn ends with one record in ``answers``, an error included, so later turns keep theirs."""
+    def ask(self, desk_name, conversation, question, history, answers, since, until, sources, mode=None):
+        """One chat turn at the session's desk: the draft while the LLM writes it, then the verified
+        answer and its sources, kept in the desk's history under the session's conversation. Every
+        turn ends with one record in ``answers``, an error included, so later turns keep theirs."""
         history = history or []
         if not (question or "").strip():
             gr.Warning("Type a question about the ingested articles.")
@@ -209,14 +257,16 @@ class BriefingDeskUI:
         ]
         draft = ""
         try:
-            for event in self.answerer.stream(
-                question, parse_scope(since, until, sources), user_questions(history)
+            answerer = self.pool.answerer(desk_name)
+            for event in answerer.stream(
+                question, parse_scope(since, until, sources), user_questions(history), mode=mode
             ):
                 if isinstance(event, DraftToken):
                     draft += event.text
                     yield self.drafting(turn, answers, draft)
                 else:
-                    yield self.answered(turn, answers, event.answer)
+                    answerer.desk.record_turn(conversation, event.answer.to_json())
+                    yield self.answered(answerer.desk.name, turn, answers, event.answer)
         except Exception as exc:  # every turn must end with a record, whatever failed
             yield self.failed(turn, answers, exc)
 
@@ -224,17 +274,11 @@ class BriefingDeskUI:
         shown = f"<i>drafting, not yet verified:</i> {render.escape(draft)}"
         return with_reply(turn, shown), answers, gr.update(), gr.update(), ""
 
-    def answered(self, turn: list[dict], answers: list[dict], answer: Answer) -> tuple:
+    def answered(self, desk_name: str, turn: list[dict], answers: list[dict], answer: Answer) -> tuple:
+        # the warning of this answer only: it travels inside the Answer (and its JSON), never on a shared object
         data = answer.to_json()
-        # the warning of this answer only: it travels inside the Answer, never on a shared object
-        shown = render.answer_html(
-            data["answer"],
-            data["refused"],
-            answer.warning,
-            data.get("short_answer"),
-            WITHHELD_NOTE if answer.short_answer_withheld else None,
-        )
-        return with_reply(turn, shown), answers + [data], self.sources_panel(data), render.copy_text(data), ""
+        panel = self.sources_panel(desk_name, data)
+        return with_reply(turn, reply_html(data)), answers + [data], panel, render.copy_text(data), ""
 
     def failed(self, turn: list[dict], answers: list[dict], exc: Exception) -> tuple:
         record = error_record(exc)
@@ -247,119 +291,143 @@ class BriefingDeskUI:
             "",
         )
 
-    def select_answer(self, answers, evt: gr.SelectData):
+    def select_answer(self, desk_name, answers, evt: gr.SelectData):
         """Clicking a message shows the sources of its turn's answer."""
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         turn = index // 2  # a user message and its answer per turn
         if 0 <= turn < len(answers):
-            return self.sources_panel(answers[turn]), render.copy_text(answers[turn])
+            return self.sources_panel(desk_name, answers[turn]), render.copy_text(answers[turn])
         return gr.update(), gr.update()
 
     def new_conversation(self):
-        return [], [], "", ""
+        return [], [], EMPTY_SOURCES, "", new_conversation_id(), None
 
-    def sources_panel(self, answer_json: dict) -> str:
-        citations = answer_json["citations"]
-        return render.sources_panel(citations, self.desk.source_records(c["source"] for c in citations))
+    def sources_panel(self, desk_name: str, answer_json: dict) -> str:
+        """The answer's cited passages, highlighted in the desk's articles (a removed article's
+        citation keeps its quote)."""
+        closest = not answer_json["citations"] and bool(answer_json.get("closest"))
+        citations = answer_json.get("closest", []) if closest else answer_json["citations"]
+        records = self.pool.get(desk_name).source_records(c["source"] for c in citations)
+        return render.sources_panel(citations, records, closest)
 
     # --- library handlers ----------------------------------------------------------------------
-    def upload(self, files):
-        """Copy the uploads into the data folder and ingest them; one line per file that failed."""
+    def upload(self, desk_name, files):
+        """Copy the uploads into the desk's folder and ingest them; one line per file that failed."""
         if not files:
-            return "No files chosen.", self.sources_table(), *self.refreshed_pickers()
+            return "No files chosen.", self.sources_table(desk_name), *self.refreshed_pickers(desk_name)
+        desk = self.pool.get(desk_name)
         lines, paths = [], []
         for f in files:
             try:
-                paths.append(self.keep_upload(Path(getattr(f, "name", f))))
+                paths.append(keep_upload(desk.uploads_dir, Path(getattr(f, "name", f))))
             except (BriefError, OSError) as exc:
                 lines.append(f"✗ {Path(str(f)).name}: {exc}")
         if paths:
-            report = self.desk.ingest(paths)
+            report = desk.ingest(paths)
             lines += [f"✗ {Path(s.path).name}: {s.reason}" for s in report.skipped]
             lines.append("✓ " + report.summary())
-        return "\n".join(lines), self.sources_table(), *self.refreshed_pickers()
+        return "\n".join(lines), self.sources_table(desk_name), *self.refreshed_pickers(desk_name)
 
-    def keep_upload(self, uploaded: Path) -> Path:
-        """Gradio's temporary copy moved under the data folder, where ingest records its path."""
-        folder = Path(self.desk.settings.data_dir) / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / safe_upload_name(uploaded.name)
-        shutil.copyfile(uploaded, target)
-        return target
+    def add_link(self, desk_name, url):
+        """Fetch the link and ingest its page (rag/sources/links.py); the reason on the status line if it fails."""
+        from rag.sources.links import ingest_links
 
-    def remove(self, source):
+        if not (url or "").strip():
+            return (
+                "Paste a link to a web page or PDF.",
+                gr.update(),
+                *[gr.update()] * len(self.source_pickers),
+            )
+        report = ingest_links(self.pool.get(desk_name), [url.strip()])
+        lines = [f"✗ {s.path}: {s.reason}" for s in report.skipped] + ["✓ " + report.summary()]
+        return "\n".join(lines), self.sources_table(desk_name), *self.refreshed_pickers(desk_name)
+
+    def remove(self, desk_name, source):
         if not source:
             return "Choose a source to remove.", gr.update(), *[gr.update()] * len(self.source_pickers)
-        removed = self.desk.remove_source(source)
+        removed = self.pool.get(desk_name).remove_source(source)
         # cleared, since the removed source may be chosen in any of them
         return (
             f"Removed {source} ({removed} chunks).",
-            self.sources_table(),
-            *self.refreshed_pickers(clear=True),
+            self.sources_table(desk_name),
+            *self.refreshed_pickers(desk_name, clear=True),
         )
 
-    def date_of(self, source):
+    def date_of(self, desk_name, source):
         """The chosen source's current date, to correct in place."""
-        return next((r.date or "" for r in self.desk.sources() if r.source == source), "")
+        return next((r.date or "" for r in self.pool.get(desk_name).sources() if r.source == source), "")
 
-    def set_date(self, source, stated):
+    def set_date(self, desk_name, source, stated):
         try:
-            record = self.desk.set_source_date(source, (stated or "").strip())
+            record = self.pool.get(desk_name).set_source_date(source, (stated or "").strip())
         except BriefError as exc:
             return f"Error: {exc}", gr.update()
-        return f"{record.source} is now dated {record.date}.", self.sources_table()
+        return f"{record.source} is now dated {record.date}.", self.sources_table(desk_name)
 
-    def source_names(self) -> list[str]:
-        return [r.source for r in self.desk.sources()]
+    def source_names(self, desk_name: str) -> list[str]:
+        return [r.source for r in self.pool.get(desk_name).sources()]
 
-    def sources_table(self) -> list[list]:
-        return render.sources_table(self.desk.sources())
+    def sources_table(self, desk_name: str) -> list[list]:
+        return render.sources_table(self.pool.get(desk_name).sources())
 
-    def refreshed_pickers(self, clear: bool = False) -> list:
-        names = self.source_names()
+    def refreshed_pickers(self, desk_name: str, clear: bool = False) -> list:
+        names = self.source_names(desk_name)
         return [
             gr.update(choices=names, value=None) if clear else gr.update(choices=names)
             for _ in self.source_pickers
         ]
 
     # --- briefing, settings and eval handlers --------------------------------------------------
-    def brief(self, topic, since, until, sources, progress=gr.Progress()):
-        from rag.summarize import Summarizer
+    def brief(self, desk_name, topic, since, until, sources, changed_since, earlier, progress=gr.Progress()):
+        from rag.briefings.briefing_changes import changes_reference, write_briefing
+        from rag.briefings.summarize import Summarizer
 
+        desk = self.pool.get(desk_name)
         try:
-            briefing = Summarizer(self.desk).summarize(
-                topic=topic,
-                scope=parse_scope(since, until, sources),
+            briefing = write_briefing(
+                Summarizer(desk),
+                topic,
+                parse_scope(since, until, sources),
+                changes_reference(changed_since, earlier),
                 progress=lambda d, t, name: progress(d / t, desc=name),
             )
         except BriefError as exc:
             return render.escape(f"Error: {exc}"), None
         return render.markdown_safe(briefing.to_markdown()), render.briefing_files(
-            briefing, Path(self.desk.settings.data_dir)
+            briefing, Path(desk.settings.data_dir)
         )
 
     def switch(self, name):
         try:
-            shown = self.desk.switch_backend(name)
+            shown = self.pool.switch_backend(name)
         except BriefError as exc:
             return render.escape(f"Error: {exc}")
         return f"LLM in use: `{render.escape(shown)}` · embedder: `{render.escape(self.desk.embedder.name)}`"
 
-    def run_eval(self, limit, progress=gr.Progress()):
+    def run_eval(self, desk_name, limit, progress=gr.Progress()):
         from eval.report import comparison_table, write_outputs
         from eval.runner import run_eval as run
         from eval.sets_io import eval_set_path
 
-        out = render.export_folder(Path(self.desk.settings.data_dir), "eval-reports")
+        desk = self.pool.get(desk_name)
+        out = render.export_folder(Path(desk.settings.data_dir), "eval-reports")
         questions = int(limit) if limit else None
         report = run(
-            self.desk,
-            eval_set_path(self.desk.settings),
+            desk,
+            eval_set_path(desk.settings),
             limit=questions,
             progress=lambda d, t, q: progress(d / t, desc=q),
         )
         write_outputs(report, out)
         return comparison_table(report), str(out / "chart.png"), str(out / "report.md")
+
+
+def keep_upload(folder: Path, uploaded: Path) -> Path:
+    """Gradio's temporary copy moved into the desk's uploads folder, where ingest records its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / safe_upload_name(uploaded.name)
+    shutil.copyfile(uploaded, target)
+    return target
 
 
 def build_app(desk) -> gr.Blocks:

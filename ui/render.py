@@ -15,6 +15,9 @@ from pathlib import Path
 CONTEXT_CHARS = 220  # characters of article shown around a highlighted quote
 MARKER = re.compile(r"\[(\d{1,3})\]")
 REFUSED_HTML = '<div class="bd-refused">The articles do not say. Nothing was found in the ingested articles that answers this question.</div>'
+CLOSEST_HEAD = (
+    '<div class="bd-closest-head">Closest passages found: <b>not an answer</b>, shown so you can check</div>'
+)
 
 
 def answer_html(
@@ -23,6 +26,7 @@ def answer_html(
     warning: str | None = None,
     short_answer: str | None = None,
     withheld_note: str | None = None,
+    closest: list[dict] | None = None,
 ) -> str:
     """The answer with its [n] markers as chips that link to the matching source card, its short
     answer (which the answer text starts with) in bold, under the answer's own warning if it has one
@@ -31,17 +35,31 @@ def answer_html(
     note = f'<div class="bd-warning">{escape(warning)}</div>' if warning else ""
     note += f'<div class="bd-withheld">{escape(withheld_note)}</div>' if withheld_note else ""
     if refused:
-        return note + REFUSED_HTML
+        return note + REFUSED_HTML + closest_html(closest or [])
     safe = escape(answer_text)
     if short_answer and safe.startswith(escape(short_answer)):
         head = escape(short_answer)
         safe = f'<strong class="bd-short">{head}</strong>' + safe[len(head) :]
-    return note + MARKER.sub(
+    chips = MARKER.sub(
         lambda m: (
             f'<a class="bd-chip" href="#bd-src-{m.group(1)}" title="source {m.group(1)}">{m.group(1)}</a>'
         ),
         safe,
     )
+    return note + chips.replace("\n", "<br>")  # timeline and comparison answers are one line per statement
+
+
+def closest_html(closest: list[dict]) -> str:
+    """A refused question's nearest passages, escaped and numbered like citations (their cards are in
+    the sources panel), under a heading that says they are not an answer."""
+    if not closest:
+        return ""
+    items = "".join(
+        f'<li><a class="bd-chip" href="#bd-src-{int(c["n"])}">{int(c["n"])}</a> “{escape(c["quote"])}”'
+        f' <span class="bd-meta">{escape(c.get("source", ""))}, {escape(c.get("date") or "undated")}</span></li>'
+        for c in closest
+    )
+    return f'<div class="bd-closest">{CLOSEST_HEAD}<ol class="bd-closest-list">{items}</ol></div>'
 
 
 def highlighted_passage(source_text: str, start: int, end: int, context: int = CONTEXT_CHARS) -> str:
@@ -82,19 +100,23 @@ def source_card(citation: dict, record) -> str:
     )
 
 
-def sources_panel(citations: list[dict], records: dict) -> str:
+def sources_panel(citations: list[dict], records: dict, closest: bool = False) -> str:
+    """The cited passages' cards; a refused answer's closest passages under a not-an-answer heading."""
     if not citations:
         return '<div class="bd-empty">No sources for this answer.</div>'
-    return "".join(source_card(c, records.get(c["source"])) for c in citations)
+    head = CLOSEST_HEAD if closest else ""
+    return head + "".join(source_card(c, records.get(c["source"])) for c in citations)
 
 
 def copy_text(answer_json: dict) -> str:
     """The answer followed by its numbered references, as plain text to paste elsewhere."""
+    closest = not answer_json.get("citations") and answer_json.get("closest")
     refs = [
         f'[{c["n"]}] {c["source"]} ({c.get("date") or "undated"}): "{c["quote"]}"'
-        for c in answer_json.get("citations", [])
+        for c in (closest or answer_json.get("citations", []))
     ]
-    return "\n".join([answer_json.get("answer", "")] + ([""] + refs if refs else []))
+    head = ["Closest passages found (not an answer):"] if closest else []
+    return "\n".join([answer_json.get("answer", "")] + ([""] + head + refs if refs else []))
 
 
 def markdown_safe(markdown: str) -> str:
@@ -104,7 +126,7 @@ def markdown_safe(markdown: str) -> str:
 
 def briefing_files(briefing, data_dir: Path) -> list[str]:
     """The briefing as Markdown, a self-contained HTML page and JSON, written for download."""
-    from rag.briefing_model import EXPORT_KINDS
+    from rag.briefings.briefing_model import EXPORT_KINDS
 
     folder = export_folder(data_dir, "briefings")
     paths = [folder / f"briefing.{kind}" for kind in EXPORT_KINDS]
@@ -136,4 +158,7 @@ CSS = """
 .bd-withheld{font-size:.9em;color:#57606a;margin-bottom:.3em}
 .bd-warning{padding:.3em .6em;margin-bottom:.4em;border-left:4px solid #bf8700;color:#57606a;font-size:.85em}
 .bd-short{font-size:1.1em}
+.bd-closest{margin-top:.5em}
+.bd-closest-head{color:#57606a;font-size:.9em;margin:.3em 0}
+.bd-closest-list{margin:.2em 0 0 1.2em;color:#57606a}
 """

@@ -55,6 +55,20 @@ def open_http_client(chromadb, chroma_settings, host: str, port: int, timeout_s:
 
 
 MARKER = "store.json"
+CHROMA_DB = "chroma.sqlite3"  # the embedded store's database, in <data_dir>/chroma/
+SQLITE_HEADER = b"SQLite format 3\x00"  # how every SQLite database file begins
+
+
+def embedded_store_readable(data_dir: Path) -> bool:
+    """Without importing chromadb: whether the embedded store in ``data_dir`` looks readable (this
+    version's schema, else the same one-line error as opening it; a database file that begins as one).
+    A command that answers from beside the store (`brief sources`) checks this instead of opening it."""
+    check_store_marker(Path(data_dir))
+    try:
+        with (Path(data_dir) / "chroma" / CHROMA_DB).open("rb") as db:
+            return db.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
 
 
 def check_store_marker(data_dir: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from vectorstore.chunk import Chunk, chunk_text
 from vectorstore.clean import CleanedDocument, clean_document
 from vectorstore.embed import Embedder
 from vectorstore.errors import SkipFile
-from vectorstore.loaders import RawDocument, read_document
+from vectorstore.loaders import FetchedDocument, RawDocument, read_document
 from vectorstore.store import STATUS_COMPLETE, ChunkStore, SourceRecord
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file name)
@@ -58,6 +58,52 @@ class IngestReport:
             parts.append(f"{len(self.pruned)} pruned")
         parts.append(f"{len(self.skipped)} skipped")
         return ", ".join(parts) + f" in {self.seconds:.1f}s"
+
+
+@dataclass(frozen=True)
+class FileInput:
+    """A file on disk to ingest; fetched pages (loaders.FetchedDocument) go the same way."""
+
+    path: Path
+
+    @property
+    def source(self) -> str:
+        return self.path.name
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+    def locations(self) -> tuple[str, str]:
+        """(path, url) as the source record keeps them: a file is found again by its path."""
+        return str(self.path.resolve()), ""
+
+    def read_within(self, options: IngestOptions) -> RawDocument:
+        return read_document(self.path, options.max_bytes, options.allowed_extensions)
+
+
+@dataclass(frozen=True)
+class FetchedInput:
+    """A page fetched from a link: its record keeps the link instead of a path."""
+
+    document: FetchedDocument
+
+    @property
+    def source(self) -> str:
+        return self.document.source
+
+    @property
+    def label(self) -> str:
+        return self.document.url
+
+    def locations(self) -> tuple[str, str]:
+        return "", self.document.url
+
+    def read_within(self, options: IngestOptions) -> RawDocument:
+        return self.document.read()  # its size was limited while it was fetched
+
+
+Input = FileInput | FetchedInput
 
 
 @dataclass
@@ -106,24 +152,26 @@ def ingest(
     options: IngestOptions,
     prune: bool = False,
     progress: Progress | None = None,
+    fetched: Sequence[FetchedDocument] = (),
 ) -> IngestReport:
+    """Ingest files and folders, and pages already fetched from links (read like files of their kind)."""
     started = time.perf_counter()
     report = IngestReport()
-    files = collect_files(paths, report)
+    files = [FileInput(p) for p in collect_files(paths, report)] + [FetchedInput(d) for d in fetched]
     report.files = len(files)
     with store.writing():  # one writer for the whole run: the keyword index is opened for writing once
         known = {r.source: r for r in store.list_sources()}
         batch: list[Prepared] = []
-        claimed: dict[str, Path] = {}
-        for done, path in enumerate(files, 1):
-            prepared = prepare_file(path, known, claimed, options, report)
+        claimed: dict[str, str] = {}  # source name -> the file or link that claimed it
+        for done, item in enumerate(files, 1):
+            prepared = prepare_file(item, known, claimed, options, report)
             if prepared:
                 batch.append(prepared)
             if sum(len(p.chunks) for p in batch) >= options.write_batch_chunks:
                 write_batch(batch, store, embedder, report)
                 batch = []
             if progress:
-                progress(done, len(files), path.name)
+                progress(done, len(files), item.source)
         write_batch(batch, store, embedder, report)
         if prune:
             prune_missing(store, report)
@@ -132,45 +180,45 @@ def ingest(
 
 
 def prepare_file(
-    path: Path,
+    item: Input,
     known: dict[str, SourceRecord],
-    claimed: dict[str, Path],
+    claimed: dict[str, str],
     options: IngestOptions,
     report: IngestReport,
 ) -> Prepared | None:
     """A new or changed file, cleaned and chunked with its source record; None (and counted in the
     report) for a repeated name, an unreadable or unchanged file, or one empty after cleaning."""
-    raw = read_once(path, claimed, options, report)
+    raw = read_once(item, claimed, options, report)
     if raw is None:
         return None
-    old = known.get(path.name)
+    old = known.get(item.source)
     if is_unchanged(old, raw.content_hash, options.date):
         report.unchanged_sources += 1
         return None
     cleaned = clean_document(raw.text, raw.hints)
-    chunks = chunk_text(cleaned.text, path.name, options.chunk_size, options.chunk_overlap)
+    chunks = chunk_text(cleaned.text, item.source, options.chunk_size, options.chunk_overlap)
     if not chunks:
-        report.skipped.append(Skipped(str(path), "nothing left after removing page boilerplate"))
+        report.skipped.append(Skipped(item.label, "nothing left after removing page boilerplate"))
         return None
-    record = source_record(path, raw, cleaned, options.date, len(chunks))
+    record = source_record(item, raw, cleaned, options.date, len(chunks))
     return Prepared(record, chunks, is_update=old is not None, old_chunks=old.n_chunks if old else 0)
 
 
 def read_once(
-    path: Path, claimed: dict[str, Path], options: IngestOptions, report: IngestReport
+    item: Input, claimed: dict[str, str], options: IngestOptions, report: IngestReport
 ) -> RawDocument | None:
     """The file as read, unless a file of the same name was given earlier in this run or it cannot be
     read (either is noted in the report). Source names are file names, so they must be unique."""
-    source = path.name
+    source = item.source
     if source in claimed:
         reason = f"another file named {source} was given ({claimed[source]}); names must be unique"
-        report.skipped.append(Skipped(str(path), reason))
+        report.skipped.append(Skipped(item.label, reason))
         return None
-    claimed[source] = path
+    claimed[source] = item.label
     try:
-        return read_document(path, options.max_bytes, options.allowed_extensions)
+        return item.read_within(options)
     except SkipFile as skip:
-        report.skipped.append(Skipped(str(path), skip.reason))
+        report.skipped.append(Skipped(item.label, skip.reason))
         return None
 
 
@@ -185,12 +233,14 @@ def is_unchanged(old: SourceRecord | None, content_hash: str, date: str | None) 
 
 
 def source_record(
-    path: Path, raw: RawDocument, cleaned: CleanedDocument, date: str | None, n_chunks: int
+    item: Input, raw: RawDocument, cleaned: CleanedDocument, date: str | None, n_chunks: int
 ) -> SourceRecord:
     """The record of a file about to be written (its status is set once all its chunks are stored)."""
+    path, url = item.locations()
     return SourceRecord(
-        source=path.name,
-        path=str(path.resolve()),
+        source=item.source,
+        path=path,
+        url=url,
         title=cleaned.title,
         date=date or cleaned.date,
         outlet=cleaned.outlet,
@@ -219,7 +269,7 @@ def write_batch(batch: list[Prepared], store: ChunkStore, embedder: Embedder, re
 
 def prune_missing(store: ChunkStore, report: IngestReport) -> None:
     for record in store.list_sources():
-        if not Path(record.path).exists():
+        if not record.url and not Path(record.path).exists():  # fetched pages have no file to miss
             report.removed_chunks += store.delete_source(record.source)
             report.pruned.append(record.source)
     store.delete_orphans()

