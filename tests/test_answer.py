@@ -298,6 +298,7 @@ def test_render_numbers_citations_in_order_of_first_use(fake_desk):
 
 
 def test_follow_up_is_condensed_with_history(fake_desk):
+    fake_desk.settings = fake_desk.settings.model_copy(update={"llm_condense": "always"})
     llm = ScriptedLLM(
         "How much additional aid did Harris announce for the region?",
         "Harris recently announced US $310 million in additional aid for the region [1].",
@@ -308,6 +309,18 @@ def test_follow_up_is_condensed_with_history(fake_desk):
     assert answer.standalone_question == AID_Q
     assert "Conversation:" in llm.prompts[0]
     assert "$310 million" in answer.answer
+
+
+def test_the_embedded_model_does_not_condense_by_default(fake_desk):
+    """llm_condense=auto: only server LLMs rewrite follow-ups; the embedded one's rewrites answered
+    fewer public follow-ups than the follow-up asked beside the previous question (README)."""
+    follow_up, previous = "And how much aid was that?", ["What did Harris announce for the region?"]
+    for backend, asks_the_llm in (("llamacpp", False), ("openai", True)):
+        fake_desk.settings = fake_desk.settings.model_copy(update={"llm_backend": backend})
+        llm = ScriptedLLM(AID_Q)
+        standalone = answerer_with(fake_desk, llm).condense(follow_up, previous)
+        assert bool(llm.prompts) == asks_the_llm
+        assert standalone == (AID_Q if asks_the_llm else f"{follow_up} ({previous[0]})")
 
 
 def test_llm_timeout_mid_answer_gives_extractive_answer_with_warning(fake_desk):

@@ -309,6 +309,10 @@ class Settings(BriefingSettings, LinkSettings, DeskSettings, ModeSettings):
         "auto",
         description="Whether the LLM writes a sentence supporting the short answer (verified, else the source sentence is quoted): 'auto' lets server LLMs (openai, ollama) write it and skips it for the embedded model, whose sentences added nothing measurable (README, Results).",
     )
+    llm_condense: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Whether the LLM rewrites a follow-up into a standalone question (else the follow-up is asked with the previous question beside it): 'auto' lets server LLMs (openai, ollama) do it and skips it for the embedded model, whose rewrites answered fewer public follow-ups than the fallback (README, 'What the embedded LLM adds').",
+    )
     llm_model: str | None = Field(
         None,
         description="Model name for server backends, or a GGUF path for llamacpp (default: the packaged Gemma 3 270M).",

@@ -150,13 +150,13 @@ class BriefingSettings(BaseSettings):
 
     # --- timelines (rag/briefings/timeline.py: the briefing's timeline, timeline answers, `brief eval --tls`) ----
     timeline_publication_weight: float = Field(
-        0.0,
+        0.5,
         ge=0,
         le=10,
         description="Timeline day ranking: weight of the share of articles published on a day, beside the share of sentences naming it (0: mentions alone, the date-wise method's unsupervised ranker). Chosen on the Timeline17 choosing topics (eval/sets/splits.json).",
     )
     timeline_later_weight: float = Field(
-        0.0,
+        2.0,
         ge=0,
         le=10,
         description="Timeline day ranking: weight of the share of mentions of a day written in articles published after it (an event still referred to later mattered). Chosen on the Timeline17 choosing topics.",

@@ -95,7 +95,29 @@ def import_llama_cpp(fix: str):
     except ImportError:
         raise BackendUnavailable("llama-cpp-python is not installed", fix=fix) from None
     silence_llama_logs(llama_cpp)
+    load_without_extra_buffers(llama_cpp)
     return llama_cpp
+
+
+def load_without_extra_buffers(llama_cpp) -> None:
+    """Make every model load skip llama.cpp's extra buffer types (weight repacking, the AMX kernels).
+    Why: llama-cpp-python 0.3.36 built on these CPUs (they have AMX) dies with SIGSEGV in
+    ggml_backend_amx_mul_mat on the first token of any prompt; without the extra buffers the same
+    build runs. `Llama` takes no argument for it, so its source of default model parameters is
+    wrapped once (idempotent); a build whose parameters lack the field is left as it is."""
+    default = llama_cpp.llama_model_default_params
+    if getattr(default, "without_extra_buffers", False):
+        return
+
+    def params():
+        p = default()
+        if hasattr(p, "use_extra_bufts"):
+            p.use_extra_bufts = False
+        return p
+
+    params.without_extra_buffers = True
+    llama_cpp.llama_model_default_params = params
+    llama_cpp.llama_cpp.llama_model_default_params = params  # the name `Llama` calls it by
 
 
 @register_backend("llamacpp")

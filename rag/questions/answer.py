@@ -47,6 +47,7 @@ from rag.timing import timed, timed_steps
 MAX_QUESTION_CHARS = 2000
 ANSWER_STOP = ["\n\n", "\nEvidence:", "\nQuestion:", "\n["]
 CONDENSE_STOP = ["\n"]
+SERVER_BACKENDS = ("openai", "ollama")  # the backends the auto settings let write
 CONDENSE_TURNS = 3  # earlier questions the condense prompt sees: enough to resolve "it" or "they"
 
 
@@ -220,8 +221,11 @@ class Answerer:
     def writes_sentences(self) -> bool:
         """Whether the LLM writes the supporting sentence (llm_sentence): 'auto' leaves it to server
         LLMs and skips it for the embedded model (see the setting's description)."""
-        mode = self.settings.llm_sentence
-        return mode == "always" or (mode == "auto" and self.settings.llm_backend in ("openai", "ollama"))
+        return self.uses_llm_for(self.settings.llm_sentence)
+
+    def uses_llm_for(self, mode: str) -> bool:
+        """An auto/always/never setting resolved: 'auto' means server LLMs only."""
+        return mode == "always" or (mode == "auto" and self.settings.llm_backend in SERVER_BACKENDS)
 
     def backend_name(self) -> str:
         return self.desk.llm.name
@@ -231,14 +235,15 @@ class Answerer:
         if not history:
             return question
         previous = history[-CONDENSE_TURNS:]
+        fallback = f"{question} ({previous[-1]})"  # retrieval sees both turns
+        if not self.uses_llm_for(self.settings.llm_condense):
+            return fallback
         try:
             prompt = load_prompt("condense").render(history=previous, question=question)
             rewritten = self.run_llm(prompt, self.settings.llm_max_tokens, CONDENSE_STOP).strip()
         except (NoLLM, BackendUnavailable):
             rewritten = ""
-        if keeps_follow_up(question, rewritten):
-            return rewritten
-        return f"{question} ({previous[-1]})"  # retrieval still sees both turns
+        return rewritten if keeps_follow_up(question, rewritten) else fallback
 
     def generate(
         self, question: str, evidence: list[Evidence], short: str | None = None
