@@ -35,15 +35,23 @@ def wait_until_up(url: str, proc: subprocess.Popen, log, timeout_s: float = 90) 
     raise RuntimeError(f"server at {url} did not come up")
 
 
+# `python -m llama_cpp.server`, its models loaded as the embedded backend loads them: without llama.cpp's
+# extra buffer types, whose AMX kernels crash on these CPUs (rag/models/llm.py)
+SERVER_WITHOUT_EXTRA_BUFFERS = (
+    "import runpy, llama_cpp; from rag.models.llm import load_without_extra_buffers; "
+    "load_without_extra_buffers(llama_cpp); runpy.run_module('llama_cpp.server', run_name='__main__')"
+)
+
+
 @pytest.fixture(scope="module")
 def llama_server(model_dir, tmp_path_factory):
-    """`python -m llama_cpp.server` on loopback with the packaged Gemma GGUF."""
+    """llama.cpp's OpenAI-compatible server on loopback with the packaged Gemma GGUF."""
     port = free_port()
     gguf = next(model_dir.glob("*.gguf"))
     cmd = [
         sys.executable,
-        "-m",
-        "llama_cpp.server",
+        "-c",
+        SERVER_WITHOUT_EXTRA_BUFFERS,
         "--model",
         str(gguf),
         "--host",

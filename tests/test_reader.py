@@ -65,8 +65,8 @@ def test_defaults_are_the_values_chosen_in_the_report():
     assert reader_module.MAX_ANSWER_TOKENS == chosen["max_answer_tokens"]
 
 
-# The shipped reader (about 3.5 epochs on seven public articles, see report.json) still picks a too
-# long or a partial span on these two. strict: once a retrained model gets them, the marks must go.
+# Short made-up passages the shipped reader (SQuAD 2.0 train, report.json) must answer verbatim, the
+# span no longer than needed.
 CASES = [
     pytest.param(
         "When did the Halden canal open?",
