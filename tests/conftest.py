@@ -117,3 +117,16 @@ def run_brief(monkeypatch, tmp_path, capsys):
         return SimpleNamespace(code=code, out=out, err=err)
 
     return run
+
+
+@pytest.fixture
+def cli_env(monkeypatch, tmp_path, models_root):
+    """`brief` as a user runs it, on the hash embedder and no LLM, in a temp data folder."""
+    for key, value in {
+        "BRIEF_DATA_DIR": tmp_path / "data",
+        "BRIEF_MODEL_DIR": models_root,
+        "BRIEF_EMBEDDER": "hash",
+        "BRIEF_LLM_BACKEND": "extractive",
+    }.items():
+        monkeypatch.setenv(key, str(value))
+    return tmp_path

@@ -46,19 +46,6 @@ def two_desks(make_settings, tmp_path):
     return harbour, music
 
 
-@pytest.fixture
-def cli_env(monkeypatch, tmp_path, models_root):
-    """`brief` as a user runs it, on the hash embedder and no LLM, in a temp data folder."""
-    for key, value in {
-        "BRIEF_DATA_DIR": tmp_path / "data",
-        "BRIEF_MODEL_DIR": models_root,
-        "BRIEF_EMBEDDER": "hash",
-        "BRIEF_LLM_BACKEND": "extractive",
-    }.items():
-        monkeypatch.setenv(key, str(value))
-    return tmp_path
-
-
 def run_json(capsys, *argv) -> object:
     capsys.readouterr()
     assert main(list(argv)) == 0

@@ -119,14 +119,9 @@ def test_the_ui_and_the_cli_record_through_the_desk_unless_history_is_off(make_s
 
 # --- the command line ----------------------------------------------------------------------------------
 @pytest.fixture
-def cli_env(monkeypatch, tmp_path, models_root):
-    for key, value in {
-        "BRIEF_DATA_DIR": tmp_path / "data",
-        "BRIEF_MODEL_DIR": models_root,
-        "BRIEF_EMBEDDER": "hash",
-        "BRIEF_LLM_BACKEND": "extractive",
-    }.items():
-        monkeypatch.setenv(key, str(value))
+def cli_env(cli_env):
+    """conftest's `brief` environment, with this module's articles ingested."""
+    tmp_path = cli_env
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "cranes.txt").write_text(CRANES, encoding="utf-8")

@@ -142,14 +142,9 @@ def test_json_carries_the_mode_the_kind_and_the_structure(dam_desk):
 
 
 @pytest.fixture
-def cli_env(monkeypatch, tmp_path, models_root):
-    for key, value in {
-        "BRIEF_DATA_DIR": tmp_path / "data",
-        "BRIEF_MODEL_DIR": models_root,
-        "BRIEF_EMBEDDER": "hash",
-        "BRIEF_LLM_BACKEND": "extractive",
-    }.items():
-        monkeypatch.setenv(key, str(value))
+def cli_env(cli_env):
+    """conftest's `brief` environment, with this module's articles ingested."""
+    tmp_path = cli_env
     docs = tmp_path / "docs"
     docs.mkdir()
     for name, text in ARTICLES.items():
