@@ -209,7 +209,9 @@ def test_what_changed_in_the_browser(flood_desk):
             browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=args)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-            page.get_by_role("tab", name="Briefing").click()
+            page.get_by_role("tab", name="Briefing").click(
+                timeout=90_000
+            )  # a busy machine loads Gradio slowly
             page.fill("#bd-changes-since textarea", "2024-02-01")
             page.click("#bd-brief")
             page.wait_for_function(
