@@ -54,27 +54,13 @@ CONDITIONS = (
 
 def load_followups(path: Path) -> list[dict]:
     """The follow-up rows; ValueError naming the line on a bad one."""
-    rows, ids = [], set()
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{where}: not JSON ({exc.msg})") from None
-        for key, kind in FIELDS.items():
-            if not isinstance(row.get(key), kind):
-                raise ValueError(f"{where}: '{key}' missing or not a {kind.__name__}")
+
+    def problem(row: dict) -> str | None:
         if not row["history"] or not row["gold_answers"]:
-            raise ValueError(f"{where}: a follow-up needs a history and gold answers")
-        if row["id"] in ids:
-            raise ValueError(f"{where}: duplicate id '{row['id']}'")
-        ids.add(row["id"])
-        rows.append(row)
-    if not rows:
-        raise ValueError(f"{path}: no rows")
-    return rows
+            return "a follow-up needs a history and gold answers"
+        return None
+
+    return M.load_jsonl_rows(path, FIELDS, problem)
 
 
 # --- asking ---------------------------------------------------------------------------------------------

@@ -153,8 +153,10 @@ def classifier_metrics(predictions: list[bool], labels: list[bool]) -> dict[str,
     }
 
 
-def load_eval_set(path: Path) -> list[dict]:
-    """Rows of an eval set; a bad row raises ValueError naming the file, line and problem."""
+def load_jsonl_rows(path: Path, required: dict[str, type], problem=lambda row: None) -> list[dict]:
+    """The JSON-object rows of a JSONL file, each with ``required`` keys of their types and a unique
+    id, and no ``problem`` (a function returning what is wrong with a row, or None); ValueError
+    naming the file, line and problem on a bad one, or on a file with no rows."""
     rows: list[dict] = []
     ids: set[str] = set()
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
@@ -167,20 +169,29 @@ def load_eval_set(path: Path) -> list[dict]:
             raise ValueError(f"{where}: not JSON ({exc.msg})") from None
         if not isinstance(row, dict):
             raise ValueError(f"{where}: a row must be a JSON object")
-        for key, kind in REQUIRED_KEYS.items():
+        for key, kind in required.items():
             if not isinstance(row.get(key), kind):
                 raise ValueError(f"{where}: '{key}' missing or not a {kind.__name__}")
         if row["id"] in ids:
             raise ValueError(f"{where}: duplicate id '{row['id']}'")
-        if row["answerable"] and not all(isinstance(a, list) and a for a in row["gold_short_answers"]):
-            raise ValueError(
-                f"{where}: an answerable row needs gold_short_answers as non-empty lists of aliases"
-            )
+        if wrong := problem(row):
+            raise ValueError(f"{where}: {wrong}")
         ids.add(row["id"])
         rows.append(row)
     if not rows:
         raise ValueError(f"{path}: no rows")
     return rows
+
+
+def load_eval_set(path: Path) -> list[dict]:
+    """Rows of an eval set; a bad row raises ValueError naming the file, line and problem."""
+
+    def problem(row: dict) -> str | None:
+        if row["answerable"] and not all(isinstance(a, list) and a for a in row["gold_short_answers"]):
+            return "an answerable row needs gold_short_answers as non-empty lists of aliases"
+        return None
+
+    return load_jsonl_rows(path, REQUIRED_KEYS, problem)
 
 
 # --- counts and intervals ---------------------------------------------------------------------------
