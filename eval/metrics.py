@@ -137,6 +137,24 @@ def percentile(values: Iterable[float], p: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def auc(positives: list[float], negatives: list[float]) -> float | None:
+    """Area under the ROC curve: P(a positive's score > a negative's), ties counting half (the
+    Mann-Whitney statistic over ranks, O(n log n)); None without both kinds."""
+    if not positives or not negatives:
+        return None
+    ranked = sorted([(s, 1) for s in positives] + [(s, 0) for s in negatives])
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            j += 1
+        midrank = (i + j + 1) / 2  # 1-based ranks i+1..j share their mean
+        rank_sum += midrank * sum(label for _, label in ranked[i:j])
+        i = j
+    n_pos, n_neg = len(positives), len(negatives)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
 def classifier_metrics(predictions: list[bool], labels: list[bool]) -> dict[str, float]:
     tp = sum(p and y for p, y in zip(predictions, labels))
     fp = sum(p and not y for p, y in zip(predictions, labels))

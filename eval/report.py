@@ -41,6 +41,7 @@ TABLE_METRICS = [
     ("mrr", "source MRR", "num"),
     ("refusal_accuracy", "unanswerable refused", "pct"),
     ("false_refusal_rate", "answerable refused (lower is better)", "pct"),
+    ("answerable_auc", "AUC of the answerable probability (questions that report one)", "num"),
     ("p50_ms", "latency p50 (ms)", "int"),
     ("p95_ms", "latency p95 (ms)", "int"),
 ]

@@ -42,6 +42,7 @@ class Output:
     retrieved_sources: list[str] = field(default_factory=list)
     contexts: list[str] = field(default_factory=list)
     latency_ms: float = 0.0
+    confidence: dict[str, float] = field(default_factory=dict)  # e.g. 'answerable': the refusal model's
 
 
 @dataclass
@@ -66,6 +67,7 @@ def ours_output(answer: Answer, latency_ms: float) -> Output:
         retrieved_sources=answer.retrieved_sources,
         contexts=[e.text for e in answer.evidence],
         latency_ms=latency_ms,
+        confidence=dict(answer.confidence),
     )
 
 
@@ -250,6 +252,7 @@ def summarise(results: list[RowResult]) -> dict[str, Any]:
         **score_means(results, answerable, unanswerable),
         **verifier_averages(results),
         **length_and_latency(results, answerable),
+        **answerable_separation(results),
         by_article=accuracy_by_article(results),
     )
     return out
@@ -291,6 +294,17 @@ def score_means(results: list[RowResult], answerable: list[dict], unanswerable: 
         "no_ans_f1": mean(v["f1"] for v in unanswerable),
         "mrr": mean(v["reciprocal_rank"] for v in answerable),
     }
+
+
+def answerable_separation(results: list[RowResult]) -> dict[str, Any]:
+    """AUC of the answerable probability the system reports (None where it reports none): how well it
+    ranks the questions the articles answer above those they do not, whatever the threshold."""
+    scored = [r for r in results if "answerable" in r.output.confidence]
+    auc = M.auc(
+        [r.output.confidence["answerable"] for r in scored if r.answerable],
+        [r.output.confidence["answerable"] for r in scored if not r.answerable],
+    )
+    return {"answerable_auc": auc, "answerable_auc_n": len(scored)}
 
 
 def verifier_averages(results: list[RowResult]) -> dict[str, float | None]:

@@ -102,6 +102,10 @@ def test_squad_set_runs_in_a_throwaway_store_and_leaves_the_users_store_alone(fa
     assert h3.output.refused and h3.verdicts["exact"] == 1  # no answer, refused
     assert g1.output.refused and not g1.verdicts["short_correct"]
     assert ours["answer_em_recall"] == pytest.approx(2 / 3) and ours["citation_precision"] == 1.0
+    # every answer carries the refusal model's probability; the chance rows report none
+    assert all(0 <= r.output.confidence["answerable"] <= 1 for r in report.results["ours"])
+    assert ours["answerable_auc_n"] == 4 and 0 <= ours["answerable_auc"] <= 1
+    assert refuse["answerable_auc"] is None and refuse["answerable_auc_n"] == 0
 
 
 def test_eval_command_prints_the_metrics_and_writes_the_report(fake_desk, tmp_path, capsys):

@@ -9,6 +9,7 @@ import pytest
 
 from eval.metrics import (
     answer_correct,
+    auc,
     citation_scores,
     classifier_metrics,
     gold_citation_scores,
@@ -168,6 +169,13 @@ def test_percentile_interpolates():
     assert percentile([10, 20, 30, 40], 50) == 25
     assert percentile([10, 20, 30, 40], 95) == pytest.approx(38.5)
     assert percentile([], 50) == 0.0
+
+
+def test_auc_is_the_share_of_pairs_ranked_right_with_ties_half():
+    assert auc([0.9, 0.8], [0.1, 0.2]) == 1.0 and auc([0.1], [0.9]) == 0.0
+    assert auc([0.5, 0.9], [0.5]) == pytest.approx(0.75)  # one tie (half) and one win out of two pairs
+    assert auc([0.3, 0.7, 0.2], [0.6, 0.1]) == pytest.approx(4 / 6)
+    assert auc([], [0.1]) is None and auc([0.1], []) is None
 
 
 def test_classifier_metrics():

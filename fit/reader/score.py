@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from eval.metrics import auc
 from eval.squad import SquadArticle, SquadQuestion, best_scores
 from fit.reader.windows import inference_windows
 from rag.models.reader import INPUTS, Span, choose, decode, encode_pairs
@@ -101,12 +102,11 @@ def margin_auc(predictions: list[Prediction]) -> float | None:
     """P(an answerable question's margin > an unanswerable one's), ties counting half."""
     margins = np.array([p.margin for p in predictions], dtype=float)
     margins[~np.isfinite(margins)] = np.finfo(float).min  # no span at all: the lowest margin
-    answerable = np.array([bool(p.answers) for p in predictions])
-    pos, neg = margins[answerable], margins[~answerable]
-    if not len(pos) or not len(neg):
-        return None
-    wins = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
-    return round(float(wins), 3)
+    answerable = [bool(p.answers) for p in predictions]
+    pos = [m for m, a in zip(margins.tolist(), answerable) if a]
+    neg = [m for m, a in zip(margins.tolist(), answerable) if not a]
+    value = auc(pos, neg)
+    return None if value is None else round(value, 3)
 
 
 def best_threshold(predictions: list[Prediction]) -> float:
