@@ -206,6 +206,18 @@ def test_the_whole_run_trains_scores_exports_and_reports(tmp_path):
     assert report["training"]["chosen_epoch"] == 1 and report["shipped"] in ("fp32", "int8")
     spans = Reader(out, threads=1).read("Who was the first director?", [PARAGRAPH])
     assert len(spans) == 1
+    assert report["training"]["started_from"] is None  # from the packaged MiniLM
+
+    # a second stage from that run's checkpoint reports what the first had cost
+    first = tmp_path / "work" / "epoch-1"
+    again = tmp_path / "again"
+    code = main(
+        ["--work", str(tmp_path / "work2"), "--out", str(again), "--limit", "2", "--train-articles", "2",
+         "--epochs", "1", "--threads", "1", "--init-from", str(first), "--train-word-embeddings"]
+    )  # fmt: skip
+    started = json.loads((again / "report.json").read_text())["training"]["started_from"]
+    assert code == 0 and started["checkpoint"] == str(first)
+    assert started["its_history"][0]["train_seconds"] == report["training"]["history"][0]["train_seconds"]
 
 
 class KeywordReader:

@@ -253,6 +253,7 @@ def build_report(args, config: TrainConfig, summary: dict, best: dict, variants:
             "history": summary["history"],
             "chosen_epoch": best["epoch"],
             "rule": "best overall F1 at its best threshold on the choosing articles",
+            "started_from": earlier_training(args.init_from),
         },
         "variants": variants,
         "shipped": shipped,
@@ -263,6 +264,16 @@ def build_report(args, config: TrainConfig, summary: dict, best: dict, variants:
             "max_answer_tokens": MAX_ANSWER_TOKENS,
         },
     }
+
+
+def earlier_training(init_from: str | None) -> dict | None:
+    """What the checkpoint this run started from had cost and scored (its run's history.json, beside
+    it), so that a run continued from another reports the whole cost; None from the packaged MiniLM."""
+    if not init_from:
+        return None
+    history = Path(init_from).parent / HISTORY_FILE
+    rows = json.loads(history.read_text()) if history.exists() else None
+    return {"checkpoint": str(init_from), "its_history": rows}
 
 
 def parse_args(argv: list[str] | None):
