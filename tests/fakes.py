@@ -121,13 +121,16 @@ class RuleRefusal:
         self.withhold = withhold
         self.judged: list[dict[str, float]] = []
 
+    def probabilities(self, features: dict[str, float]) -> dict[str, float]:
+        answer = features["margin"] > 0 and features["salient_coverage"] >= 1.0
+        return {"answerable": float(answer), "short_right": float(answer and not self.withhold)}
+
     def judge(self, features: dict[str, float], min_answerable: float, min_short_right: float):
         from rag.models.refusal import Verdict
 
         self.judged.append(features)
-        answer = features["margin"] > 0 and features["salient_coverage"] >= 1.0
-        show = answer and not self.withhold
-        return Verdict(answer, show, float(answer), float(show))
+        p = self.probabilities(features)
+        return Verdict(bool(p["answerable"]), bool(p["short_right"]), p["answerable"], p["short_right"])
 
 
 class PageServer:

@@ -34,7 +34,10 @@ def dam_desk(make_settings, tmp_path):
     for name, text in ARTICLES.items():
         (docs / name).write_text(text, encoding="utf-8")
     desk = Desk(make_settings())
-    desk.refusal_model, desk.reader = RuleRefusal(), ScriptedReader({})
+    # the reader finds a span for the descriptive questions asked here: without one the refusal
+    # model doubts them and they are refused (tested below)
+    reader = ScriptedReader({"discuss": "the height of the dam wall", "rusk want": "compensation"})
+    desk.refusal_model, desk.reader = RuleRefusal(), reader
     desk.ingest([docs])
     return desk
 
@@ -125,6 +128,29 @@ def test_descriptive_answer_is_a_few_cited_sentences_without_a_short_answer(dam_
 def test_descriptive_question_about_what_the_articles_do_not_cover_is_refused(dam_desk):
     answer = ask(dam_desk, "What did Gandor and Frimble discuss?")
     assert answer.refused and answer.confidence["coverage"] == 0.0 and answer.closest
+
+
+def test_descriptive_question_the_refusal_model_doubts_is_refused_below_its_threshold(dam_desk):
+    question = "What did Tollen and Haskel discuss?"
+    dam_desk.reader = ScriptedReader({})
+    doubted = ask(dam_desk, question)  # the reader finds no span: answerable 0
+    assert doubted.refused and doubted.confidence["answerable"] == 0.0 and doubted.closest
+    assert (
+        doubted.confidence["coverage"] >= dam_desk.settings.descriptive_min_coverage
+    )  # covered, still refused
+    dam_desk.reader = ScriptedReader({"discuss": "the height of the dam wall"})
+    trusted = ask(dam_desk, question)  # a span, and both names in the evidence: answerable 1
+    assert not trusted.refused and trusted.confidence["answerable"] == 1.0 and trusted.mode == "descriptive"
+
+
+def test_every_form_reports_the_answerable_probability(dam_desk):
+    dam_desk.reader = ScriptedReader({})
+    comparison = ask(dam_desk, "Compare what Tollen and Haskel said about the dam.")
+    assert comparison.mode == "comparison" and comparison.confidence["answerable"] == 0.0  # no scripted span
+    timeline = ask(dam_desk, "How has Tollen's position on the dam changed since 2018?")
+    assert timeline.mode == "timeline" and timeline.confidence["answerable"] == 0.0  # no scripted span
+    factoid = ask(dam_desk, "Who opened the Orvin dam?")
+    assert factoid.mode == "factoid" and factoid.confidence["answerable"] == 0.0
 
 
 # --- the mode: override, JSON, command line --------------------------------------------------------

@@ -32,6 +32,8 @@ class NoLLM(Exception):
 
 
 BACKENDS: dict[str, Callable[[Settings], LLMBackend]] = {}
+EMBEDDED_BACKEND = "llamacpp"  # the packaged GGUF model, in this process
+SERVER_BACKENDS = ("openai", "ollama")  # LLM servers at llm_base_url: the auto settings let these write
 
 
 def register_backend(name: str):

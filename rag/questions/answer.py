@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import BackendTimeout, BackendUnavailable, BriefError
-from rag.models.llm import NoLLM, OnToken, as_langchain_llm
+from rag.models.llm import SERVER_BACKENDS, NoLLM, OnToken, as_langchain_llm
 from rag.models.prompts import load_prompt
 from rag.questions.answer_model import (
     WITHHELD_NOTE as WITHHELD_NOTE,  # re-exported: the UI imports it from here
@@ -47,7 +47,6 @@ from rag.timing import timed, timed_steps
 MAX_QUESTION_CHARS = 2000
 ANSWER_STOP = ["\n\n", "\nEvidence:", "\nQuestion:", "\n["]
 CONDENSE_STOP = ["\n"]
-SERVER_BACKENDS = ("openai", "ollama")  # the backends the auto settings let write
 CONDENSE_TURNS = 3  # earlier questions the condense prompt sees: enough to resolve "it" or "they"
 
 
@@ -172,6 +171,16 @@ class Answerer:
         )
         found = timed(timings, "read", lambda: self.find_answer(standalone, evidence, answer))
         return answer, found
+
+    def answerable_probability(self, question: str, scope: Scope) -> float:
+        """The refusal model's probability that the articles answer ``question``, from a factoid
+        reading of its evidence (0 when nothing is retrieved): the other forms report it too, and a
+        descriptive answer is refused below refusal_min_answerable."""
+        _, evidence = self.gather_evidence(question, scope)
+        if not evidence:
+            return 0.0
+        reading = EvidenceReader(self.desk).read(question, evidence)
+        return self.desk.refusal_model.probabilities(reading.features)["answerable"]
 
     def find_answer(self, question: str, evidence: list[Evidence], answer: Answer) -> Found | None:
         """The reader's span if the refusal model trusts the reading enough to answer; its short

@@ -39,16 +39,19 @@ def answer_in_form(
         mode=form,
         answer_kind="extractive",
     )
-    timed(timings, "retrieve", lambda: build(answerer.desk, form, standalone, scope, answer))
+    answerable = timed(timings, "read", lambda: answerer.answerable_probability(standalone, scope))
+    timed(timings, "retrieve", lambda: build(answerer.desk, form, standalone, scope, answer, answerable))
+    answer.confidence["answerable"] = answerable
     answer.timings_ms = to_ms(timings)
     return answer
 
 
-def build(desk, form: str, question: str, scope: Scope, answer: Answer) -> None:
+def build(desk, form: str, question: str, scope: Scope, answer: Answer, answerable: float) -> None:
+    """``answerable``: the refusal model's probability from a factoid reading (descriptive answers use it)."""
     if form == "timeline":
         timeline_answer(desk, question, scope, answer)
     elif form == "comparison" and not comparison_answer(desk, question, scope, answer):
         answer.mode, answer.warning = "descriptive", NO_SIDES
-        descriptive_answer(desk, question, scope, answer)
+        descriptive_answer(desk, question, scope, answer, answerable)
     elif form == "descriptive":
-        descriptive_answer(desk, question, scope, answer)
+        descriptive_answer(desk, question, scope, answer, answerable)

@@ -14,6 +14,7 @@ from pathlib import Path
 from rag.config.settings import Settings
 from rag.config.settings_desks import check_desk_name
 from rag.errors import BriefError
+from rag.models.llm import EMBEDDED_BACKEND, SERVER_BACKENDS
 from rag.questions.retrieve import check_date
 from rag.store.desk_registry import DeskRegistry, collection_prefix, desk_folder
 from rag.store.history import HISTORY_FILE, History
@@ -171,9 +172,9 @@ class Desk:
 
     def backend_choices(self) -> list[str]:
         """LLM backends this configuration can switch between (servers only when a URL is set)."""
-        choices = ["llamacpp", "extractive"]
+        choices = [EMBEDDED_BACKEND, "extractive"]
         if self.settings.llm_base_url:
-            choices += ["openai", "ollama"]
+            choices += SERVER_BACKENDS
         return choices
 
     def switch_backend(self, name: str) -> str:
