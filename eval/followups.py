@@ -31,6 +31,7 @@ from eval import squad
 from eval.cli import stderr_progress
 from eval.runner import Progress, ours_output, report_progress, store_for
 from eval.sets_io import SETS_DIR, load_eval_questions
+from rag.models.llm import EMBEDDED_BACKEND, SERVER_BACKENDS
 
 FOLLOWUPS = SETS_DIR / "followups.jsonl"
 SQUAD_DEV = squad.PUBLIC_DIR / "squad2-dev-32-articles.json"
@@ -252,8 +253,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--squad", type=Path, default=SQUAD_DEV, help="the SQuAD 2.0 JSON they are about")
     parser.add_argument(
         "--llm-backend",
-        default="llamacpp",
-        choices=["llamacpp", "openai", "ollama"],
+        default=EMBEDDED_BACKEND,
+        choices=[EMBEDDED_BACKEND, *SERVER_BACKENDS],
         help="the LLM that condenses (default: the embedded Gemma)",
     )
     parser.add_argument("--limit", type=int, help="only the first N follow-ups")
