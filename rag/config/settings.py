@@ -201,7 +201,7 @@ class Settings(BriefingSettings, LinkSettings, DeskSettings, ModeSettings):
         description="When a question is refused, show this many of the passages retrieved closest to it (verbatim, cited, marked as not an answer), so a wrong refusal costs the reader a glance, not a dead end. 0 shows none.",
     )
     short_answer_min_confidence: float = Field(
-        0.24,
+        0.26,
         ge=0,
         le=1,
         description="Show the reader's span as the short answer only when the refusal model gives it at least this probability of holding the answer; below it the answer is the cited sentence alone. Chosen with refusal_min_answerable by `python -m fit.refusal`.",
