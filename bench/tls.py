@@ -3,10 +3,12 @@
 key "timeline17", recorded before any number was computed).
 
     python -m bench.tls choose   # grid of the two day-ranking weights; writes eval/results/tls-choose-DATE.json
+    python -m bench.tls choose --vary length   # then the sentence length limit; tls-choose-length-DATE.json
     python -m bench.tls report   # our scores, the chance rows and changes-since; eval/results/tls-report-DATE.json
 
 `choose` prints the best weights; set them as the defaults of timeline_publication_weight and
-timeline_later_weight (rag/config/settings_briefing.py) before running `report`. Each topic is ingested
+timeline_later_weight (rag/config/settings_briefing.py), then the best timeline_max_sentence_words
+(`--vary length`), before running `report`. Each topic is ingested
 once into a throwaway store; the timeline itself embeds nothing, so `choose` can run with
 BRIEF_EMBEDDER=hash (the scores are the same); `report` embeds for the changes-since briefings.
 
@@ -37,6 +39,15 @@ ROOT = Path(__file__).resolve().parents[1]
 T17 = ROOT.parent / "shared" / "public-tls" / "t17"
 RESULTS = ROOT / "eval" / "results"
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)  # the grid of both day-ranking weights
+LENGTHS = (
+    0,
+    20,
+    25,
+    30,
+    35,
+    40,
+    50,
+)  # timeline_max_sentence_words (0: no limit), the day-ranking weights as set
 PRIMARY = ("rouge1_align_f", "date_f1")  # the choice: best mean alignment ROUGE-1 F, then date F1
 
 
@@ -45,26 +56,41 @@ def part_topics(part: str) -> list[Path]:
     return [T17 / name for name in names]
 
 
-def choose(desk, max_articles: int | None) -> dict[str, Any]:
+def grid_of(vary: str) -> list[dict[str, float]]:
+    """The settings tried: both day-ranking weights, or the sentence length limit."""
+    if vary == "weights":
+        return [
+            {"timeline_publication_weight": p, "timeline_later_weight": w}
+            for p, w in itertools.product(WEIGHTS, WEIGHTS)
+        ]
+    return [{"timeline_max_sentence_words": n} for n in LENGTHS]
+
+
+def choose(desk, max_articles: int | None, vary: str = "weights") -> dict[str, Any]:
     """Every grid point on every choosing topic (each ingested once); the best by PRIMARY."""
-    grid = list(itertools.product(WEIGHTS, WEIGHTS))
-    rows: dict[tuple[float, float], list[dict[str, float]]] = {g: [] for g in grid}
+    grid = grid_of(vary)
+    rows: list[list[dict[str, float]]] = [[] for _ in grid]
     seconds = {}
     for folder in part_topics("choose"):
         topic = tls.load_topic(folder)
         started = time.perf_counter()
         with tls.topic_store(desk, topic, max_articles, None) as target:
-            for g in grid:
-                s = target.settings.model_copy(
-                    update={"timeline_publication_weight": g[0], "timeline_later_weight": g[1]}
-                )
+            for point, scores in zip(grid, rows):
+                s = target.settings.model_copy(update=point)
                 per_gold = [tls.predict_all(target, gold, s) for _, gold in topic.golds]
-                rows[g].append(tls.score_topic(topic, per_gold)["ours"])
+                scores.append(tls.score_topic(topic, per_gold)["ours"])
         seconds[topic.name] = round(time.perf_counter() - started, 1)
         print(f"{topic.name}: {seconds[topic.name]} s", file=sys.stderr)
-    table = [{"publication_weight": g[0], "later_weight": g[1], **M.mean_scores(rows[g])} for g in grid]
+    table = [{**point, **M.mean_scores(scores)} for point, scores in zip(grid, rows)]
     best = max(table, key=lambda r: tuple(r[k] for k in PRIMARY))
-    return {"part": "choose", "grid": table, "best": best, "seconds": seconds, "max_articles": max_articles}
+    return {
+        "part": "choose",
+        "vary": vary,
+        "grid": table,
+        "best": best,
+        "seconds": seconds,
+        "max_articles": max_articles,
+    }
 
 
 def report(desk, max_articles: int | None) -> dict[str, Any]:
@@ -132,15 +158,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-articles", type=int, help="only N articles per topic (a quick look, not for the README)"
     )
+    parser.add_argument(
+        "--vary",
+        choices=["weights", "length"],
+        default="weights",
+        help="choose: the two day-ranking weights (a 5x5 grid), or timeline_max_sentence_words with the weights as set",
+    )
     args = parser.parse_args(argv)
     from rag.config.settings import load_settings
     from rag.store.desk import Desk
 
     desk = Desk(load_settings())
-    out = choose(desk, args.max_articles) if args.part == "choose" else report(desk, args.max_articles)
+    out = (
+        choose(desk, args.max_articles, args.vary)
+        if args.part == "choose"
+        else report(desk, args.max_articles)
+    )
     out["measured_at"] = time.strftime("%Y-%m-%d")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"tls-{args.part}-{out['measured_at']}.json"
+    name = f"tls-{args.part}{'-length' if args.part == 'choose' and args.vary == 'length' else ''}"
+    path = RESULTS / f"{name}-{out['measured_at']}.json"
     path.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
     print(out["table"] if args.part == "report" else json.dumps(out["best"], indent=1))
     print(f"wrote {path}", file=sys.stderr)

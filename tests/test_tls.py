@@ -98,6 +98,28 @@ def test_sentences_per_day_window_and_no_repeats(settings):
     assert not select_timeline(VOLCANO, 0, 1, settings) and not select_timeline([], 3, 1, settings)
 
 
+FLOOD = [
+    article(
+        "x.txt",
+        "2020-05-02",
+        "The flood on May 1 destroyed the bridge, the school, the market and the old mill by the river in the town centre.",
+        "The flood on May 1 destroyed the bridge and the market.",
+    )
+]
+
+
+def test_a_day_quotes_its_short_sentences_first(settings):
+    def lengths(max_words: int, per_day: int) -> list[int]:
+        limited = settings.model_copy(update={"timeline_max_sentence_words": max_words})
+        return [len(x.text.split()) for x in select_timeline(FLOOD, 1, per_day, limited)]
+
+    assert lengths(0, 1) == [23]  # no limit: the centroid prefers the longer sentence
+    assert lengths(12, 1) == [11]
+    # the limit orders, it never takes away: two asked, both given (the short one first); a day with
+    # nothing that short still gets its sentence
+    assert lengths(12, 2) == [11, 23] and lengths(3, 1) == [23]
+
+
 def test_days_after_the_last_article_are_plans_not_events(settings):
     plans = [article("p.txt", "2020-03-02", "The summit will be held on March 20 in the capital city.")]
     assert select_timeline(plans, 3, 1, settings) == []
@@ -233,6 +255,8 @@ def test_the_timeline17_script_chooses_then_reports(make_settings, tmp_path, mon
     chosen = script.choose(desk, None)
     assert len(chosen["grid"]) == len(script.WEIGHTS) ** 2
     assert chosen["best"]["rouge1_align_f"] == max(row["rouge1_align_f"] for row in chosen["grid"])
+    lengths = script.choose(desk, None, vary="length")
+    assert [row["timeline_max_sentence_words"] for row in lengths["grid"]] == list(script.LENGTHS)
     reported = script.report(desk, None)
     assert reported["topics"]["tiny_topic"]["date_f1"] == pytest.approx(2 / 3)
     after = reported["changes_since"]["tiny_topic"]

@@ -10,7 +10,9 @@ the Art in News Timeline Summarization"), the usual baseline on Timeline17:
    articles published that day or the next. Candidates far from the day's own vocabulary (what both
    kinds of candidate share, the paper's "PM-Mean" date vector) are dropped at the knee of the
    similarity curve.
-3. The sentences chosen for a day are those whose sum lies closest to the centre of the candidates
+3. Candidates longer than timeline_max_sentence_words are taken only when the shorter ones run out
+   (journalists' timeline entries are terse; the limit is chosen on the Timeline17 choosing topics).
+4. The sentences chosen for a day are those whose sum lies closest to the centre of the candidates
    (tf-idf vectors, greedily; "CentroidOpt"), near-repeats skipped.
 Nothing is embedded: tf-idf over the sentences read costs well under a second for a few hundred
 articles, so a timeline never waits on the embedding model.
@@ -248,6 +250,25 @@ def acceptable(reading, pool, X, j, chosen, used, duplicate, gain) -> bool:
     return all(float((X[j] @ X[c].T).toarray()[0, 0]) <= duplicate for c in chosen)
 
 
+def by_length(reading: Reading, pool: list[int], max_words: int) -> tuple[list[int], list[int]]:
+    """(the pool's sentences of at most ``max_words`` words, the longer ones); 0: no limit."""
+    if not max_words:
+        return pool, []
+    fits = [len(reading.sentences[i].text.split()) <= max_words for i in pool]
+    return [i for i, ok in zip(pool, fits) if ok], [i for i, ok in zip(pool, fits) if not ok]
+
+
+def pick_for_day(reading: Reading, pool: list[int], k: int, used: set[str], s, pick) -> list[int]:
+    """Up to k sentences for a day: picked among its short candidates first, then topped up from the
+    longer ones, so timeline_max_sentence_words shortens entries without costing a day or a sentence."""
+    short, longer = by_length(reading, pool, s.timeline_max_sentence_words)
+    chosen = pick(reading, short, k, used, s.timeline_duplicate_similarity) if short else []
+    if len(chosen) < k and longer:
+        taken = used | {reading.sentences[i].text for i in chosen}
+        chosen += pick(reading, longer, k - len(chosen), taken, s.timeline_duplicate_similarity)
+    return chosen
+
+
 def first_pick(reading: Reading, pool: list[int], k: int, used: set[str], duplicate: float) -> list[int]:
     """The first k sentences of the pool in reading order (the chance row of `brief eval --tls`)."""
     return [i for i in sorted(pool) if reading.sentences[i].text not in used][:k]
@@ -275,7 +296,7 @@ def summarise_days(
             break
         named, opening = candidates(reading, day, s)
         pool = on_topic_of_day(reading, named, opening)
-        for i in pick(reading, pool, per_date, used, s.timeline_duplicate_similarity) if pool else []:
+        for i in pick_for_day(reading, pool, per_date, used, s, pick):
             sentence = reading.sentences[i]
             used.add(sentence.text)
             out.append(

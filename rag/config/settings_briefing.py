@@ -173,6 +173,12 @@ class BriefingSettings(BaseSettings):
         le=7,
         description="Opening sentences are candidates for the day an article was published and the days before it, this many days in all (a report often appears the day after the event); 2 as in Gholipour Ghalandari & Ifrim (2020).",
     )
+    timeline_max_sentence_words: int = Field(
+        35,
+        ge=0,
+        le=500,
+        description="A timeline day quotes its candidate sentences of at most this many words first, longer ones only when those run out (0: no limit). Journalists' timeline entries are terse; chosen on the Timeline17 choosing topics (`python -m bench.tls choose --vary length`).",
+    )
     timeline_duplicate_similarity: float = Field(
         0.8,
         ge=0,
