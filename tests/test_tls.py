@@ -120,6 +120,23 @@ def test_a_day_quotes_its_short_sentences_first(settings):
     assert lengths(12, 2) == [11, 23] and lengths(3, 1) == [23]
 
 
+def test_the_longer_sentences_topping_up_a_day_are_no_near_repeats_of_the_short_ones(settings):
+    repeated = [
+        article(
+            "x.txt",
+            "2020-05-02",
+            "The flood on May 1 destroyed the bridge and the market.",
+            "The flood on May 1 destroyed the bridge and the market, the bridge and the market, the flood said flood.",
+            "On May 1 the river flood also closed the old road to the northern farms near the town for days.",
+        )
+    ]
+    limited = settings.model_copy(update={"timeline_max_sentence_words": 12})
+    # three asked; the second sentence repeats the first (tf-idf cosine 0.89), with or without the limit
+    assert (
+        len(select_timeline(repeated, 1, 3, limited)) == len(select_timeline(repeated, 1, 3, settings)) == 2
+    )
+
+
 def test_days_after_the_last_article_are_plans_not_events(settings):
     plans = [article("p.txt", "2020-03-02", "The summit will be held on March 20 in the capital city.")]
     assert select_timeline(plans, 3, 1, settings) == []

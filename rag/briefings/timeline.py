@@ -261,12 +261,22 @@ def by_length(reading: Reading, pool: list[int], max_words: int) -> tuple[list[i
 def pick_for_day(reading: Reading, pool: list[int], k: int, used: set[str], s, pick) -> list[int]:
     """Up to k sentences for a day: picked among its short candidates first, then topped up from the
     longer ones, so timeline_max_sentence_words shortens entries without costing a day or a sentence."""
+    duplicate = s.timeline_duplicate_similarity
     short, longer = by_length(reading, pool, s.timeline_max_sentence_words)
-    chosen = pick(reading, short, k, used, s.timeline_duplicate_similarity) if short else []
+    chosen = pick(reading, short, k, used, duplicate) if short else []
     if len(chosen) < k and longer:
+        # the short ones already chosen are near-repeat checked against, as within one pick
+        longer = [i for i in longer if not repeats(reading, i, chosen, duplicate)]
         taken = used | {reading.sentences[i].text for i in chosen}
-        chosen += pick(reading, longer, k - len(chosen), taken, s.timeline_duplicate_similarity)
+        chosen += pick(reading, longer, k - len(chosen), taken, duplicate) if longer else []
     return chosen
+
+
+def repeats(reading: Reading, i: int, chosen: list[int], duplicate: float) -> bool:
+    """Whether sentence i is a near-repeat (tf-idf cosine over ``duplicate``) of one already chosen."""
+    if not chosen:
+        return False
+    return float((reading.vectors[chosen] @ reading.vectors[i].T).max()) > duplicate
 
 
 def first_pick(reading: Reading, pool: list[int], k: int, used: set[str], duplicate: float) -> list[int]:
