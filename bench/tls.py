@@ -4,11 +4,13 @@ key "timeline17", recorded before any number was computed).
 
     python -m bench.tls choose   # grid of the two day-ranking weights; writes eval/results/tls-choose-DATE.json
     python -m bench.tls choose --vary length   # then the sentence length limit; tls-choose-length-DATE.json
+    python -m bench.tls choose --vary spread   # then spreading days over time; tls-choose-spread-DATE.json
     python -m bench.tls report   # our scores, the chance rows and changes-since; eval/results/tls-report-DATE.json
 
 `choose` prints the best weights; set them as the defaults of timeline_publication_weight and
 timeline_later_weight (rag/config/settings_briefing.py), then the best timeline_max_sentence_words
-(`--vary length`), before running `report`. Each topic is ingested
+(`--vary length`), then timeline_spread_weight and timeline_spread_days (`--vary spread`), before
+running `report`. Each topic is ingested
 once into a throwaway store; the timeline itself embeds nothing, so `choose` can run with
 BRIEF_EMBEDDER=hash (the scores are the same); `report` embeds for the changes-since briefings.
 
@@ -41,6 +43,9 @@ RESULTS = ROOT / "eval" / "results"
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)  # the grid of both day-ranking weights
 # timeline_max_sentence_words (0: no limit), tried with the day-ranking weights as set
 LENGTHS = (0, 20, 25, 30, 35, 40, 50)
+# timeline_spread_weight x timeline_spread_days (weight 0: no spreading), with the settings above as set
+SPREAD_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 1.5)
+SPREAD_DAYS = (7.0, 15.0, 30.0, 60.0, 120.0)
 PRIMARY = ("rouge1_align_f", "date_f1")  # the choice: best mean alignment ROUGE-1 F, then date F1
 
 
@@ -50,11 +55,16 @@ def part_topics(part: str) -> list[Path]:
 
 
 def grid_of(vary: str) -> list[dict[str, float]]:
-    """The settings tried: both day-ranking weights, or the sentence length limit."""
+    """The settings tried: both day-ranking weights, the sentence length limit, or the spreading."""
     if vary == "weights":
         return [
             {"timeline_publication_weight": p, "timeline_later_weight": w}
             for p, w in itertools.product(WEIGHTS, WEIGHTS)
+        ]
+    if vary == "spread":
+        return [
+            {"timeline_spread_weight": w, "timeline_spread_days": d}
+            for w, d in itertools.product(SPREAD_WEIGHTS, SPREAD_DAYS)
         ]
     return [{"timeline_max_sentence_words": n} for n in LENGTHS]
 
@@ -153,9 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--vary",
-        choices=["weights", "length"],
+        choices=["weights", "length", "spread"],
         default="weights",
-        help="choose: the two day-ranking weights (a 5x5 grid), or timeline_max_sentence_words with the weights as set",
+        help="choose: the two day-ranking weights (a 5x5 grid), timeline_max_sentence_words, or the spreading of days over time (a 5x5 grid), the others as set",
     )
     args = parser.parse_args(argv)
     from rag.config.settings import load_settings
@@ -169,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     out["measured_at"] = time.strftime("%Y-%m-%d")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = f"tls-{args.part}{'-length' if args.part == 'choose' and args.vary == 'length' else ''}"
+    name = f"tls-{args.part}{f'-{args.vary}' if args.part == 'choose' and args.vary != 'weights' else ''}"
     path = RESULTS / f"{name}-{out['measured_at']}.json"
     path.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
     print(out["table"] if args.part == "report" else json.dumps(out["best"], indent=1))

@@ -88,6 +88,33 @@ def test_the_most_mentioned_days_come_first_then_date_order(settings):
     assert timeline[0].articles == 3  # the three articles that name March 1
 
 
+DAM = [
+    article(
+        "a.txt",
+        "2020-03-03",
+        "The dam broke on March 1, flooding the lower town.",
+        "Rescuers reached the lower town on March 2 after the dam broke.",
+    ),
+    article(
+        "b.txt",
+        "2020-03-04",
+        "The March 1 dam failure was the worst in decades.",
+        "On March 2 the army joined the rescue in the lower town.",
+    ),
+    article("c.txt", "2020-05-12", "The inquiry into the March 1 dam failure opened on May 10 in the capital."),
+]
+
+
+def test_spreading_takes_a_later_milestone_over_the_next_day_of_a_busy_week(settings):
+    # mentions: March 1 three times, March 2 twice, May 10 once
+    def days(weight: float) -> list[str]:
+        spread = settings.model_copy(update={"timeline_spread_weight": weight, "timeline_spread_days": 30.0})
+        return [x.date for x in select_timeline(DAM, 2, 1, spread)]
+
+    assert days(0.0) == ["2020-03-01", "2020-03-02"]
+    assert days(1.0) == ["2020-03-01", "2020-05-10"]
+
+
 def test_sentences_per_day_window_and_no_repeats(settings):
     timeline = select_timeline(VOLCANO, 3, 2, settings, since="2020-03-02")
     assert all(x.date >= "2020-03-02" for x in timeline)

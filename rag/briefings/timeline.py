@@ -5,7 +5,8 @@ The method is the date-wise approach of Gholipour Ghalandari & Ifrim (2020, "Exa
 the Art in News Timeline Summarization"), the usual baseline on Timeline17:
 1. Days are ranked by how the articles refer to them: sentences naming the day (every 'April 25',
    'on Tuesday', 'yesterday', resolved against the article's date; rag/briefings/timeline_dates.py), plus,
-   weighted by settings, articles published that day and mentions written after the day.
+   weighted by settings, articles published that day and mentions written after the day; then
+   re-ranked so that the days taken spread over the story's span (timeline_spread_weight).
 2. A day's candidates are the sentences naming it and the opening sentences (naming no day) of
    articles published that day or the next. Candidates far from the day's own vocabulary (what both
    kinds of candidate share, the paper's "PM-Mean" date vector) are dropped at the knee of the
@@ -139,7 +140,27 @@ def rank_days(
         if first <= day <= last
     }
     ranked = sorted(score, key=lambda d: (-score[d], d))
+    ranked = spread_over_time(ranked, score, s.timeline_spread_weight, s.timeline_spread_days)
     return [(day, len(c.naming[day])) for day in ranked]
+
+
+def spread_over_time(ranked: list[str], score: dict[str, float], weight: float, scale: float) -> list[str]:
+    """The days re-ranked greedily, each next one by its score (as a share of the best) less
+    ``weight`` x exp(-days to the nearest day already taken / ``scale``): a story's milestones are
+    spread over its span, while the days of one busy week all score alike (the temporal diversity
+    of Martschat & Markert 2018). 0: the scores' order as it is."""
+    if weight <= 0 or len(ranked) < 2:
+        return ranked
+    ordinal = np.array([date.fromisoformat(d).toordinal() for d in ranked], dtype=float)
+    value = np.array([score[d] for d in ranked])
+    value = value / max(float(value.max()), 1e-12)
+    near, left, order = np.zeros(len(ranked)), np.ones(len(ranked), dtype=bool), []
+    for _ in ranked:
+        best = int(np.argmax(np.where(left, value - weight * near, -np.inf)))  # ties: the earlier rank
+        order.append(ranked[best])
+        left[best] = False
+        near = np.maximum(near, np.exp(-np.abs(ordinal - ordinal[best]) / scale))
+    return order
 
 
 @dataclass

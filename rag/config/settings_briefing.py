@@ -161,6 +161,18 @@ class BriefingSettings(BaseSettings):
         le=10,
         description="Timeline day ranking: weight of the share of mentions of a day written in articles published after it (an event still referred to later mattered). Chosen on the Timeline17 choosing topics.",
     )
+    timeline_spread_weight: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="Timeline day ranking: days are taken greedily by their score (a share of the best) less this weight x exp(-days to the nearest day already taken / timeline_spread_days), so milestones spread over the story's span instead of crowding one busy week (0: no spreading). Chosen on the Timeline17 choosing topics (`python -m bench.tls choose --vary spread`).",
+    )
+    timeline_spread_days: float = Field(
+        120.0,
+        ge=1,
+        le=3650,
+        description="Timeline day ranking: how far apart, in days, two days must be for the second to lose little to the first (the scale of timeline_spread_weight's penalty). Chosen with it.",
+    )
     timeline_lead_sentences: int = Field(
         5,
         ge=0,
