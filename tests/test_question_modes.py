@@ -108,6 +108,7 @@ def test_year_sides_draw_on_the_articles_dated_in_each_year(dam_desk):
     assert all(p["citations"][0]["date"].startswith("2023") for p in new["points"]) and new["points"]
     assert all(p["citations"][0]["date"].startswith("2018") for p in old["points"]) and old["points"]
     assert answer.warning.startswith("1 of 5 articles have no date")  # the farmers' article is in no year
+    assert f"Note: {answer.warning}" in answer.to_text()  # `brief ask` prints it, not only --json and the UI
 
 
 def test_a_comparison_without_two_sides_is_answered_as_descriptive(dam_desk):

@@ -73,13 +73,15 @@ class Answer:
         }
 
     def to_text(self) -> str:
-        """The short answer first, then the cited answer, then the numbered quotes."""
+        """The short answer first, then the cited answer and its warning, then the numbered quotes
+        (the warning often says how to get an answer, e.g. set the undated articles' dates)."""
         refs = reference_lines(self.citations)
         if self.closest:
             refs = [CLOSEST_HEADING, *reference_lines(self.closest)]
         head = [f"Answer: {self.short_answer}", ""] if self.short_answer else []
         head = [WITHHELD_NOTE, ""] if self.short_answer_withheld else head
-        return "\n".join([*head, self.answer, *([""] + refs if refs else [])])
+        note = [f"Note: {self.warning}"] if self.warning else []
+        return "\n".join([*head, self.answer, *note, *([""] + refs if refs else [])])
 
 
 def reference_lines(citations: list[Citation]) -> list[str]:
