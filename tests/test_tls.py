@@ -101,7 +101,9 @@ DAM = [
         "The March 1 dam failure was the worst in decades.",
         "On March 2 the army joined the rescue in the lower town.",
     ),
-    article("c.txt", "2020-05-12", "The inquiry into the March 1 dam failure opened on May 10 in the capital."),
+    article(
+        "c.txt", "2020-05-12", "The inquiry into the March 1 dam failure opened on May 10 in the capital."
+    ),
 ]
 
 
@@ -113,6 +115,14 @@ def test_spreading_takes_a_later_milestone_over_the_next_day_of_a_busy_week(sett
 
     assert days(0.0) == ["2020-03-01", "2020-03-02"]
     assert days(1.0) == ["2020-03-01", "2020-05-10"]
+
+
+def test_the_date_wise_baseline_is_the_method_without_our_additions(settings):
+    from eval.tls import DATEWISE_AS_PUBLISHED
+
+    plain = settings.model_copy(update=DATEWISE_AS_PUBLISHED)
+    assert [x.date for x in select_timeline(DAM, 2, 1, plain)] == ["2020-03-01", "2020-03-02"]
+    assert [x.date for x in select_timeline(DAM, 2, 1, settings)] == ["2020-03-01", "2020-05-10"]  # spread
 
 
 def test_sentences_per_day_window_and_no_repeats(settings):
@@ -272,8 +282,11 @@ def test_eval_tls_on_a_tiny_topic(run_brief, tmp_path):
     for key in ("date_f1", "rouge1_concat_f", "rouge2_concat_f", "rouge1_align_f", "rouge2_align_f"):
         assert 0 <= topic[key] <= 1 and data["mean"][key] == pytest.approx(topic[key])
     assert set(data["chance"]) == {"random_dates", "first_sentences"}
+    # the date-wise method as published, on the same articles: days by mentions alone, so the same 3 here
+    assert data["baselines"]["datewise"]["topics"]["tiny_topic"]["date_f1"] == pytest.approx(2 / 3)
     table = run_brief("eval", "--tls", tmp_path)  # a folder of topic folders stands for all of them
     assert table.code == 0 and "| tiny_topic |" in table.out and "chance: random days" in table.out
+    assert "baseline: date-wise as published" in table.out
 
 
 def test_detokenised_like_text():
