@@ -66,6 +66,14 @@ def test_the_same_link_again_is_skipped_as_unchanged_and_a_changed_page_is_updat
     assert len(sources(run_brief)) == 1
 
 
+def test_a_path_that_does_not_exist_fails_the_command_after_the_others_are_ingested(run_brief, tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("Ferry fares rise by four percent from June, the operator said on Monday.\n")
+    result = run_brief("ingest", note, tmp_path / "notes-typo")
+    assert result.code == 2 and "no such file or folder" in result.err
+    assert [r["source"] for r in sources(run_brief)] == ["note.txt"]
+
+
 def test_links_and_paths_mix_in_one_command(run_brief, pages, tmp_path):
     note = tmp_path / "note.txt"
     note.write_text("Ferry fares rise by four percent from June, the operator said on Monday.\n")

@@ -223,7 +223,9 @@ def cmd_ingest(args, settings: Settings) -> int:
             report = ingest_with_date(desk, links, given, args.date, args.prune, progress)
         else:
             report = ingest_links(desk, links, paths, prune=args.prune, progress=progress)
-    failed = EXIT_USAGE if failed_links(report, links) else 0  # a link that failed fails the command
+    # a link that failed, or a path that does not exist (a typo), fails the command; the rest is ingested
+    missing = [p for p in given if not p.exists()]
+    failed = EXIT_USAGE if failed_links(report, links) or missing else 0
     if args.json:
         from dataclasses import asdict
 
