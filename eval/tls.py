@@ -245,6 +245,12 @@ def means(results: list[TopicResult], system: str) -> dict[str, float]:
     return M.mean_scores([r.scores[system] for r in results])
 
 
+def mean_columns(results: list[TopicResult], system: str) -> dict[str, float]:
+    """The system's means of the five reported scores (the means computed once)."""
+    averaged = means(results, system)
+    return {k: averaged[k] for k in COLUMNS}
+
+
 def report_json(results: list[TopicResult], max_articles: int | None) -> dict[str, Any]:
     """The --json object: per topic our five scores and timeline; the means; the chance rows, the
     date-wise baseline and the published results beside them; how it was measured."""
@@ -254,7 +260,7 @@ def report_json(results: list[TopicResult], max_articles: int | None) -> dict[st
     }
     return {
         "topics": topics,
-        "mean": {k: means(results, "ours")[k] for k in COLUMNS},
+        "mean": mean_columns(results, "ours"),
         "chance": {name: system_json(results, name) for name in CHANCE},
         "baselines": {name: system_json(results, name) for name in BASELINES},
         "published": published(),
@@ -271,7 +277,7 @@ def report_json(results: list[TopicResult], max_articles: int | None) -> dict[st
 def system_json(results: list[TopicResult], name: str) -> dict[str, Any]:
     return {
         "label": SYSTEM_LABELS[name],
-        "mean": {k: means(results, name)[k] for k in COLUMNS},
+        "mean": mean_columns(results, name),
         "topics": {r.name: r.scores[name] for r in results},
     }
 
@@ -290,9 +296,10 @@ def report_table(results: list[TopicResult]) -> str:
     rows = [row(r.name, r.scores["ours"]) for r in results]
     rows.append(row(f"**mean of {len(results)} topics**", means(results, "ours")))
     rows += [row(f"{SYSTEM_LABELS[n]} (mean)", means(results, n)) for n in SYSTEMS[1:]]
-    for label, numbers in published().get("rows", {}).items():
+    beside = published()  # read once
+    for label, numbers in beside.get("rows", {}).items():
         rows.append(row(f"published: {label}", numbers))
-    note = published().get("per_topic", "")
+    note = beside.get("per_topic", "")
     return "\n".join([head, *rows]) + (f"\n\nPublished numbers: {note}." if note else "")
 
 
